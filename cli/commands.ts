@@ -1,0 +1,37 @@
+/**
+ * @module The command table: every `mailgate` command, its flags and the lazily imported module behind it.
+ */
+import { CERTS_COMMANDS } from '../certs/commands.js';
+import { TOKENS_COMMANDS } from '../tokens/commands.js';
+import { WIREGUARD_COMMANDS } from '../wireguard/commands.js';
+import { booleanFlag, type CommandSpec, stringFlag } from './command-spec.js';
+
+export type { CommandSpec, FlagValues } from './command-spec.js';
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['serve'],
+    summary: 'run the gateway',
+    usage: '',
+    options: {},
+    run: async (_f, _p, ctx) => (await import('./commands/serve.js')).serve(ctx),
+  },
+  {
+    path: ['check-config'],
+    summary: 'validate the configuration and exit',
+    usage: '',
+    options: {},
+    run: async (_f, _p, ctx) => (await import('./commands/check-config.js')).checkConfig(ctx),
+  },
+  ...CERTS_COMMANDS,
+  ...TOKENS_COMMANDS,
+  ...WIREGUARD_COMMANDS,
+];
+
+/** The global flags every command accepts. */
+export const GLOBAL_OPTIONS = {
+  'data-dir': stringFlag,
+  config: stringFlag,
+  json: booleanFlag,
+  help: { type: 'boolean', short: 'h' },
+} as const;

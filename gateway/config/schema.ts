@@ -1,0 +1,141 @@
+/**
+ * @module The configuration schema (zod, strict: unknown keys are errors) and the validated Config type.
+ */
+import { z } from 'zod';
+import { type Cidr, parseCidr } from '../../lib/cidr.js';
+import {
+  DEFAULT_CLIENT_CERT_DAYS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_CRL_DAYS,
+  DEFAULT_DRAIN_MS,
+  DEFAULT_HTTPS,
+  DEFAULT_MAX_CERT_DAYS,
+  DEFAULT_PUBLIC_URL,
+  DEFAULT_TOKEN_AUDIENCE,
+  DEFAULT_TOKEN_CLOCK_TOLERANCE_S,
+  DEFAULT_UPSTREAM_CONNECTIONS,
+  DEFAULT_UPSTREAM_TIMEOUT_MS,
+} from './defaults.js';
+
+const port = z.number().int().min(0).max(65_535);
+const host = z.string().min(1);
+const listener = z.strictObject({ host, port });
+
+const cidr = z.string().transform((text, ctx): Cidr => {
+  const parsed = parseCidr(text);
+  if (!parsed) {
+    ctx.addIssue({ code: 'custom', message: `'${text}' is not a CIDR (e.g. 10.8.0.0/24)` });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const upstream = z.strictObject({
+  /** Base URL of the upstream (http or https); only its origin is used. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Whole-request budget in ms: headers and body idle time. Mailcow needs an hour (ActiveSync, SOGo). */
+  timeoutMs: z.number().int().positive().default(DEFAULT_UPSTREAM_TIMEOUT_MS),
+  /** TCP/TLS connect budget in ms; past it the gateway answers 502. */
+  connectTimeoutMs: z.number().int().positive().default(DEFAULT_CONNECT_TIMEOUT_MS),
+  /** Most keep-alive connections kept to this upstream. */
+  connections: z.number().int().positive().default(DEFAULT_UPSTREAM_CONNECTIONS),
+});
+
+const route = z.strictObject({
+  /** Path prefix, matched on segment boundaries and case-insensitively. */
+  path: z
+    .string()
+    .regex(/^\/[^?#\s\\]*$/, 'must start with / and hold no query, fragment, space or backslash'),
+  /** Exact host or `*.example.com`; absent = any host. */
+  host: z
+    .string()
+    .regex(/^(\*\.)?[a-z0-9.-]+$/i, 'must be a host name or *.domain')
+    .transform((h) => h.toLowerCase())
+    .optional(),
+  upstream: z.string().min(1),
+  auth: z.enum(['public', 'admin', 'token']),
+  /** token routes: scopes the token must hold (one of them covers each). */
+  scopes: z.array(z.string().regex(/^[a-z0-9:*._-]+$/i, 'scope has a bad character')).optional(),
+  /** admin routes: certificate roles allowed; default [admin]. */
+  roles: z.array(z.enum(['admin', 'operator', 'viewer'])).optional(),
+  /** 413 above this request body size; absent = no cap (Mailcow needs none). */
+  maxBodyBytes: z.number().int().positive().optional(),
+  /** Remove the route prefix before forwarding. */
+  stripPrefix: z.boolean().default(false),
+  /** token routes: forward the Authorization header to the upstream (default: stripped). */
+  forwardAuthorization: z.boolean().default(false),
+});
+
+export const configSchema = z.strictObject({
+  /** Where the SQLite file, CA and TLS keys live (0700). */
+  dataDir: z.string().min(1).default('./data'),
+  /** The public https URL; its host goes into the auto certificate and the token issuer. */
+  publicUrl: z.url({ protocol: /^https$/ }).default(DEFAULT_PUBLIC_URL),
+  listen: z
+    .strictObject({
+      /** Public TLS entry (HTTP/1.1 and h2). */
+      https: listener.default({ ...DEFAULT_HTTPS }),
+      /** Optional: ACME passthrough to Mailcow, everything else redirected to https (308). */
+      http: listener.optional(),
+      /** Optional admin-only listener that requires the client certificate at the handshake. */
+      admin: listener.optional(),
+      /** Optional plain-HTTP Prometheus endpoint; keep it on loopback. */
+      metrics: listener.optional(),
+    })
+    .default({ https: { ...DEFAULT_HTTPS } }),
+  tls: z
+    .strictObject({
+      /** `auto` (issued by mailgate's CA) or a PEM path, watched and hot-reloaded. */
+      cert: z.string().min(1).default('auto'),
+      key: z.string().min(1).default('auto'),
+    })
+    .default({ cert: 'auto', key: 'auto' }),
+  admin: z
+    .strictObject({
+      /** Peer addresses allowed on the admin plane (the socket's, never a header). */
+      sourceCidrs: z.array(cidr).default([]),
+    })
+    .default({ sourceCidrs: [] }),
+  /** Peers whose X-Forwarded-For is believed; none by default. */
+  trustedProxies: z.array(cidr).default([]),
+  upstreams: z.record(
+    z.string().regex(/^[a-z0-9_-]+$/i, 'upstream names use letters, digits, - and _'),
+    upstream,
+  ),
+  routes: z.array(route).min(1),
+  ca: z
+    .strictObject({
+      /** Validity of client certificates when --days is not given. */
+      clientDays: z.number().int().positive().default(DEFAULT_CLIENT_CERT_DAYS),
+      /** Longest validity `ca issue` accepts. */
+      maxDays: z.number().int().positive().default(DEFAULT_MAX_CERT_DAYS),
+      /** CRL validity (nextUpdate - thisUpdate); regenerated at half-life. */
+      crlDays: z.number().int().positive().max(365).default(DEFAULT_CRL_DAYS),
+    })
+    .default({
+      clientDays: DEFAULT_CLIENT_CERT_DAYS,
+      maxDays: DEFAULT_MAX_CERT_DAYS,
+      crlDays: DEFAULT_CRL_DAYS,
+    }),
+  tokens: z
+    .strictObject({
+      /** `aud` of issued tokens and required on verification. */
+      audience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
+      /** Allowed clock skew for exp/nbf, seconds. */
+      clockToleranceSeconds: z.number().int().min(0).max(300).default(DEFAULT_TOKEN_CLOCK_TOLERANCE_S),
+    })
+    .default({ audience: DEFAULT_TOKEN_AUDIENCE, clockToleranceSeconds: DEFAULT_TOKEN_CLOCK_TOLERANCE_S }),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .default({ level: 'info' }),
+  /** How long SIGTERM waits for in-flight requests, ms. */
+  drainTimeoutMs: z.number().int().min(0).default(DEFAULT_DRAIN_MS),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type RouteConfig = Config['routes'][number];
+export type UpstreamConfig = Config['upstreams'][string];
+export type ListenerConfig = z.output<typeof listener>;
+export type AuthKind = RouteConfig['auth'];

@@ -1,0 +1,81 @@
+/**
+ * @module One error hierarchy with stable codes. Code and tests match on `code`, never on message text.
+ */
+
+export type ErrorCode =
+  | 'ERR_USAGE'
+  | 'ERR_CONFIG'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CONFLICT'
+  | 'ERR_CA_MISSING'
+  | 'ERR_STORE'
+  | 'ERR_CLOSED'
+  | 'ERR_FILE';
+
+/** Base class of every failure a caller is expected to handle. */
+export class MailgateError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A bad flag, argument or value supplied by the user: the CLI exits 2. */
+export class UsageError extends MailgateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_USAGE', message, options);
+  }
+}
+
+/** The configuration breaks a rule; the message names the dotted key. */
+export class ConfigError extends MailgateError {
+  readonly key: string;
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_CONFIG', key ? `${key}: ${message}` : message, options);
+    this.key = key;
+  }
+}
+
+/** A named thing (certificate, token, peer) does not exist. */
+export class NotFoundError extends MailgateError {
+  constructor(message: string) {
+    super('ERR_NOT_FOUND', message);
+  }
+}
+
+/** The operation would clash with existing state (file exists, duplicate name, already revoked). */
+export class ConflictError extends MailgateError {
+  constructor(message: string) {
+    super('ERR_CONFLICT', message);
+  }
+}
+
+/** No CA in the data dir yet. */
+export class CaMissingError extends MailgateError {
+  constructor(dataDir: string) {
+    super('ERR_CA_MISSING', `no CA in ${dataDir}: run 'mailgate ca init' first`);
+  }
+}
+
+/** The database is unreadable, foreign or from a newer mailgate. */
+export class StoreError extends MailgateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_STORE', message, options);
+  }
+}
+
+/** A file could not be read or written. */
+export class FileError extends MailgateError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_FILE', message, options);
+  }
+}
+
+/** Use of a resource after close(). */
+export class ClosedError extends MailgateError {
+  constructor(what: string) {
+    super('ERR_CLOSED', `${what} is closed`);
+  }
+}
