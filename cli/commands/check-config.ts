@@ -10,7 +10,10 @@ export async function checkConfig(ctx: CliContext): Promise<void> {
     const config = ctx.config();
     const where = ctx.configPath ?? 'built-in defaults';
     if (ctx.json) ctx.out(JSON.stringify({ ok: true, config: where, routes: config.routes.length }));
-    else ctx.err(`${where}: OK (${config.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)`);
+    else
+      ctx.err(
+        `${where}: OK (${config.routes.length} routes, ${Object.keys(config.upstreams).length} upstreams)`,
+      );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     const problems = configProblems(error);

@@ -1,0 +1,77 @@
+/**
+ * @module The admin-plane guard: socket facts in, the pure policy decides, identity headers and an audit
+ * record out.
+ */
+import type { TLSSocket } from 'node:tls';
+import type { GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
+import type { AddressSet } from '../lib/cidr.js';
+import type { AuditBuffer } from '../store/audit-buffer.js';
+import { ADMIN_ROLES, type AdminRole, decideAdminAccess } from './admin-policy.js';
+import { peerCertificateFacts } from './peer-certificate.js';
+
+export interface AdminGuardOptions {
+  sourceCidrs: AddressSet;
+  /** The current revoked serials (refreshed when the store changes). */
+  revoked: () => ReadonlySet<string>;
+  audit: AuditBuffer;
+  now?: () => number;
+}
+
+const DEFAULT_ROUTE_ROLES: readonly AdminRole[] = ['admin'];
+
+/**
+ * Creates the guard for `auth: admin` routes and the reserved admin paths (which admit every role; the
+ * admin API checks roles per endpoint).
+ */
+export function createAdminGuard({
+  sourceCidrs,
+  revoked,
+  audit,
+  now = Date.now,
+}: AdminGuardOptions): PlaneGuard {
+  return function adminPlaneGuard(input: GuardInput): GuardDecision {
+    const socket = input.req.socket as TLSSocket;
+    const cert = peerCertificateFacts(socket);
+    const allowedRoles = input.route ? (input.route.roles ?? DEFAULT_ROUTE_ROLES) : ADMIN_ROLES;
+    const decision = decideAdminAccess({
+      cert,
+      clientAddress: input.clientAddress,
+      sourceCidrs,
+      allowedRoles,
+      servername: typeof socket.servername === 'string' ? socket.servername : undefined,
+      host: input.host,
+      revoked: revoked(),
+      now: now(),
+    });
+    const principal = cert.present ? cert.serial : undefined;
+    audit.push({
+      actor: cert.present ? `cert:${cert.serial}` : `addr:${input.clientAddress}`,
+      action: 'admin.access',
+      target: `${input.req.method} ${input.path}`,
+      outcome: decision.allowed ? 'ok' : 'denied',
+      detail: {
+        client: input.clientAddress,
+        ...(cert.present && { cn: cert.commonName, role: cert.role }),
+        ...(!decision.allowed && { reason: decision.reason }),
+      },
+    });
+    if (!decision.allowed) {
+      return {
+        allowed: false,
+        code: decision.status === 421 ? 'misdirected_request' : 'forbidden',
+        reason: decision.reason,
+        principal,
+      };
+    }
+    return {
+      allowed: true,
+      principal,
+      identity: {
+        'x-mailgate-client-cn': cert.commonName,
+        'x-mailgate-client-serial': cert.serial,
+        'x-mailgate-client-role': decision.role,
+        'x-mailgate-client-fingerprint': cert.fingerprint256,
+      },
+    };
+  };
+}

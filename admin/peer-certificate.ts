@@ -1,0 +1,52 @@
+/**
+ * @module Reads the client certificate facts of a TLS socket once per connection (renegotiation is
+ * disabled, so they cannot change under a connection).
+ */
+import type { TLSSocket } from 'node:tls';
+import { ADMIN_ROLES, type AdminRole, type PeerCertificateFacts } from './admin-policy.js';
+
+const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
+const ROLE_URI = /URI:urn:mailgate:role:([a-z]+)/;
+
+const factsBySocket = new WeakMap<TLSSocket, PeerCertificateFacts>();
+
+const NONE: PeerCertificateFacts = {
+  present: false,
+  authorized: false,
+  serial: '',
+  commonName: '',
+  fingerprint256: '',
+  notBefore: 0,
+  notAfter: 0,
+  clientAuth: false,
+  role: undefined,
+};
+
+/** The facts for `socket` (a TLSSocket; an h2 request's socket proxies to its session's). */
+export function peerCertificateFacts(socket: TLSSocket): PeerCertificateFacts {
+  const cached = factsBySocket.get(socket);
+  if (cached) return cached;
+  const facts = readFacts(socket);
+  if (typeof socket.getPeerCertificate === 'function') factsBySocket.set(socket, facts);
+  return facts;
+}
+
+function readFacts(socket: TLSSocket): PeerCertificateFacts {
+  if (typeof socket.getPeerCertificate !== 'function') return NONE;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return NONE;
+  const role = ROLE_URI.exec(cert.subjectaltname ?? '')?.[1];
+  const cn = cert.subject?.CN;
+  return {
+    present: true,
+    authorized: socket.authorized,
+    authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+    serial: cert.serialNumber.toLowerCase(),
+    commonName: Array.isArray(cn) ? cn.join(',') : (cn ?? ''),
+    fingerprint256: cert.fingerprint256,
+    notBefore: Date.parse(cert.valid_from),
+    notAfter: Date.parse(cert.valid_to),
+    clientAuth: (cert.ext_key_usage ?? []).includes(CLIENT_AUTH_OID),
+    role: ADMIN_ROLES.includes(role as AdminRole) ? (role as AdminRole) : undefined,
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * @module `mailgate token issue|list|revoke`: normalise flags, call tokens/, print.
+ */
+import { parseDuration, parseRate, type Rate } from '../../lib/duration.js';
+import { UsageError } from '../../lib/errors.js';
+import { openDatabase } from '../../store/database.js';
+import { issueToken, MAX_TOKEN_TTL_MS } from '../../tokens/issue-token.js';
+import { revokeToken } from '../../tokens/revoke-token.js';
+import { checkAppName, checkScopes } from '../../tokens/token-format.js';
+import type { TokenLimits } from '../../tokens/token-limits.js';
+import { findToken, listTokens, type TokenRecord } from '../../tokens/token-store.js';
+import type { FlagValues } from '../command-spec.js';
+import type { CliContext } from '../context.js';
+import { optionalInteger, optionalList, optionalString, requiredString } from '../flags.js';
+
+/** The normalised flags of `token issue`. */
+export interface TokenIssueOptions {
+  app: string;
+  scopes: string[];
+  ttlMs: number;
+  rate: Rate | undefined;
+  burst: number | undefined;
+  quotaPerDay: number | undefined;
+}
+
+const MAX_RATE_COUNT = 1_000_000;
+const DEFAULT_TTL = '90d';
+
+/**
+ * Turns `token issue` flags into typed values; every check happens here, before the store is opened.
+ * @throws UsageError naming the flag.
+ */
+export function parseTokenIssueFlags(flags: FlagValues): TokenIssueOptions {
+  const app = checkAppName(requiredString(flags, 'app'), '--app');
+  requiredString(flags, 'scope');
+  const scopes = checkScopes(optionalList(flags, 'scope') ?? [], '--scope');
+  const ttlText = optionalString(flags, 'ttl') ?? DEFAULT_TTL;
+  const ttlMs = parseDuration(ttlText);
+  if (ttlMs === undefined || ttlMs < 1_000 || ttlMs > MAX_TOKEN_TTL_MS) {
+    throw new UsageError(`--ttl must be a duration from 1s to 3650d such as 90d or 12h, got '${ttlText}'`);
+  }
+  const rateText = optionalString(flags, 'rate');
+  const rate = rateText === undefined ? undefined : parseRate(rateText);
+  if (rateText !== undefined && (!rate || rate.count > MAX_RATE_COUNT)) {
+    throw new UsageError(
+      `--rate must be COUNT/UNIT (unit s, min, h or day) such as 60/min, got '${rateText}'`,
+    );
+  }
+  const burst = optionalInteger(flags, 'burst', 1, MAX_RATE_COUNT);
+  const quotaText = optionalString(flags, 'quota');
+  const quota = quotaText === undefined ? undefined : /^(\d{1,9})\/(d|day)$/.exec(quotaText);
+  if (quotaText !== undefined && (!quota || Number(quota[1]) < 1)) {
+    throw new UsageError(`--quota must be COUNT/day such as 1000/day, got '${quotaText}'`);
+  }
+  return { app, scopes, ttlMs, rate, burst, quotaPerDay: quota ? Number(quota[1]) : undefined };
+}
+
+const RATE_UNITS: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h', 86400000: 'day' };
+
+function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {
+  return {
+    rate: `${rate.count}/${RATE_UNITS[rate.perMs] ?? `${rate.perMs}ms`}`,
+    burst,
+    quotaPerDay: quotaPerDay ?? null,
+  };
+}
+
+/** `mailgate token issue`: prints the token once (stdout) and a note (stderr). */
+export async function tokenIssue(flags: FlagValues, ctx: CliContext): Promise<void> {
+  const options = parseTokenIssueFlags(flags);
+  const config = ctx.config();
+  const db = openDatabase(ctx.dataDir);
+  try {
+    const issued = await issueToken(db, {
+      ...options,
+      issuer: config.publicUrl,
+      audience: config.tokens.audience,
+      actor: ctx.actor,
+    });
+    const { limits } = findToken(db, issued.id)!;
+    if (ctx.json) {
+      ctx.out(JSON.stringify({ ...issued, limits: limitsJson(limits) }));
+    } else {
+      ctx.out(issued.token);
+      ctx.err(
+        `token ${issued.id} for app '${issued.app}' (scopes ${issued.scopes.join(' ')}, expires ${issued.expiresAt}):` +
+          ' shown once, store it now; it cannot be shown again',
+      );
+    }
+  } finally {
+    db.close();
+  }
+}
+
+function tokenStatus(token: TokenRecord, now: number) {
+  if (token.revokedAt !== undefined) return 'revoked';
+  return token.expiresAt <= now ? 'expired' : 'active';
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+
+/** `mailgate token list`: metadata of every token, never a token itself. */
+export async function tokenList(ctx: CliContext): Promise<void> {
+  const db = openDatabase(ctx.dataDir);
+  try {
+    const now = Date.now();
+    const rows = listTokens(db).map((t) => ({
+      id: t.id,
+      app: t.app,
+      scopes: t.scopes,
+      status: tokenStatus(t, now),
+      kid: t.kid,
+      limits: limitsJson(t.limits),
+      createdAt: iso(t.createdAt),
+      expiresAt: iso(t.expiresAt),
+      revokedAt: iso(t.revokedAt),
+      lastUsedAt: iso(t.lastUsedAt),
+    }));
+    if (ctx.json) {
+      ctx.out(JSON.stringify(rows));
+      return;
+    }
+    if (rows.length === 0) {
+      ctx.err("no tokens (issue one with 'mailgate token issue')");
+      return;
+    }
+    for (const r of rows) {
+      const { rate, burst, quotaPerDay } = r.limits;
+      ctx.out(
+        [r.id, r.app, r.status, r.scopes.join(','), `${rate} burst ${burst} quota ${quotaPerDay ?? '-'}/day`]
+          .concat(`expires ${r.expiresAt}`, `last used ${r.lastUsedAt ?? 'never'}`)
+          .join('  '),
+      );
+    }
+  } finally {
+    db.close();
+  }
+}
+
+/** `mailgate token revoke ID`. @throws NotFoundError, ConflictError (already revoked). */
+export async function tokenRevoke(id: string, ctx: CliContext): Promise<void> {
+  const db = openDatabase(ctx.dataDir);
+  try {
+    const token = revokeToken(db, id, ctx.actor);
+    if (ctx.json) ctx.out(JSON.stringify({ id: token.id, app: token.app, revokedAt: iso(token.revokedAt) }));
+    else ctx.err(`revoked token ${token.id} (app '${token.app}'); the gateway refuses it within a second`);
+  } finally {
+    db.close();
+  }
+}

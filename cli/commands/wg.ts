@@ -1,0 +1,189 @@
+/**
+ * @module `mailgate wg ...`: normalise flags, call the WireGuard capability, print.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../lib/atomic-file.js';
+import { parseDuration } from '../../lib/duration.js';
+import { UsageError } from '../../lib/errors.js';
+import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
+import {
+  commitPeer,
+  DEFAULT_WG_CIDR,
+  formatCidr,
+  initServer,
+  listPeers,
+  type PeerFiles,
+  parseEndpoint,
+  parseIpAddress,
+  parseWireGuardCidr,
+  peerStatus,
+  preparePeer,
+  qrPng,
+  qrTerminal,
+  removePeer,
+  removePeerFiles,
+  requireServer,
+  serverConfig,
+  serverMissing,
+  setPeerEnabled,
+  validatePeerName,
+  writePeerFiles,
+} from '../../wireguard/index.js';
+import type { FlagValues } from '../command-spec.js';
+import type { CliContext } from '../context.js';
+import { optionalInteger, optionalList, optionalString, requiredString } from '../flags.js';
+
+const APPLY_HINT =
+  'apply it on the server: mailgate wg server-config --out /etc/wireguard/wg0.conf && wg syncconf wg0 <(wg-quick strip wg0)';
+
+/** `wg init --endpoint HOST:PORT [--cidr R] [--listen-port N] [--force]`. */
+export async function wgInit(flags: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
+  const endpoint = parseEndpoint(requiredString(flags, 'endpoint'));
+  const cidr = parseWireGuardCidr(optionalString(flags, 'cidr') ?? DEFAULT_WG_CIDR);
+  const listenPort = optionalInteger(flags, 'listen-port', 1, 65_535);
+  const { server, removedPeers } = withDatabase(ctx, true, (db) =>
+    initServer(db, { endpoint, cidr, listenPort, force: flags.force === true, actor: ctx.actor }),
+  );
+  const summary = {
+    publicKey: server.publicKey,
+    endpoint: server.endpoint,
+    cidr: formatCidr(server.cidr),
+    address: server.address,
+    listenPort: server.listenPort,
+    removedPeers,
+  };
+  if (ctx.json) ctx.out(JSON.stringify(summary));
+  ctx.err(
+    `WireGuard server ${server.address}/${server.cidr.prefix} on UDP ${server.listenPort}, peers dial ${server.endpoint}` +
+      (removedPeers > 0 ? `; removed ${removedPeers} peer(s) of the old server` : ''),
+  );
+  ctx.err(`public key ${server.publicKey}; next: mailgate wg add NAME, then ${APPLY_HINT}`);
+}
+
+/** `wg add NAME [--dns IP,...] [--expires 30d] [--route-public IP] [--qr] [--out DIR] [--json]`. */
+export async function wgAdd(flags: FlagValues, positionals: string[], ctx: CliContext): Promise<void> {
+  const name = validatePeerName(positionals[0]!);
+  const dns = optionalList(flags, 'dns')?.map((ip) => parseIpAddress(ip, '--dns'));
+  const routeText = optionalString(flags, 'route-public');
+  const routePublic = routeText === undefined ? undefined : parseIpAddress(routeText, '--route-public');
+  const expiresInMs = durationFlag(flags, 'expires');
+  const outText = optionalString(flags, 'out');
+  const outDir = outText === undefined ? undefined : resolve(outText);
+  const qr = flags.qr === true;
+
+  const db = openWireGuardDatabase(ctx, false);
+  let files: PeerFiles | undefined;
+  let terminal: string | undefined;
+  try {
+    const prepared = preparePeer(db, { name, dns, expiresInMs, routePublic });
+    // QR rendering is async, so it happens before the synchronous store-and-write transaction.
+    const png = qr && outDir ? await qrPng(prepared.config) : undefined;
+    terminal = qr ? await qrTerminal(prepared.config) : undefined;
+    try {
+      db.transaction(() => {
+        commitPeer(db, prepared, ctx.actor);
+        if (outDir) files = writePeerFiles(outDir, name, { config: prepared.config, png });
+      }).immediate();
+    } catch (error) {
+      if (files) removePeerFiles(files);
+      throw error;
+    }
+    const { peer, config } = prepared;
+    if (ctx.json) {
+      ctx.out(JSON.stringify({ name, address: peer.address, publicKey: peer.publicKey, config, files }));
+    } else {
+      ctx.out(config);
+    }
+  } finally {
+    db.close();
+  }
+  if (terminal) ctx.err(terminal);
+  if (files) ctx.err(`wrote ${Object.values(files).join(' and ')} (0600: they hold the peer's private key)`);
+  ctx.err(`peer '${name}' added; its private key is shown only now. Then ${APPLY_HINT}`);
+}
+
+/** `wg list [--json]`. */
+export async function wgList(_f: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
+  const now = Date.now();
+  const peers = withDatabase(ctx, false, (db) => {
+    requireServer(db);
+    return listPeers(db);
+  });
+  const rows = peers.map((peer) => ({
+    name: peer.name,
+    address: peer.address,
+    publicKey: peer.publicKey,
+    status: peerStatus(peer, now),
+    createdAt: new Date(peer.createdAt).toISOString(),
+    expiresAt: peer.expiresAt === null ? null : new Date(peer.expiresAt).toISOString(),
+  }));
+  if (ctx.json) return ctx.out(JSON.stringify(rows));
+  if (rows.length === 0) return ctx.err("no WireGuard peers yet: add one with 'mailgate wg add NAME'");
+  const table = [['NAME', 'ADDRESS', 'STATUS', 'EXPIRES', 'PUBLIC KEY']].concat(
+    rows.map((r) => [r.name, r.address, r.status, r.expiresAt ?? 'never', r.publicKey]),
+  );
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  ctx.out(
+    table
+      .map((row) =>
+        row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n'),
+  );
+}
+
+/** `wg remove NAME`. */
+export async function wgRemove(_f: FlagValues, positionals: string[], ctx: CliContext): Promise<void> {
+  const name = validatePeerName(positionals[0]!);
+  const peer = withDatabase(ctx, false, (db) => removePeer(db, name, ctx.actor));
+  ctx.err(`removed peer '${name}' (${peer.address}); ${APPLY_HINT}`);
+}
+
+/** `wg disable NAME` / `wg enable NAME`. */
+export async function wgSetEnabled(
+  _f: FlagValues,
+  positionals: string[],
+  ctx: CliContext,
+  enabled: boolean,
+): Promise<void> {
+  const name = validatePeerName(positionals[0]!);
+  withDatabase(ctx, false, (db) => setPeerEnabled(db, name, enabled, ctx.actor));
+  ctx.err(`${enabled ? 'enabled' : 'disabled'} peer '${name}'; ${APPLY_HINT}`);
+}
+
+/** `wg server-config [--out FILE]`. */
+export async function wgServerConfig(flags: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
+  const text = withDatabase(ctx, false, (db) => serverConfig(db));
+  const out = optionalString(flags, 'out');
+  if (out === undefined) return ctx.out(text);
+  writeFileAtomic(resolve(out), text, { mode: 0o600 });
+  ctx.err(`wrote ${resolve(out)} (0600)`);
+}
+
+/** Only `wg init` may create the data dir; the others fail before `wg init` without writing anything. */
+function openWireGuardDatabase(ctx: CliContext, create: boolean): Database {
+  if (!create && !existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
+  return openDatabase(ctx.dataDir);
+}
+
+function withDatabase<T>(ctx: CliContext, create: boolean, work: (db: Database) => T): T {
+  const db = openWireGuardDatabase(ctx, create);
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+
+function durationFlag(flags: FlagValues, name: string): number | undefined {
+  const text = optionalString(flags, name);
+  if (text === undefined) return undefined;
+  const ms = parseDuration(text);
+  if (ms === undefined)
+    throw new UsageError(`--${name} must be a duration like 30d, 12h or 90m, got '${text}'`);
+  return ms;
+}

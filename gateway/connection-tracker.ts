@@ -1,0 +1,85 @@
+/**
+ * @module Tracks client connections and their in-flight requests so that SIGTERM drains: idle
+ * connections close at once, busy ones after their last response, h2 sessions get a GOAWAY.
+ */
+import type { Http2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { GatewayRequest } from './plane-guard.js';
+import type { GatewayResponse } from './proxy.js';
+
+export class ConnectionTracker {
+  readonly #sockets = new Set<Socket>();
+  readonly #sessions = new Set<Http2Session>();
+  readonly #inflight = new Map<Socket, number>();
+  #draining = false;
+  #idle: (() => void) | undefined;
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Call for every accepted socket (the server's 'secureConnection' or 'connection'). */
+  socket(socket: Socket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      this.#inflight.delete(socket);
+      this.#checkIdle();
+    });
+  }
+
+  session(session: Http2Session): void {
+    this.#sessions.add(session);
+    session.once('close', () => {
+      this.#sessions.delete(session);
+      this.#checkIdle();
+    });
+    if (this.#draining) session.close();
+  }
+
+  /** Call at the start of every HTTP/1.1 request; while draining the response closes its connection. */
+  request(req: GatewayRequest, res: GatewayResponse): void {
+    if (req.httpVersionMajor !== 1) return;
+    const socket = req.socket;
+    this.#inflight.set(socket, (this.#inflight.get(socket) ?? 0) + 1);
+    if (this.#draining) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      const left = (this.#inflight.get(socket) ?? 1) - 1;
+      this.#inflight.set(socket, left);
+      if (this.#draining && left === 0) socket.end();
+    });
+  }
+
+  /**
+   * Starts draining and resolves when every connection has closed or `timeoutMs` passed (then the rest are
+   * destroyed).
+   */
+  drain(timeoutMs: number): Promise<void> {
+    this.#draining = true;
+    for (const session of this.#sessions) session.close();
+    for (const socket of this.#sockets) {
+      if (!this.#inflight.get(socket) && !this.#isH2(socket)) socket.end();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        for (const socket of this.#sockets) socket.destroy();
+        for (const session of this.#sessions) session.destroy();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.#idle = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#checkIdle();
+    });
+  }
+
+  #isH2(socket: Socket): boolean {
+    return (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2';
+  }
+
+  #checkIdle() {
+    if (this.#draining && this.#sockets.size === 0 && this.#sessions.size === 0) this.#idle?.();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * @module The headers sent to the upstream (DESIGN.md rule 6): inbound identity and hop-by-hop headers
+ * scrubbed, forwarding headers overwritten, the authenticated identity added. Pure.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** RFC 9110 §7.6.1 hop-by-hop headers, plus ones undici or h2 refuse to carry. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'proxy-authenticate',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'http2-settings',
+]);
+
+/** Exact names a client could use to impersonate the gateway's own identity or forwarding headers. */
+const SCRUBBED = new Set(['forwarded', 'x-real-ip', 'client-cert', 'client-cert-chain']);
+const SCRUBBED_PREFIXES = ['x-mailgate-', 'x-forwarded-', 'x-client-', 'x-ssl-'];
+
+/** What the request's plane decided to tell the upstream. */
+export interface ForwardOptions {
+  /** Address the upstream should see as the client. */
+  clientAddress: string;
+  /** Host as received (Host or :authority), preserved. */
+  host: string;
+  requestId: string;
+  /** Keep X-API-Key (admin routes only). */
+  keepApiKey: boolean;
+  /** Keep Authorization (public and admin routes; token routes only with forwardAuthorization). */
+  keepAuthorization: boolean;
+  /** Identity headers set by the plane guard (X-Mailgate-*). */
+  identity?: Record<string, string> | undefined;
+}
+
+function scrubbed(name: string, connectionTokens: Set<string> | undefined, options: ForwardOptions): boolean {
+  if (name.charCodeAt(0) === 0x3a) return true; // h2 pseudo-headers
+  if (HOP_BY_HOP.has(name)) return true;
+  if (SCRUBBED.has(name)) return true;
+  if (name.charCodeAt(0) === 0x78 /* x */) {
+    for (const prefix of SCRUBBED_PREFIXES) if (name.startsWith(prefix)) return true;
+    if (name === 'x-api-key') return !options.keepApiKey;
+  }
+  if (name === 'authorization') return !options.keepAuthorization;
+  if (name === 'host') return true; // re-set below from the normalised authority
+  return connectionTokens?.has(name) ?? false;
+}
+
+/**
+ * Builds the upstream request headers from the inbound ones.
+ * @example forwardHeaders(req.headers, { clientAddress: '203.0.113.9', host: 'mail.example.com', requestId, keepApiKey: false, keepAuthorization: true })
+ */
+export function forwardHeaders(inbound: IncomingHttpHeaders, options: ForwardOptions): OutgoingHttpHeaders {
+  const connection = inbound.connection;
+  const connectionTokens = connection
+    ? new Set(connection.split(',').map((token) => token.trim().toLowerCase()))
+    : undefined;
+  const out: OutgoingHttpHeaders = {};
+  for (const name in inbound) {
+    if (scrubbed(name, connectionTokens, options)) continue;
+    const value = inbound[name];
+    if (value !== undefined) out[name] = value;
+  }
+  out.host = options.host;
+  out['x-forwarded-for'] = options.clientAddress;
+  out['x-real-ip'] = options.clientAddress;
+  out['x-forwarded-proto'] = 'https';
+  out['x-forwarded-host'] = options.host;
+  out['x-request-id'] = options.requestId;
+  if (options.identity) Object.assign(out, options.identity);
+  return out;
+}
+
+/**
+ * Headers of the upstream response that may go to the client: hop-by-hop ones removed (h2 forbids them).
+ */
+export function responseHeaders(
+  upstream: Record<string, string | string[] | undefined>,
+): OutgoingHttpHeaders {
+  const connection = upstream.connection;
+  const tokens =
+    typeof connection === 'string'
+      ? new Set(connection.split(',').map((t) => t.trim().toLowerCase()))
+      : undefined;
+  const out: OutgoingHttpHeaders = {};
+  for (const name in upstream) {
+    if (HOP_BY_HOP.has(name) || tokens?.has(name)) continue;
+    const value = upstream[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}

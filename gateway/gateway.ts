@@ -1,0 +1,223 @@
+/**
+ * @module The running gateway: wires config, store, TLS, guards and listeners, and owns their lifecycle
+ * (start, SIGHUP reload, SIGTERM drain).
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { createAdminGuard } from '../admin/admin-guard.js';
+import { revokedSerials } from '../certs/certificate-store.js';
+import { AddressSet } from '../lib/cidr.js';
+import { AuditBuffer } from '../store/audit-buffer.js';
+import { ChangeWatch } from '../store/change-watch.js';
+import { type Database, openDatabase } from '../store/database.js';
+import type { Config } from './config/schema.js';
+import { ConnectionTracker } from './connection-tracker.js';
+import { createRedirectHandler } from './http-redirect.js';
+import { createPlainServer, createTlsServer, listen } from './listeners.js';
+import type { Logger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
+import { ALLOW, type PlaneGuard } from './plane-guard.js';
+import { createRequestHandler } from './request-handler.js';
+import { AccessRecorder } from './request-record.js';
+import { createReservedApp, reservedPlane } from './reserved-app.js';
+import type { PipelineState } from './resolve-request.js';
+import { RouteTable } from './route-table.js';
+import { TlsMaterial } from './tls-material.js';
+import { createUpgradeHandler } from './upgrade-handler.js';
+import { Upstreams } from './upstreams.js';
+
+/** How often the CRL is checked for regeneration, besides every store change. */
+const CRL_CHECK_MS = 60 * 60 * 1000;
+
+export interface GatewayOptions {
+  config: Config;
+  logger: Logger;
+}
+
+export interface GatewayAddresses {
+  https: AddressInfo;
+  http?: AddressInfo;
+  admin?: AddressInfo;
+  metrics?: AddressInfo;
+}
+
+export class Gateway {
+  readonly metrics = new GatewayMetrics();
+  readonly addresses: GatewayAddresses = {} as GatewayAddresses;
+  readonly #logger: Logger;
+  readonly #db: Database;
+  readonly #tls: TlsMaterial;
+  readonly #tracker = new ConnectionTracker();
+  readonly #audit: AuditBuffer;
+  readonly #watch: ChangeWatch;
+  readonly #servers: Array<HttpServer | Http2SecureServer> = [];
+  #config: Config;
+  #state!: PipelineState;
+  #revoked: ReadonlySet<string>;
+  #crlTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor({ config, logger }: GatewayOptions) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#db = openDatabase(config.dataDir);
+    this.#audit = new AuditBuffer(this.#db);
+    this.#tls = new TlsMaterial({ config, db: this.#db, logger, metrics: this.metrics });
+    this.#revoked = revokedSerials(this.#db);
+    this.#watch = new ChangeWatch(this.#db, (error) =>
+      logger.error({ err: error }, 'store change handling failed'),
+    );
+    this.#watch.onChange(() => this.#onStoreChange());
+  }
+
+  /**
+   * Opens the store, loads TLS material (issuing the CA and auto certificate when missing) and binds every
+   * configured listener.
+   * @throws on a port in use or unreadable TLS material; nothing is left listening then.
+   */
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const gateway = new Gateway(options);
+    try {
+      await gateway.#start();
+    } catch (error) {
+      await gateway.close(0);
+      throw error;
+    }
+    return gateway;
+  }
+
+  async #start() {
+    const config = this.#config;
+    await this.#tls.load();
+    this.#state = this.#buildState(config);
+    const recorder = new AccessRecorder(this.#logger, this.metrics);
+    const deps = { state: () => this.#state, logger: this.#logger, recorder };
+    const onRequest = createRequestHandler(deps);
+    const onUpgrade = createUpgradeHandler(deps);
+    const tls = this.#tls.secureContextOptions();
+    const publicServer = createTlsServer({
+      tls,
+      requireClientCertificate: false,
+      onRequest,
+      onUpgrade,
+      tracker: this.#tracker,
+    });
+    this.#tls.attach(publicServer);
+    this.#servers.push(publicServer);
+    this.addresses.https = await listen(publicServer, config.listen.https);
+    if (config.listen.admin) {
+      const adminServer = createTlsServer({
+        tls,
+        requireClientCertificate: true,
+        onRequest,
+        onUpgrade,
+        tracker: this.#tracker,
+      });
+      this.#tls.attach(adminServer);
+      this.#servers.push(adminServer);
+      this.addresses.admin = await listen(adminServer, config.listen.admin);
+    }
+    if (config.listen.http) {
+      const redirect = createPlainServer(createRedirectHandler(config.publicUrl, onRequest), this.#tracker);
+      this.#servers.push(redirect);
+      this.addresses.http = await listen(redirect, config.listen.http);
+    }
+    if (config.listen.metrics) {
+      const registry = this.metrics.registry;
+      const metricsServer = createPlainServer(async (req, res) => {
+        if (req.url !== '/metrics' && req.url !== '/_mailgate/metrics') {
+          res.writeHead(404).end();
+          return;
+        }
+        const body = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(body);
+      }, this.#tracker);
+      this.#servers.push(metricsServer);
+      this.addresses.metrics = await listen(metricsServer, config.listen.metrics);
+    }
+    this.#tls.watch();
+    this.#crlTimer = setInterval(() => this.#refreshCrl(), CRL_CHECK_MS);
+    this.#crlTimer.unref();
+    this.#logger.info({ addresses: this.addresses, dataDir: config.dataDir }, 'mailgate listening');
+  }
+
+  #buildState(config: Config): PipelineState {
+    const guards: Record<'public' | 'admin' | 'token', PlaneGuard> = {
+      public: () => ALLOW,
+      admin: createAdminGuard({
+        sourceCidrs: new AddressSet(config.admin.sourceCidrs),
+        revoked: () => this.#revoked,
+        audit: this.#audit,
+      }),
+      token: () => ({ allowed: false, code: 'unauthorized', reason: 'token_plane_unavailable' }),
+    };
+    const serveReserved = createReservedApp({
+      registry: this.metrics.registry,
+      caPem: () => this.#tls.caPem(),
+      crlPem: () => this.#tls.crlPem(),
+      jwks: () => ({ keys: [] }),
+      ready: () => !this.#tracker.draining,
+      logger: this.#logger,
+    });
+    return {
+      routes: new RouteTable(config.routes),
+      upstreams: new Upstreams(config.upstreams),
+      guards,
+      trustedProxies: new AddressSet(config.trustedProxies),
+      reservedPlane,
+      serveReserved,
+    };
+  }
+
+  #onStoreChange() {
+    this.#revoked = revokedSerials(this.#db);
+    this.#refreshCrl();
+  }
+
+  #refreshCrl() {
+    try {
+      if (this.#tls.refreshCrl())
+        this.#logger.info({ revoked: this.#revoked.size }, 'crl reloaded; tls session tickets rotated');
+    } catch (error) {
+      this.#logger.error({ err: error }, 'crl refresh failed');
+    }
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP): routes, upstreams, guards and trusted proxies. Listener
+   * addresses and TLS files need a restart; a change to them is logged and ignored.
+   */
+  async reload(config: Config): Promise<void> {
+    const old = this.#state;
+    if (JSON.stringify(config.listen) !== JSON.stringify(this.#config.listen)) {
+      this.#logger.warn('listen addresses changed: restart mailgate to apply them');
+    }
+    this.#state = this.#buildState(config);
+    this.#config = config;
+    this.#logger.info({ routes: config.routes.length }, 'configuration reloaded');
+    await old.upstreams.close();
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (up to `drainMs`), then closes everything. Idempotent.
+   */
+  close(drainMs = this.#config.drainTimeoutMs): Promise<void> {
+    this.#closing ??= this.#close(drainMs);
+    return this.#closing;
+  }
+
+  async #close(drainMs: number) {
+    clearInterval(this.#crlTimer);
+    const closed = this.#servers.map(
+      (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+    );
+    await this.#tracker.drain(drainMs);
+    await Promise.all(closed);
+    await this.#state?.upstreams.destroy();
+    this.#watch.close();
+    this.#tls.close();
+    this.#audit.close();
+    this.#db.close();
+  }
+}

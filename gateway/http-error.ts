@@ -1,0 +1,87 @@
+/**
+ * @module Every error response the gateway itself writes: a short fixed body (JSON, or HTML for browsers),
+ * never internal detail. The cause goes to the log, not to the client.
+ */
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+export type GatewayErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'insufficient_scope'
+  | 'not_found'
+  | 'misdirected_request'
+  | 'payload_too_large'
+  | 'rate_limited'
+  | 'internal_error'
+  | 'upstream_unreachable'
+  | 'upstream_timeout'
+  | 'unavailable';
+
+const STATUS: Record<GatewayErrorCode, number> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  insufficient_scope: 403,
+  not_found: 404,
+  misdirected_request: 421,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal_error: 500,
+  upstream_unreachable: 502,
+  unavailable: 503,
+  upstream_timeout: 504,
+};
+
+const MESSAGE: Record<GatewayErrorCode, string> = {
+  bad_request: 'Bad request',
+  unauthorized: 'Authentication required',
+  forbidden: 'Forbidden',
+  insufficient_scope: 'Insufficient scope',
+  not_found: 'Not found',
+  misdirected_request: 'Misdirected request',
+  payload_too_large: 'Payload too large',
+  rate_limited: 'Too many requests',
+  internal_error: 'Internal error',
+  upstream_unreachable: 'Bad gateway',
+  unavailable: 'Service unavailable',
+  upstream_timeout: 'Gateway timeout',
+};
+
+export function statusOf(code: GatewayErrorCode): number {
+  return STATUS[code];
+}
+
+export interface ErrorResponse {
+  status: number;
+  headers: OutgoingHttpHeaders;
+  body: string;
+}
+
+/**
+ * Renders an error: JSON `{"error":{"status","code","message","requestId"}}`, or a small HTML page when the
+ * client prefers text/html (a browser on webmail).
+ */
+export function renderError(
+  code: GatewayErrorCode,
+  requestId: string,
+  accept: IncomingHttpHeaders['accept'],
+  extraHeaders?: OutgoingHttpHeaders,
+): ErrorResponse {
+  const status = STATUS[code];
+  const message = MESSAGE[code];
+  if (accept?.includes('text/html')) {
+    const body = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${message}</title></head><body><h1>${status} ${message}</h1><p>Request ${requestId}</p></body></html>\n`;
+    return {
+      status,
+      headers: { ...extraHeaders, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      body,
+    };
+  }
+  const body = `${JSON.stringify({ error: { status, code, message, requestId } })}\n`;
+  return {
+    status,
+    headers: { ...extraHeaders, 'content-type': 'application/json', 'cache-control': 'no-store' },
+    body,
+  };
+}

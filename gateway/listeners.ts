@@ -1,0 +1,77 @@
+/**
+ * @module The servers: public TLS (HTTP/1.1 + h2, client certificate requested), optional admin TLS
+ * (client certificate required), optional plain-HTTP redirect with ACME passthrough, optional metrics.
+ */
+import { createServer as createHttpServer, type Server as HttpServer, type RequestListener } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import type { ListenerConfig } from './config/schema.js';
+import type { ConnectionTracker } from './connection-tracker.js';
+import type { GatewayRequest } from './plane-guard.js';
+import type { GatewayResponse } from './proxy.js';
+import type { UpgradeListener } from './upgrade-handler.js';
+
+export interface TlsServerOptions {
+  tls: SecureContextOptions;
+  /** Require a client certificate that chains to the CA at the handshake (admin listener). */
+  requireClientCertificate: boolean;
+  onRequest: (req: GatewayRequest, res: GatewayResponse) => void;
+  onUpgrade: UpgradeListener;
+  tracker: ConnectionTracker;
+}
+
+/** A TLS server speaking h2 and HTTP/1.1 (ALPN) that asks every client for a certificate. */
+export function createTlsServer({
+  tls,
+  requireClientCertificate,
+  onRequest,
+  onUpgrade,
+  tracker,
+}: TlsServerOptions): Http2SecureServer {
+  const server = createSecureServer(
+    {
+      ...tls,
+      allowHTTP1: true,
+      requestCert: true,
+      rejectUnauthorized: requireClientCertificate,
+      // Long-lived ActiveSync requests; idle keep-alive sockets are closed by the HTTP layer.
+      settings: { enablePush: false },
+    },
+    (req, res) => {
+      tracker.request(req, res);
+      onRequest(req, res);
+    },
+  );
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // Facts about the peer certificate are cached per connection; renegotiation must not change them.
+    socket.disableRenegotiation();
+    tracker.socket(socket);
+  });
+  server.on('session', (session) => tracker.session(session));
+  server.on('upgrade', onUpgrade);
+  // Handshake failures (scanners, wrong CA on the admin port) are routine: never crash, never log a stack.
+  server.on('tlsClientError', () => {});
+  return server;
+}
+
+/** A plain-HTTP server (redirects, metrics). */
+export function createPlainServer(listener: RequestListener, tracker: ConnectionTracker): HttpServer {
+  const server = createHttpServer(listener);
+  server.on('connection', (socket) => tracker.socket(socket));
+  return server;
+}
+
+/** Binds `server` and resolves with its address (port 0 picks a free port). */
+export function listen(
+  server: HttpServer | Http2SecureServer,
+  { host, port }: ListenerConfig,
+): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * @module Prometheus metrics with `mailgate_` names (DESIGN.md Observability), on an injected registry.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export class GatewayMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'route' | 'method' | 'status' | 'plane'>;
+  readonly duration: Histogram<'plane'>;
+  readonly authDenied: Counter<'plane' | 'reason'>;
+  readonly tokenRequests: Counter<'app' | 'outcome'>;
+  readonly rateLimited: Counter<'app'>;
+  readonly upstreamErrors: Counter<'upstream' | 'kind'>;
+  readonly certificateExpiry: Gauge<'kind'>;
+  readonly crlNextUpdate: Gauge;
+  readonly tlsReloads: Counter<'outcome'>;
+
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    collectDefaultMetrics({ register: registry, prefix: 'mailgate_' });
+    const registers = [registry];
+    this.requests = new Counter({
+      name: 'mailgate_http_requests_total',
+      help: 'Requests answered, by route (config path or reserved name), method, status and plane.',
+      labelNames: ['route', 'method', 'status', 'plane'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'mailgate_http_request_duration_seconds',
+      help: 'Time from request start to the last response byte, by plane.',
+      labelNames: ['plane'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+      registers,
+    });
+    this.authDenied = new Counter({
+      name: 'mailgate_auth_denied_total',
+      help: 'Requests refused by a plane guard or the path canonicaliser, by plane and reason.',
+      labelNames: ['plane', 'reason'],
+      registers,
+    });
+    this.tokenRequests = new Counter({
+      name: 'mailgate_token_requests_total',
+      help: 'Send-plane requests with a valid token, by app and outcome (allowed, rate_limited, quota_exceeded, forbidden).',
+      labelNames: ['app', 'outcome'],
+      registers,
+    });
+    this.rateLimited = new Counter({
+      name: 'mailgate_rate_limited_total',
+      help: 'Send-plane requests refused with 429, by app.',
+      labelNames: ['app'],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'mailgate_upstream_errors_total',
+      help: 'Failed upstream exchanges by upstream and phase (connect, connect_timeout, headers_timeout, body_timeout, socket, too_large, aborted).',
+      labelNames: ['upstream', 'kind'],
+      registers,
+    });
+    this.certificateExpiry = new Gauge({
+      name: 'mailgate_certificate_expiry_timestamp_seconds',
+      help: 'notAfter of the served TLS certificate and of the CA, as a Unix timestamp.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.crlNextUpdate = new Gauge({
+      name: 'mailgate_crl_next_update_timestamp_seconds',
+      help: 'nextUpdate of the CRL loaded into the TLS context, as a Unix timestamp.',
+      registers,
+    });
+    this.tlsReloads = new Counter({
+      name: 'mailgate_tls_reloads_total',
+      help: 'TLS context reloads (certificate files or CRL changed), by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    });
+  }
+}

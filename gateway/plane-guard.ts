@@ -1,0 +1,50 @@
+/**
+ * @module The contract between the request pipeline and each plane's guard (public, admin, token).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
+import type { GatewayErrorCode } from './http-error.js';
+import type { Route } from './route-table.js';
+
+export type GatewayRequest = IncomingMessage | Http2ServerRequest;
+export type Plane = 'public' | 'admin' | 'token';
+
+export interface GuardInput {
+  req: GatewayRequest;
+  /** The matched route; undefined for reserved admin paths (`/_mailgate/admin/...`, `/_mailgate/metrics`). */
+  route: Route | undefined;
+  /** Normalised Host / :authority. */
+  host: string;
+  /** Canonical path (for audit records). */
+  path: string;
+  /** Client address after trusted-proxy handling. */
+  clientAddress: string;
+  /** The socket's own peer address (never a header). */
+  peerAddress: string;
+}
+
+export interface Allowed {
+  allowed: true;
+  /** Headers to set towards the upstream (X-Mailgate-*). */
+  identity?: Record<string, string> | undefined;
+  /** Who it was, for the access log: app or certificate serial. */
+  principal?: string | undefined;
+  /** Headers to add to the response (RateLimit-*). */
+  responseHeaders?: OutgoingHttpHeaders | undefined;
+}
+
+export interface Denied {
+  allowed: false;
+  code: GatewayErrorCode;
+  /** Precise reason for logs, metrics and the audit trail; never sent to the client. */
+  reason: string;
+  responseHeaders?: OutgoingHttpHeaders | undefined;
+  principal?: string | undefined;
+}
+
+export type GuardDecision = Allowed | Denied;
+
+/** Decides whether one request may pass its plane. */
+export type PlaneGuard = (input: GuardInput) => GuardDecision | Promise<GuardDecision>;
+
+export const ALLOW: Allowed = { allowed: true };

@@ -1,0 +1,126 @@
+/**
+ * @module The HTTP request listener (HTTP/1.1 and h2): resolve, then serve a reserved path or proxy.
+ */
+import type { OutgoingHttpHeaders } from 'node:http';
+import { type GatewayErrorCode, renderError } from './http-error.js';
+import type { Logger } from './logger.js';
+import type { GatewayRequest } from './plane-guard.js';
+import { type GatewayResponse, proxyRequest, type UpstreamFailure } from './proxy.js';
+import { type AccessRecorder, newRequestRecord, type RequestRecord } from './request-record.js';
+import {
+  type PipelineState,
+  type ProxyResolution,
+  resolveRequest,
+  upstreamHeaders,
+} from './resolve-request.js';
+
+export interface PipelineDeps {
+  state: () => PipelineState;
+  logger: Logger;
+  recorder: AccessRecorder;
+}
+
+const UPSTREAM_FAILURE_CODE: Record<UpstreamFailure, GatewayErrorCode> = {
+  connect: 'upstream_unreachable',
+  connect_timeout: 'upstream_unreachable',
+  socket: 'upstream_unreachable',
+  headers_timeout: 'upstream_timeout',
+  body_timeout: 'upstream_timeout',
+  too_large: 'payload_too_large',
+  aborted: 'upstream_unreachable',
+};
+
+export type RequestListener = (req: GatewayRequest, res: GatewayResponse) => void;
+
+/**
+ * Creates the listener for the public (and admin) TLS servers.
+ * @example server.on('request', createRequestHandler({ state: () => current, logger, recorder }))
+ */
+export function createRequestHandler({
+  state: currentState,
+  logger,
+  recorder,
+}: PipelineDeps): RequestListener {
+  function sendError(
+    req: GatewayRequest,
+    res: GatewayResponse,
+    record: RequestRecord,
+    code: GatewayErrorCode,
+    extra?: OutgoingHttpHeaders,
+  ) {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const rendered = renderError(code, record.id, req.headers.accept, extra);
+    // An unread upload must not keep the connection busy after a refusal (HTTP/1.1 only; h2 resets the stream).
+    if (req.httpVersionMajor === 1 && !req.readableEnded) rendered.headers.connection = 'close';
+    res.writeHead(rendered.status, rendered.headers);
+    res.end(rendered.body);
+  }
+
+  async function forward(
+    req: GatewayRequest,
+    res: GatewayResponse,
+    record: RequestRecord,
+    state: PipelineState,
+    { route, target, decision }: ProxyResolution,
+  ) {
+    const upstream = state.upstreams.get(route.upstream);
+    record.upstream = upstream.name;
+    const contentLength = req.headers['content-length'];
+    if (
+      route.maxBodyBytes !== undefined &&
+      contentLength !== undefined &&
+      Number(contentLength) > route.maxBodyBytes
+    ) {
+      record.failure = 'too_large';
+      sendError(req, res, record, 'payload_too_large');
+      return;
+    }
+    let path = target.path;
+    if (route.stripPrefix && route.prefix !== '') path = path.slice(route.prefix.length) || '/';
+    const outcome = await proxyRequest(req, res, {
+      upstream,
+      method: req.method ?? 'GET',
+      path: path + target.query,
+      headers: upstreamHeaders(req, record, route, decision),
+      maxBodyBytes: route.maxBodyBytes,
+      extraResponseHeaders: decision.responseHeaders,
+    });
+    record.bytes = outcome.bytesOut;
+    if (outcome.failure) {
+      recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
+      if (outcome.failure === 'aborted') res.destroy();
+      else sendError(req, res, record, UPSTREAM_FAILURE_CODE[outcome.failure]);
+    }
+  }
+
+  async function handle(req: GatewayRequest, res: GatewayResponse, record: RequestRecord) {
+    const state = currentState();
+    const resolution = await resolveRequest(req, state, record);
+    switch (resolution.kind) {
+      case 'refused':
+        if (resolution.reason) recorder.denied(record, resolution.reason);
+        sendError(req, res, record, resolution.code, resolution.headers);
+        return;
+      case 'reserved':
+        await state.serveReserved(req, res, resolution.decision, record.id);
+        return;
+      case 'proxy':
+        await forward(req, res, record, state, resolution);
+        return;
+    }
+  }
+
+  return function mailgateRequest(req, res) {
+    const record = newRequestRecord(req);
+    res.once('close', () =>
+      recorder.finish(record, res.headersSent ? res.statusCode : 499, res.writableFinished),
+    );
+    handle(req, res, record).catch((error: unknown) => {
+      logger.error({ reqId: record.id, err: error }, 'internal error');
+      sendError(req, res, record, 'internal_error');
+    });
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * @module One record per request: created at the start, written once at the end as the access line and
+ * the request metrics; denials also get their own line and counter.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { GatewayRequest, Plane } from './plane-guard.js';
+import type { UpstreamFailure } from './proxy.js';
+
+/** What the access line and the metrics say about one request. */
+export interface RequestRecord {
+  id: string;
+  start: number;
+  method: string;
+  path: string;
+  route: string;
+  plane: Plane | 'reserved' | 'none';
+  client: string;
+  principal?: string | undefined;
+  upstream?: string | undefined;
+  bytes: number;
+  denied?: string | undefined;
+  failure?: UpstreamFailure | undefined;
+}
+
+export function newRequestRecord(req: GatewayRequest): RequestRecord {
+  return {
+    id: randomUUID(),
+    start: performance.now(),
+    method: req.method ?? 'GET',
+    path: '',
+    route: 'none',
+    plane: 'none',
+    client: '',
+    bytes: 0,
+  };
+}
+
+/** Writes access lines, denial lines and the request metrics. */
+export class AccessRecorder {
+  readonly #logger: Logger;
+  readonly #metrics: GatewayMetrics;
+
+  constructor(logger: Logger, metrics: GatewayMetrics) {
+    this.#logger = logger;
+    this.#metrics = metrics;
+  }
+
+  /** The one access line; `status` 499 when the client went away before a response. */
+  finish(record: RequestRecord, status: number, completed: boolean): void {
+    const seconds = (performance.now() - record.start) / 1000;
+    this.#metrics.requests.inc({ route: record.route, method: record.method, status, plane: record.plane });
+    this.#metrics.duration.observe({ plane: record.plane }, seconds);
+    this.#logger.info(
+      {
+        reqId: record.id,
+        method: record.method,
+        route: record.route,
+        path: record.path,
+        status,
+        ms: Math.round(seconds * 10_000) / 10,
+        plane: record.plane,
+        client: record.client,
+        principal: record.principal,
+        upstream: record.upstream,
+        bytes: record.bytes,
+        denied: record.denied,
+        failure: record.failure,
+        aborted: completed ? undefined : true,
+      },
+      'request',
+    );
+  }
+
+  /** A security decision that refused something. */
+  denied(record: RequestRecord, reason: string): void {
+    record.denied = reason;
+    this.#metrics.authDenied.inc({ plane: record.plane, reason });
+    this.#logger.warn(
+      {
+        reqId: record.id,
+        plane: record.plane,
+        reason,
+        client: record.client,
+        path: record.path,
+        principal: record.principal,
+      },
+      'denied',
+    );
+  }
+
+  upstreamFailed(record: RequestRecord, upstream: string, kind: UpstreamFailure, error: unknown): void {
+    record.failure = kind;
+    this.#metrics.upstreamErrors.inc({ upstream, kind });
+    if (kind !== 'aborted')
+      this.#logger.warn(
+        { reqId: record.id, upstream, kind, err: (error as Error)?.message },
+        'upstream failed',
+      );
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * @module The reserved paths (DESIGN.md): health, readiness, CA and CRL, JWKS, metrics and the admin API
+ * mount point, as a Hono app. The pipeline has already applied each path's plane guard.
+ */
+import { getRequestListener } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { Registry } from 'prom-client';
+import { renderError } from './http-error.js';
+import type { Logger } from './logger.js';
+import type { Allowed, GatewayRequest } from './plane-guard.js';
+import type { GatewayResponse } from './proxy.js';
+import type { ReservedPlane } from './resolve-request.js';
+
+/** Reserved paths open to everyone; every other `/_mailgate/...` path is on the admin plane (fail closed). */
+const PUBLIC_RESERVED = new Set([
+  '/_mailgate/healthz',
+  '/_mailgate/readyz',
+  '/_mailgate/ca.pem',
+  '/_mailgate/crl.pem',
+  '/.well-known/jwks.json',
+]);
+
+/** Which plane guards a canonical (lower-cased) path, or undefined when it is not reserved. */
+export function reservedPlane(matchPath: string): ReservedPlane | undefined {
+  if (PUBLIC_RESERVED.has(matchPath)) return 'public';
+  if (matchPath === '/_mailgate' || matchPath.startsWith('/_mailgate/')) return 'admin';
+  return undefined;
+}
+
+export interface ReservedAppOptions {
+  registry: Registry;
+  caPem: () => string;
+  crlPem: () => string;
+  /** Public keys that verify send-plane tokens. */
+  jwks: () => unknown;
+  /** False while draining or before the listeners are up. */
+  ready: () => boolean;
+  logger: Logger;
+  /** The admin API, mounted at /_mailgate/admin/api. */
+  adminApi?: Hono<ReservedEnv> | undefined;
+}
+
+/** What the pipeline decided about a reserved request, read by the Hono handlers. */
+const reservedContexts = new WeakMap<GatewayRequest, { decision: Allowed; requestId: string }>();
+
+export type ReservedEnv = {
+  Bindings: { incoming: GatewayRequest; outgoing: GatewayResponse };
+  Variables: { decision: Allowed };
+};
+
+/**
+ * Builds the reserved-path app and returns the function the pipeline calls for a reserved path.
+ */
+export function createReservedApp(options: ReservedAppOptions) {
+  const app = new Hono<ReservedEnv>();
+  const pemHeaders = { 'content-type': 'application/x-pem-file', 'cache-control': 'no-cache' };
+  app.get('/_mailgate/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/_mailgate/readyz', (c) =>
+    options.ready() ? c.json({ status: 'ready' }) : c.json({ status: 'draining' }, 503),
+  );
+  app.get('/_mailgate/ca.pem', (c) => c.body(options.caPem(), 200, pemHeaders));
+  app.get('/_mailgate/crl.pem', (c) => c.body(options.crlPem(), 200, pemHeaders));
+  app.get('/.well-known/jwks.json', (c) =>
+    c.json(options.jwks() as object, 200, { 'cache-control': 'max-age=300' }),
+  );
+  app.get('/_mailgate/metrics', async (c) =>
+    c.body(await options.registry.metrics(), 200, { 'content-type': options.registry.contentType }),
+  );
+  if (options.adminApi) app.route('/_mailgate/admin/api', options.adminApi);
+  app.use(async (c, next) => {
+    c.set('decision', reservedContexts.get(c.env.incoming)!.decision);
+    await next();
+  });
+  app.notFound((c) => {
+    const rendered = renderError(
+      'not_found',
+      reservedContexts.get(c.env.incoming)?.requestId ?? '-',
+      c.req.header('accept'),
+    );
+    return c.body(rendered.body, 404, rendered.headers as Record<string, string>);
+  });
+  app.onError((error, c) => {
+    const requestId = reservedContexts.get(c.env.incoming)?.requestId ?? '-';
+    options.logger.error({ reqId: requestId, err: error }, 'reserved path failed');
+    const rendered = renderError('internal_error', requestId, c.req.header('accept'));
+    return c.body(rendered.body, 500, rendered.headers as Record<string, string>);
+  });
+  const listener = getRequestListener(app.fetch as never);
+  return function serveReserved(
+    req: GatewayRequest,
+    res: GatewayResponse,
+    decision: Allowed,
+    requestId: string,
+  ): Promise<void> {
+    reservedContexts.set(req, { decision, requestId });
+    return listener(req as never, res as never) as Promise<void>;
+  };
+}

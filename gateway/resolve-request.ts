@@ -1,0 +1,128 @@
+/**
+ * @module The one decision path for every request and upgrade: canonical path, reserved paths, route
+ * match, plane guard. Fills the request record for the access line.
+ */
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { AddressSet } from '../lib/cidr.js';
+import { type CanonicalTarget, canonicalizeTarget } from './canonical-path.js';
+import { clientAddress, plainAddress } from './client-address.js';
+import { forwardHeaders } from './forward-headers.js';
+import type { GatewayErrorCode } from './http-error.js';
+import type { Allowed, GatewayRequest, GuardInput, Plane, PlaneGuard } from './plane-guard.js';
+import type { GatewayResponse } from './proxy.js';
+import type { RequestRecord } from './request-record.js';
+import { normalizeHost, type Route, type RouteTable } from './route-table.js';
+import type { Upstreams } from './upstreams.js';
+
+/** Reserved paths and which plane guards them. */
+export type ReservedPlane = 'public' | 'admin';
+
+/** Everything the pipeline needs; swapped as a whole on reload, read once per request. */
+export interface PipelineState {
+  routes: RouteTable;
+  upstreams: Upstreams;
+  guards: Record<Plane, PlaneGuard>;
+  trustedProxies: AddressSet;
+  /** Which plane guards a reserved path (`/_mailgate/...`, `/.well-known/jwks.json`); undefined = not reserved. */
+  reservedPlane: (matchPath: string) => ReservedPlane | undefined;
+  /** Serves a reserved path (the Hono app). */
+  serveReserved: (
+    req: GatewayRequest,
+    res: GatewayResponse,
+    decision: Allowed,
+    requestId: string,
+  ) => Promise<void>;
+}
+
+export interface ProxyResolution {
+  kind: 'proxy';
+  route: Route;
+  target: CanonicalTarget;
+  decision: Allowed;
+}
+
+/** The outcome of the checks every request passes before anything is forwarded or served. */
+export type Resolution =
+  | { kind: 'refused'; code: GatewayErrorCode; reason?: string; headers?: OutgoingHttpHeaders | undefined }
+  | { kind: 'reserved'; decision: Allowed }
+  | ProxyResolution;
+
+/**
+ * Canonical path, route match and plane guard: the one decision path for plain requests and upgrades.
+ * Fills `record` (path, route, plane, client, principal) for the access line.
+ */
+export async function resolveRequest(
+  req: GatewayRequest,
+  state: PipelineState,
+  record: RequestRecord,
+): Promise<Resolution> {
+  record.client = clientAddress(
+    req.socket.remoteAddress,
+    req.headers['x-forwarded-for'],
+    state.trustedProxies,
+  );
+  const rawUrl = req.url ?? '';
+  const target = canonicalizeTarget(rawUrl);
+  if (typeof target === 'string') {
+    record.path = rawUrl.slice(0, 256);
+    return { kind: 'refused', code: 'bad_request', reason: `path_${target}` };
+  }
+  record.path = target.path;
+  const input: GuardInput = {
+    req,
+    route: undefined,
+    host: normalizeHost(requestAuthority(req)),
+    path: target.path,
+    clientAddress: record.client,
+    peerAddress: plainAddress(req.socket.remoteAddress),
+  };
+  const reserved = state.reservedPlane(target.matchPath);
+  let route: Route | undefined;
+  if (reserved !== undefined) {
+    record.route = target.matchPath.startsWith('/_mailgate/admin/') ? '/_mailgate/admin' : target.matchPath;
+    record.plane = reserved;
+  } else {
+    route = state.routes.match(input.host, target.matchPath);
+    if (!route) return { kind: 'refused', code: 'not_found' };
+    record.route = route.label;
+    record.plane = route.auth;
+    input.route = route;
+  }
+  const decision = await state.guards[record.plane as Plane](input);
+  record.principal = decision.principal;
+  if (!decision.allowed)
+    return {
+      kind: 'refused',
+      code: decision.code,
+      reason: decision.reason,
+      headers: decision.responseHeaders,
+    };
+  if (!route) {
+    record.plane = 'reserved';
+    return { kind: 'reserved', decision };
+  }
+  return { kind: 'proxy', route, target, decision };
+}
+
+/** Host as received: HTTP/1.1 Host, or the h2 :authority. */
+export function requestAuthority(req: GatewayRequest): string {
+  return req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
+}
+
+/** The forwarded request's headers for a resolved route. */
+export function upstreamHeaders(
+  req: GatewayRequest,
+  record: RequestRecord,
+  route: Route,
+  decision: Allowed,
+  upgrade = false,
+) {
+  return forwardHeaders(req.headers, {
+    clientAddress: record.client,
+    host: requestAuthority(req),
+    requestId: record.id,
+    keepApiKey: route.auth === 'admin',
+    keepAuthorization: route.auth !== 'token' || route.forwardAuthorization,
+    identity: decision.identity,
+  });
+}

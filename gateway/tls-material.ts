@@ -1,0 +1,169 @@
+/**
+ * @module The TLS material of every listener: server certificate (auto-issued or watched files), the
+ * mailgate CA for client certificates, and the CRL. Changes are swapped in without a restart.
+ */
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { createSecureContext, type SecureContextOptions, type Server as TlsServer } from 'node:tls';
+import { readCaCertificatePem } from '../certs/ca-files.js';
+import { ensureFreshCrl } from '../certs/crl-store.js';
+import { ensureServerCertificate } from '../certs/server-auto.js';
+import type { Database } from '../store/database.js';
+import type { Config } from './config/schema.js';
+import type { Logger } from './logger.js';
+import type { GatewayMetrics } from './metrics.js';
+
+/** How often watched certificate files are stat'ed (Mailcow's ACME client replaces them by rename). */
+const WATCH_INTERVAL_MS = 1_000;
+
+export interface TlsMaterialOptions {
+  config: Config;
+  db: Database;
+  logger: Logger;
+  metrics: GatewayMetrics;
+}
+
+export class TlsMaterial {
+  readonly #options: TlsMaterialOptions;
+  readonly #servers = new Set<TlsServer>();
+  #certPath = '';
+  #keyPath = '';
+  #cert = '';
+  #key = '';
+  #ca = '';
+  #crl = '';
+  #crlNumber = -1;
+  #watching = false;
+
+  constructor(options: TlsMaterialOptions) {
+    this.#options = options;
+  }
+
+  /** Resolves the certificate files (issuing the auto certificate and the CA when missing) and loads everything. */
+  async load(): Promise<void> {
+    const { config, db } = this.#options;
+    if (config.tls.cert === 'auto') {
+      const publicHost = new URL(config.publicUrl).hostname;
+      const files = await ensureServerCertificate(db, config.dataDir, {
+        hosts: [...new Set([publicHost, 'localhost'])].filter((h) => !/^[\d.]+$|:/.test(h)),
+        ips: ['127.0.0.1', '::1'],
+      });
+      this.#certPath = files.certPath;
+      this.#keyPath = files.keyPath;
+    } else {
+      // The CA is still needed to verify admin client certificates.
+      await ensureServerCertificate(db, config.dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'] });
+      this.#certPath = config.tls.cert;
+      this.#keyPath = config.tls.key;
+    }
+    this.#cert = readFileSync(this.#certPath, 'utf8');
+    this.#key = readFileSync(this.#keyPath, 'utf8');
+    this.#ca = readCaCertificatePem(config.dataDir);
+    this.#loadCrl();
+    createSecureContext(this.secureContextOptions());
+    this.#updateGauges();
+  }
+
+  /** Options for createSecureContext / server construction (client certificates requested, not required). */
+  secureContextOptions(): SecureContextOptions {
+    return { cert: this.#cert, key: this.#key, ca: this.#ca, crl: this.#crl, minVersion: 'TLSv1.2' };
+  }
+
+  caPem(): string {
+    return this.#ca;
+  }
+
+  crlPem(): string {
+    return this.#crl;
+  }
+
+  /** Registers a listener whose context follows every change. */
+  attach(server: TlsServer): void {
+    this.#servers.add(server);
+  }
+
+  /** Starts watching certificate files given by path. */
+  watch(): void {
+    if (this.#watching || this.#options.config.tls.cert === 'auto') return;
+    this.#watching = true;
+    const onChange = () => this.reloadCertificate();
+    watchFile(this.#certPath, { interval: WATCH_INTERVAL_MS }, onChange);
+    watchFile(this.#keyPath, { interval: WATCH_INTERVAL_MS }, onChange);
+  }
+
+  /**
+   * Re-reads the certificate and key. A broken pair (unreadable, mismatched, half-written) keeps the old
+   * certificate and logs why.
+   */
+  reloadCertificate(): boolean {
+    const { logger, metrics } = this.#options;
+    try {
+      const cert = readFileSync(this.#certPath, 'utf8');
+      const key = readFileSync(this.#keyPath, 'utf8');
+      if (cert === this.#cert && key === this.#key) return false;
+      createSecureContext({ ...this.secureContextOptions(), cert, key });
+      this.#cert = cert;
+      this.#key = key;
+      this.#apply(false);
+      this.#updateGauges();
+      metrics.tlsReloads.inc({ outcome: 'ok' });
+      logger.info({ cert: this.#certPath }, 'tls certificate reloaded');
+      return true;
+    } catch (error) {
+      metrics.tlsReloads.inc({ outcome: 'error' });
+      logger.error(
+        { cert: this.#certPath, err: (error as Error).message },
+        'tls certificate reload failed; keeping the old one',
+      );
+      return false;
+    }
+  }
+
+  /**
+   * Re-reads (and if due regenerates) the CRL. When it changed, new handshakes get it and the session
+   * ticket keys rotate so no resumed session skips the check (DESIGN.md rule 4).
+   */
+  refreshCrl(): boolean {
+    const before = this.#crlNumber;
+    this.#loadCrl();
+    if (this.#crlNumber === before) return false;
+    this.#apply(true);
+    return true;
+  }
+
+  #loadCrl() {
+    const { config, db, metrics } = this.#options;
+    const crl = ensureFreshCrl(db, config.dataDir, { crlDays: config.ca.crlDays });
+    this.#crl = crl.pem;
+    this.#crlNumber = crl.number;
+    metrics.crlNextUpdate.set(Math.floor(crl.nextUpdate / 1000));
+  }
+
+  #apply(rotateTickets: boolean) {
+    const options = this.secureContextOptions();
+    for (const server of this.#servers) {
+      server.setSecureContext(options);
+      if (rotateTickets) server.setTicketKeys(randomBytes(48));
+    }
+  }
+
+  #updateGauges() {
+    const { metrics } = this.#options;
+    metrics.certificateExpiry.set(
+      { kind: 'server' },
+      Math.floor(Date.parse(new X509Certificate(this.#cert).validTo) / 1000),
+    );
+    metrics.certificateExpiry.set(
+      { kind: 'ca' },
+      Math.floor(Date.parse(new X509Certificate(this.#ca).validTo) / 1000),
+    );
+  }
+
+  /** Stops watching files. Idempotent. */
+  close(): void {
+    if (!this.#watching) return;
+    this.#watching = false;
+    unwatchFile(this.#certPath);
+    unwatchFile(this.#keyPath);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * @module WebSocket upgrades (HTTP/1.1 only): the same decision path as plain requests, then the two
+ * sockets are joined. Anything refused gets a plain HTTP response and the socket is closed.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type GatewayErrorCode, renderError } from './http-error.js';
+import type { Logger } from './logger.js';
+import { classifyUpstreamError } from './proxy.js';
+import { type AccessRecorder, newRequestRecord, type RequestRecord } from './request-record.js';
+import { type PipelineState, resolveRequest, upstreamHeaders } from './resolve-request.js';
+
+export interface UpgradeDeps {
+  state: () => PipelineState;
+  logger: Logger;
+  recorder: AccessRecorder;
+}
+
+export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+function headerBlock(
+  status: string,
+  headers: Record<string, string | string[] | number | undefined>,
+): string {
+  let text = `HTTP/1.1 ${status}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) text += `${name}: ${item}\r\n`;
+  }
+  return `${text}\r\n`;
+}
+
+/**
+ * Creates the 'upgrade' listener of the public server.
+ * @example server.on('upgrade', createUpgradeHandler({ state: () => current, logger, recorder }))
+ */
+export function createUpgradeHandler({
+  state: currentState,
+  logger,
+  recorder,
+}: UpgradeDeps): UpgradeListener {
+  function refuse(req: IncomingMessage, socket: Duplex, record: RequestRecord, code: GatewayErrorCode) {
+    const rendered = renderError(code, record.id, req.headers.accept);
+    rendered.headers.connection = 'close';
+    rendered.headers['content-length'] = Buffer.byteLength(rendered.body);
+    socket.end(`${headerBlock(`${rendered.status} ${code}`, rendered.headers)}${rendered.body}`);
+    recorder.finish(record, rendered.status, true);
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, record: RequestRecord) {
+    const state = currentState();
+    const resolution = await resolveRequest(req, state, record);
+    if (resolution.kind === 'refused') {
+      if (resolution.reason) recorder.denied(record, resolution.reason);
+      refuse(req, socket, record, resolution.code);
+      return;
+    }
+    if (resolution.kind === 'reserved' || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      refuse(req, socket, record, 'not_found');
+      return;
+    }
+    const { route, target, decision } = resolution;
+    const upstream = state.upstreams.get(route.upstream);
+    record.upstream = upstream.name;
+    let joined: Awaited<ReturnType<typeof upstream.pool.upgrade>>;
+    try {
+      joined = await upstream.pool.upgrade({
+        path: target.path + target.query,
+        method: 'GET',
+        headers: upstreamHeaders(req, record, route, decision) as Record<string, string>,
+        protocol: 'websocket',
+      });
+    } catch (error) {
+      const kind = classifyUpstreamError(error);
+      recorder.upstreamFailed(record, upstream.name, kind, error);
+      refuse(
+        req,
+        socket,
+        record,
+        kind.endsWith('timeout') && kind !== 'connect_timeout' ? 'upstream_timeout' : 'upstream_unreachable',
+      );
+      return;
+    }
+    const upstreamSocket = joined.socket;
+    socket.write(headerBlock('101 Switching Protocols', joined.headers));
+    if (head.length > 0) upstreamSocket.write(head);
+    socket.pipe(upstreamSocket).pipe(socket);
+    const close = () => {
+      socket.destroy();
+      upstreamSocket.destroy();
+    };
+    socket.once('close', close);
+    upstreamSocket.once('close', close);
+    upstreamSocket.on('error', close);
+    socket.once('close', () => recorder.finish(record, 101, true));
+  }
+
+  return function mailgateUpgrade(req, socket, head) {
+    const record = newRequestRecord(req);
+    socket.on('error', () => socket.destroy());
+    upgrade(req, socket, head, record).catch((error: unknown) => {
+      logger.error({ reqId: record.id, err: error }, 'internal error during upgrade');
+      socket.destroy();
+    });
+  };
+}
