@@ -88,8 +88,11 @@ export interface ProxyOutcome {
   /** Set when the exchange failed; `headersSent` tells whether an error response can still be written. */
   failure?: UpstreamFailure;
   error?: unknown;
-  headersSent: boolean;
-  bytesOut: number;
+}
+
+/** Updated while the response streams, so the access line (written on 'close') sees the final count. */
+export interface ByteCounter {
+  bytes: number;
 }
 
 /**
@@ -100,6 +103,7 @@ export async function proxyRequest(
   req: GatewayRequest,
   res: GatewayResponse,
   request: ProxyRequest,
+  counter: ByteCounter,
 ): Promise<ProxyOutcome> {
   const abort = new AbortController();
   const onClose = () => {
@@ -111,7 +115,6 @@ export async function proxyRequest(
     body = request.maxBodyBytes === undefined ? req : req.pipe(byteLimit(request.maxBodyBytes));
     if (body !== req) req.once('error', (error) => (body as Transform).destroy(error));
   }
-  let bytesOut = 0;
   try {
     const response = await request.upstream.pool.request({
       method: request.method as Dispatcher.HttpMethod,
@@ -124,15 +127,15 @@ export async function proxyRequest(
     if (request.extraResponseHeaders) Object.assign(headers, request.extraResponseHeaders);
     res.writeHead(response.statusCode, headers);
     response.body.on('data', (chunk: Buffer) => {
-      bytesOut += chunk.length;
+      counter.bytes += chunk.length;
     });
     await pipeline(response.body, res as NodeJS.WritableStream);
-    return { headersSent: true, bytesOut };
+    return {};
   } catch (error) {
     const failure = abort.signal.aborted ? 'aborted' : classifyUpstreamError(error);
     // The upload may still be arriving: stop reading it so the connection is not left half-used.
     if (body && body !== req) (body as Transform).destroy();
-    return { failure, error, headersSent: res.headersSent, bytesOut };
+    return { failure, error };
   } finally {
     res.off('close', onClose);
   }

@@ -80,15 +80,19 @@ export function createRequestHandler({
     }
     let path = target.path;
     if (route.stripPrefix && route.prefix !== '') path = path.slice(route.prefix.length) || '/';
-    const outcome = await proxyRequest(req, res, {
-      upstream,
-      method: req.method ?? 'GET',
-      path: path + target.query,
-      headers: upstreamHeaders(req, record, route, decision),
-      maxBodyBytes: route.maxBodyBytes,
-      extraResponseHeaders: decision.responseHeaders,
-    });
-    record.bytes = outcome.bytesOut;
+    const outcome = await proxyRequest(
+      req,
+      res,
+      {
+        upstream,
+        method: req.method ?? 'GET',
+        path: path + target.query,
+        headers: upstreamHeaders(req, record, route, decision),
+        maxBodyBytes: route.maxBodyBytes,
+        extraResponseHeaders: decision.responseHeaders,
+      },
+      record,
+    );
     if (outcome.failure) {
       recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
       if (outcome.failure === 'aborted') res.destroy();

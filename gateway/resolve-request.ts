@@ -110,13 +110,7 @@ export function requestAuthority(req: GatewayRequest): string {
 }
 
 /** The forwarded request's headers for a resolved route. */
-export function upstreamHeaders(
-  req: GatewayRequest,
-  record: RequestRecord,
-  route: Route,
-  decision: Allowed,
-  upgrade = false,
-) {
+export function upstreamHeaders(req: GatewayRequest, record: RequestRecord, route: Route, decision: Allowed) {
   return forwardHeaders(req.headers, {
     clientAddress: record.client,
     host: requestAuthority(req),

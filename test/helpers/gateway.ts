@@ -1,0 +1,187 @@
+/**
+ * @module Starts a real gateway in-process (real TLS on an ephemeral port, temp data dir) and offers
+ * real clients: raw HTTP/1.1 over TLS (request targets sent byte for byte), h2, and undici.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type IncomingHttpHeaders as H2Headers, connect as h2connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { type Config, configSchema } from '../../gateway/config/schema.js';
+import { Gateway } from '../../gateway/gateway.js';
+import { createLogger } from '../../gateway/logger.js';
+
+export interface TestGateway {
+  gateway: Gateway;
+  port: number;
+  url: string;
+  root: string;
+  dataDir: string;
+  config: Config;
+  caPem: string;
+  logPath: string;
+  /** The log lines written so far, parsed. */
+  logLines: () => Promise<Array<Record<string, unknown>>>;
+  close: () => Promise<void>;
+}
+
+/**
+ * @param raw config keys (upstreams and routes at least); listen.https defaults to 127.0.0.1:0.
+ */
+export async function startTestGateway(raw: Record<string, unknown>, dataDir?: string): Promise<TestGateway> {
+  const root = mkdtempSync(join(tmpdir(), 'mailgate-gw-'));
+  const config = configSchema.parse({
+    publicUrl: 'https://localhost',
+    listen: { https: { host: '127.0.0.1', port: 0 } },
+    drainTimeoutMs: 2_000,
+    ...raw,
+    dataDir: dataDir ?? join(root, 'data'),
+  });
+  const logPath = join(root, 'gateway.log');
+  const logger = createLogger({ level: 'info', destination: logPath });
+  const gateway = await Gateway.start({ config, logger });
+  const port = gateway.addresses.https.port;
+  return {
+    gateway,
+    port,
+    url: `https://127.0.0.1:${port}`,
+    root,
+    dataDir: config.dataDir,
+    config,
+    caPem: readFileSync(join(config.dataDir, 'ca', 'ca.crt.pem'), 'utf8'),
+    logPath,
+    logLines: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise((resolve) => logger.flush(resolve));
+      return readFileSync(logPath, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line));
+    },
+    close: async () => {
+      await gateway.close(500);
+      logger.flush();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  raw: string;
+}
+
+/** Parses one HTTP/1.1 response from text (Connection: close framing). */
+function parseResponse(raw: string): RawResponse {
+  const end = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, end === -1 ? raw.length : end).split('\r\n');
+  const status = Number(head[0]?.split(' ')[1] ?? 0);
+  const headers: Record<string, string> = {};
+  for (const line of head.slice(1)) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  let body = end === -1 ? '' : raw.slice(end + 4);
+  if (headers['transfer-encoding'] === 'chunked') {
+    let decoded = '';
+    let rest = body;
+    for (;;) {
+      const lineEnd = rest.indexOf('\r\n');
+      const size = Number.parseInt(rest.slice(0, lineEnd), 16);
+      if (!size) break;
+      decoded += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+      rest = rest.slice(lineEnd + 2 + size + 2);
+    }
+    body = decoded;
+  }
+  return { status, headers, body, raw };
+}
+
+/**
+ * Sends `request` (a whole HTTP/1.1 request, sent as is) over TLS and reads until the server closes.
+ * @example rawRequest(port, 'GET //admin HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', { ca })
+ */
+export function rawRequest(port: number, request: string, tls: ConnectionOptions = {}): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      {
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        ALPNProtocols: ['http/1.1'],
+        rejectUnauthorized: false,
+        ...tls,
+      },
+      () => {
+        socket.write(request);
+      },
+    );
+    let raw = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      raw += chunk;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(parseResponse(raw)));
+  });
+}
+
+/** A GET with a raw request target, Connection: close. */
+export function rawGet(
+  port: number,
+  target: string,
+  headers: Record<string, string> = {},
+  tls: ConnectionOptions = {},
+) {
+  const lines = Object.entries({ host: 'localhost', ...headers })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  return rawRequest(port, `GET ${target} HTTP/1.1\r\n${lines}connection: close\r\n\r\n`, tls);
+}
+
+export interface H2Response {
+  status: number;
+  headers: H2Headers;
+  body: string;
+}
+
+/** One h2 request on a fresh session; `headers` may carry any :path. */
+export function h2Request(
+  port: number,
+  headers: Record<string, string>,
+  tls: ConnectionOptions = {},
+  body?: string,
+): Promise<H2Response> {
+  return new Promise((resolve, reject) => {
+    const session = h2connect(`https://127.0.0.1:${port}`, {
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      ...tls,
+    });
+    session.on('error', reject);
+    const stream = session.request(
+      { ':method': 'GET', ':authority': 'localhost', ...headers },
+      { endStream: body === undefined },
+    );
+    let responseHeaders: H2Headers = {};
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (h) => {
+      responseHeaders = h;
+    });
+    stream.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    stream.on('error', (error) => {
+      session.close();
+      reject(error);
+    });
+    stream.on('end', () => {
+      session.close();
+      resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: text });
+    });
+    if (body !== undefined) stream.end(body);
+  });
+}
