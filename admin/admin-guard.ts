@@ -66,6 +66,7 @@ export function createAdminGuard({
     return {
       allowed: true,
       principal,
+      role: decision.role,
       identity: {
         'x-mailgate-client-cn': cert.commonName,
         'x-mailgate-client-serial': cert.serial,

@@ -11,6 +11,10 @@ import { AddressSet } from '../lib/cidr.js';
 import { AuditBuffer } from '../store/audit-buffer.js';
 import { ChangeWatch } from '../store/change-watch.js';
 import { type Database, openDatabase } from '../store/database.js';
+import { RateLimiter } from '../tokens/rate-limiter.js';
+import { createTokenGuard } from '../tokens/token-guard.js';
+import { TokenState } from '../tokens/token-state.js';
+import { createTokenVerifier } from '../tokens/verify-token.js';
 import type { Config } from './config/schema.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { createRedirectHandler } from './http-redirect.js';
@@ -51,6 +55,8 @@ export class Gateway {
   readonly #tracker = new ConnectionTracker();
   readonly #audit: AuditBuffer;
   readonly #watch: ChangeWatch;
+  readonly #tokens: TokenState;
+  readonly #limiter: RateLimiter;
   readonly #servers: Array<HttpServer | Http2SecureServer> = [];
   #config: Config;
   #state!: PipelineState;
@@ -65,6 +71,10 @@ export class Gateway {
     this.#audit = new AuditBuffer(this.#db);
     this.#tls = new TlsMaterial({ config, db: this.#db, logger, metrics: this.metrics });
     this.#revoked = revokedSerials(this.#db);
+    this.#tokens = new TokenState(this.#db);
+    this.#limiter = new RateLimiter(this.#db, {
+      onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
+    });
     this.#watch = new ChangeWatch(this.#db, (error) =>
       logger.error({ err: error }, 'store change handling failed'),
     );
@@ -150,13 +160,23 @@ export class Gateway {
         revoked: () => this.#revoked,
         audit: this.#audit,
       }),
-      token: () => ({ allowed: false, code: 'unauthorized', reason: 'token_plane_unavailable' }),
+      token: createTokenGuard({
+        verifier: createTokenVerifier({
+          issuer: config.publicUrl,
+          audience: config.tokens.audience,
+          clockToleranceSeconds: config.tokens.clockToleranceSeconds,
+          resolveKey: (kid) => this.#tokens.resolveKey(kid),
+        }),
+        state: this.#tokens,
+        limiter: this.#limiter,
+        metrics: this.metrics,
+      }),
     };
     const serveReserved = createReservedApp({
       registry: this.metrics.registry,
       caPem: () => this.#tls.caPem(),
       crlPem: () => this.#tls.crlPem(),
-      jwks: () => ({ keys: [] }),
+      jwks: () => this.#tokens.jwks,
       ready: () => !this.#tracker.draining,
       logger: this.#logger,
     });
@@ -172,6 +192,7 @@ export class Gateway {
 
   #onStoreChange() {
     this.#revoked = revokedSerials(this.#db);
+    this.#tokens.refresh();
     this.#refreshCrl();
   }
 
@@ -217,6 +238,7 @@ export class Gateway {
     await this.#state?.upstreams.destroy();
     this.#watch.close();
     this.#tls.close();
+    this.#limiter.close();
     this.#audit.close();
     this.#db.close();
   }

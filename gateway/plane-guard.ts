@@ -29,6 +29,8 @@ export interface Allowed {
   identity?: Record<string, string> | undefined;
   /** Who it was, for the access log: app or certificate serial. */
   principal?: string | undefined;
+  /** Admin plane: the certificate's role (the admin API checks it per endpoint). */
+  role?: 'admin' | 'operator' | 'viewer' | undefined;
   /** Headers to add to the response (RateLimit-*). */
   responseHeaders?: OutgoingHttpHeaders | undefined;
 }

@@ -1,0 +1,74 @@
+/**
+ * @module The send-plane guard: bearer token authorization (rule 5), then the per-token rate limit and
+ * daily quota, with RFC 6750 challenges and RateLimit-* headers.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { GatewayMetrics } from '../gateway/metrics.js';
+import type { GatewayRequest, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
+import { authorizeToken } from './authorize-token.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { bearerChallenge, TokenError, tokenErrorStatus } from './token-error.js';
+import type { TokenState } from './token-state.js';
+import type { TokenVerifier } from './verify-token.js';
+
+export interface TokenGuardOptions {
+  verifier: TokenVerifier;
+  state: TokenState;
+  limiter: RateLimiter;
+  metrics: GatewayMetrics;
+}
+
+/** Every Authorization value received: Node keeps only the first in `headers`, so two would go unseen. */
+function authorizationValues(req: GatewayRequest): string | string[] | undefined {
+  return (req as IncomingMessage).headersDistinct?.authorization ?? req.headers.authorization;
+}
+
+/** Creates the guard for `auth: token` routes. */
+export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGuardOptions): PlaneGuard {
+  return async function tokenPlaneGuard({ req, route }: GuardInput): Promise<GuardDecision> {
+    const required = route?.scopes ?? [];
+    let token: Awaited<ReturnType<typeof authorizeToken>>;
+    try {
+      token = await authorizeToken(verifier, state, authorizationValues(req), required);
+    } catch (error) {
+      if (!(error instanceof TokenError)) throw error;
+      const forbidden = tokenErrorStatus(error) === 403;
+      return {
+        allowed: false,
+        code: forbidden ? 'insufficient_scope' : 'unauthorized',
+        reason: error.code.slice(4).toLowerCase(),
+        responseHeaders: { 'www-authenticate': bearerChallenge(error, 'mailgate', required) },
+      };
+    }
+    const rate = limiter.check(token.id, token.limits);
+    const headers: OutgoingHttpHeaders = {
+      'ratelimit-limit': rate.limit,
+      'ratelimit-remaining': rate.remaining,
+      'ratelimit-reset': rate.resetSeconds,
+    };
+    if (!rate.allowed) {
+      const outcome = rate.reason === 'quota' ? 'quota_exceeded' : 'rate_limited';
+      metrics.rateLimited.inc({ app: token.app });
+      metrics.tokenRequests.inc({ app: token.app, outcome });
+      headers['retry-after'] = String(rate.retryAfterSeconds ?? 1);
+      return {
+        allowed: false,
+        code: 'rate_limited',
+        reason: outcome,
+        responseHeaders: headers,
+        principal: token.app,
+      };
+    }
+    metrics.tokenRequests.inc({ app: token.app, outcome: 'allowed' });
+    return {
+      allowed: true,
+      principal: token.app,
+      identity: {
+        'x-mailgate-app': token.app,
+        'x-mailgate-token-id': token.id,
+        'x-mailgate-scopes': token.scopes.join(' '),
+      },
+      responseHeaders: headers,
+    };
+  };
+}
