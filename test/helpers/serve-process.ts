@@ -1,0 +1,67 @@
+/**
+ * @module Runs `mailgate serve` as a real process (the built CLI) and waits until it listens.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { CLI_MAIN } from './cli.js';
+
+export interface ServeProcess {
+  child: ChildProcess;
+  port: number;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then wait for the exit. */
+  stop: () => Promise<number | null>;
+}
+
+/**
+ * Spawns `node dist/cli/main.js serve ARGS` with MAILGATE_HTTPS_PORT=0 unless given, and resolves once
+ * it printed its address.
+ */
+export function startServe(
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<ServeProcess> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('MAILGATE_')) env[key] = value;
+  const child = spawn(process.execPath, [CLI_MAIN, 'serve', ...args], {
+    cwd: options.cwd,
+    env: { ...env, MAILGATE_HTTPS_PORT: '0', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`serve did not start: ${err}`));
+    }, 20_000);
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+      const match = /serving https:\/\/[^\s]*:(\d+)\//.exec(err);
+      if (match) {
+        clearTimeout(timer);
+        resolve({
+          child,
+          port: Number(match[1]),
+          stdout: () => out,
+          stderr: () => err,
+          exited,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    });
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}: ${err}`));
+    });
+  });
+}

@@ -1,0 +1,276 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { rawGet } from '../helpers/gateway.js';
+import { startServe } from '../helpers/serve-process.js';
+
+let root: string;
+let echo: EchoUpstream;
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'mailgate-proc-'));
+  echo = await startEchoUpstream();
+});
+
+afterAll(async () => {
+  await echo?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function configYaml(extra = '', routes = '  - { path: /, upstream: app, auth: public }\n') {
+  return `publicUrl: https://localhost\nlisten:\n  https: { host: 127.0.0.1, port: 0 }\ndrainTimeoutMs: 5000\n${extra}upstreams:\n  app: { url: '${echo.url}' }\nroutes:\n${routes}`;
+}
+
+/** The serial of the certificate a fresh TLS handshake gets. */
+function servedSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(
+      { host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false },
+      () => {
+        resolve(socket.getPeerCertificate().serialNumber.toLowerCase());
+        socket.end();
+      },
+    );
+    socket.on('error', reject);
+  });
+}
+
+describe('the embedded defaults (npm start on a fresh clone)', () => {
+  it('serves /_mailgate/healthz over TLS with a certificate from its own CA, which openssl verifies', async () => {
+    const cwd = join(root, 'fresh');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(cwd);
+    const serve = await startServe([], { cwd });
+    try {
+      const ca = readFileSync(join(cwd, 'data/ca/ca.crt.pem'), 'utf8');
+      const body = await new Promise<string>((resolve, reject) => {
+        httpsGet(
+          { host: '127.0.0.1', port: serve.port, path: '/_mailgate/healthz', ca, servername: 'localhost' },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk) => {
+              text += chunk;
+            });
+            res.on('end', () => resolve(`${res.statusCode} ${text}`));
+          },
+        ).on('error', reject);
+      });
+      expect(body).toBe('200 {"status":"ok"}');
+      const verify = spawnSync(
+        'openssl',
+        ['verify', '-CAfile', join(cwd, 'data/ca/ca.crt.pem'), join(cwd, 'data/tls/server.crt.pem')],
+        { encoding: 'utf8' },
+      );
+      expect(verify.stdout).toContain(': OK');
+      const text = spawnSync(
+        'openssl',
+        [
+          'x509',
+          '-in',
+          join(cwd, 'data/tls/server.crt.pem'),
+          '-noout',
+          '-ext',
+          'subjectAltName,extendedKeyUsage',
+        ],
+        { encoding: 'utf8' },
+      ).stdout;
+      expect(text).toMatch(/DNS:localhost/);
+      expect(text).toMatch(/IP Address:127\.0\.0\.1/);
+      expect(text).toMatch(/TLS Web Server Authentication/);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+});
+
+describe('signals', () => {
+  it('SIGTERM drains: the in-flight response completes, new connections are refused, exit 0', async () => {
+    const cwd = join(root, 'drain');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, 'mailgate.yaml'), configYaml());
+    const serve = await startServe([], { cwd });
+    const inflight = new Promise<string>((resolve, reject) => {
+      httpsGet(
+        {
+          host: '127.0.0.1',
+          port: serve.port,
+          path: '/slow-response',
+          rejectUnauthorized: false,
+          servername: 'localhost',
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+            if (text === 'first-chunk\n') {
+              serve.child.kill('SIGTERM');
+              setTimeout(() => echo.releaseSlowResponse(), 300);
+            }
+          });
+          res.on('end', () => resolve(text));
+        },
+      ).on('error', reject);
+    });
+    expect(await inflight).toBe('first-chunk\nlast-chunk\n');
+    expect(await serve.exited).toBe(0);
+    await expect(rawGet(serve.port, '/')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('SIGHUP applies a good config and keeps serving on a broken one', async () => {
+    const cwd = join(root, 'hup');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(cwd);
+    writeFileSync(join(cwd, 'mailgate.yaml'), configYaml());
+    const serve = await startServe([], { cwd });
+    try {
+      expect((await rawGet(serve.port, '/blocked')).status).toBe(200);
+      writeFileSync(
+        join(cwd, 'mailgate.yaml'),
+        configYaml(
+          '',
+          '  - { path: /blocked, upstream: app, auth: admin }\n  - { path: /, upstream: app, auth: public }\n',
+        ),
+      );
+      serve.child.kill('SIGHUP');
+      await waitFor(async () => (await rawGet(serve.port, '/blocked')).status === 403);
+      writeFileSync(join(cwd, 'mailgate.yaml'), 'routes: [ {{ broken');
+      serve.child.kill('SIGHUP');
+      await waitFor(() => serve.stdout().includes('configuration reload refused'));
+      expect((await rawGet(serve.port, '/blocked')).status).toBe(403);
+      expect((await rawGet(serve.port, '/open')).status).toBe(200);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+});
+
+describe('certificate files given by path', () => {
+  it('are swapped in without a restart; a broken new file keeps the old certificate', async () => {
+    const cwd = join(root, 'reload');
+    const dataDir = join(cwd, 'data');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(cwd, 'a'), { recursive: true });
+    mkdirSync(join(cwd, 'b'));
+    mkdirSync(join(cwd, 'live'));
+    expect((await runCli(['ca', 'init'], { dataDir })).code).toBe(0);
+    for (const dir of ['a', 'b']) {
+      const issued = await runCli(
+        ['ca', 'issue', 'server', '--dns', 'localhost', '--out', join(cwd, dir), '--json'],
+        { dataDir },
+      );
+      expect(issued.code, issued.stderr).toBe(0);
+    }
+    const files = (dir: string) => {
+      const names = spawnSync('ls', [join(cwd, dir)], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean);
+      return {
+        cert: join(cwd, dir, names.find((n) => n.endsWith('.crt.pem'))!),
+        key: join(cwd, dir, names.find((n) => n.endsWith('.key.pem'))!),
+      };
+    };
+    const a = files('a');
+    const b = files('b');
+    const live = { cert: join(cwd, 'live', 'cert.pem'), key: join(cwd, 'live', 'key.pem') };
+    copyFileSync(a.cert, live.cert);
+    copyFileSync(a.key, live.key);
+    writeFileSync(
+      join(cwd, 'mailgate.yaml'),
+      configYaml(`tls: { cert: live/cert.pem, key: live/key.pem }\n`),
+    );
+    const serve = await startServe([], { cwd });
+    try {
+      const serialOf = (file: string) =>
+        spawnSync('openssl', ['x509', '-in', file, '-noout', '-serial'], { encoding: 'utf8' })
+          .stdout.trim()
+          .split('=')[1]!
+          .toLowerCase();
+      expect(await servedSerial(serve.port)).toBe(serialOf(a.cert));
+      // Replace both files the way an ACME client does: write elsewhere, then rename.
+      copyFileSync(b.key, `${live.key}.new`);
+      copyFileSync(b.cert, `${live.cert}.new`);
+      renameSync(`${live.key}.new`, live.key);
+      renameSync(`${live.cert}.new`, live.cert);
+      await waitFor(async () => (await servedSerial(serve.port)) === serialOf(b.cert), 5_000);
+      writeFileSync(live.cert, '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n');
+      await waitFor(() => serve.stdout().includes('tls certificate reload failed'), 5_000);
+      expect(await servedSerial(serve.port)).toBe(serialOf(b.cert));
+      expect((await rawGet(serve.port, '/still-up')).status).toBe(200);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+});
+
+describe('mailgate check-config', () => {
+  const bad: Array<[string, () => string, RegExp]> = [
+    ['unknown key', () => configYaml('colour: blue\n'), /colour: unknown key/],
+    [
+      'bad CIDR',
+      () => configYaml('admin: { sourceCidrs: [10.8.0.0/33] }\n'),
+      /admin\.sourceCidrs\.0: '10\.8\.0\.0\/33' is not a CIDR/,
+    ],
+    ['bad port', () => configYaml().replace('port: 0', 'port: 70000'), /listen\.https\.port/],
+    [
+      'unknown upstream',
+      () => configYaml('', '  - { path: /, upstream: nowhere, auth: public }\n'),
+      /routes\.0\.upstream: unknown upstream 'nowhere'/,
+    ],
+    [
+      'duplicate route',
+      () =>
+        configYaml(
+          '',
+          '  - { path: /a, upstream: app, auth: public }\n  - { path: /A/, upstream: app, auth: admin }\n',
+        ),
+      /routes\.1: same host and path as routes\.0/,
+    ],
+    [
+      'unreadable cert file',
+      () => configYaml('tls: { cert: /nonexistent/cert.pem, key: /nonexistent/key.pem }\n'),
+      /tls\.cert: cannot read \/nonexistent\/cert\.pem/,
+    ],
+    ['bad auth', () => configYaml('', '  - { path: /, upstream: app, auth: open }\n'), /routes\.0\.auth/],
+    ['not YAML', () => 'routes: [ {{', /not valid YAML/],
+  ];
+  it.each(bad)('rejects a config with a %s, naming the key (exit 1)', async (_name, makeYaml, message) => {
+    const file = join(root, `bad-${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, makeYaml());
+    const result = await runCli(['check-config', '--config', file]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('accepts a good config and the built-in defaults', async () => {
+    const file = join(root, 'good.yaml');
+    writeFileSync(file, configYaml());
+    expect((await runCli(['check-config', '--config', file])).code).toBe(0);
+    const defaults = await runCli(['check-config'], { cwd: root });
+    expect(defaults.code).toBe(0);
+    expect(defaults.stderr).toContain('built-in defaults');
+  });
+
+  it('an unknown flag is a usage error (exit 2)', async () => {
+    const result = await runCli(['check-config', '--colour']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Unknown option '--colour'/);
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
