@@ -1,0 +1,117 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configProblems, loadConfig } from '../../../gateway/config/load.js';
+import { ConfigError } from '../../../lib/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailgate-config-'));
+function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, yaml);
+  return loadConfig({ configPath: file, env });
+}
+const minimal =
+  'upstreams: { app: { url: "http://127.0.0.1:8080" } }\nroutes: [ { path: /, upstream: app, auth: public } ]\n';
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    load(yaml, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('ERR_CONFIG');
+    return configProblems(error as ConfigError);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the named defaults', () => {
+    const config = load(minimal);
+    expect(config.listen.https).toEqual({ host: '127.0.0.1', port: 8443 });
+    expect(config.upstreams.app!.timeoutMs).toBe(60_000);
+    expect(config.tls).toEqual({ cert: 'auto', key: 'auto' });
+    expect(config.dataDir).toBe(join(dir, 'data'));
+  });
+
+  it('runs on the built-in defaults without a file: the Mailcow route table', () => {
+    const config = loadConfig({ configPath: undefined, env: {} });
+    expect(config.routes.map((r) => `${r.path}:${r.auth}`)).toEqual([
+      '/admin:admin',
+      '/rspamd:admin',
+      '/api/emails:token',
+      '/:public',
+    ]);
+    expect(config.upstreams.mailcow!.timeoutMs).toBe(3_650_000);
+  });
+
+  it('lets MAILGATE_* variables override listen ports and TLS paths', () => {
+    const config = load(minimal, { MAILGATE_HTTPS_PORT: '9443', MAILGATE_METRICS_PORT: '9464' });
+    expect(config.listen.https.port).toBe(9443);
+    expect(config.listen.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+  });
+
+  it.each([
+    ['unknown key', `${minimal}colour: blue\n`, {}, 'colour: unknown key'],
+    [
+      'unknown nested key',
+      `${minimal}listen: { https: { host: a, port: 1, tls: x } }\n`,
+      {},
+      'listen.https.tls: unknown key',
+    ],
+    [
+      'bad CIDR',
+      `${minimal}trustedProxies: [10.0.0.0/40]\n`,
+      {},
+      "trustedProxies.0: '10.0.0.0/40' is not a CIDR",
+    ],
+    ['bad port', `${minimal}listen: { https: { host: a, port: 99999 } }\n`, {}, 'listen.https.port'],
+    [
+      'bad env port',
+      minimal,
+      { MAILGATE_HTTPS_PORT: 'abc' },
+      "MAILGATE_HTTPS_PORT: 'abc' is not a port number",
+    ],
+    [
+      'unknown upstream',
+      minimal.replace('upstream: app', 'upstream: nope'),
+      {},
+      "routes.0.upstream: unknown upstream 'nope'",
+    ],
+    ['missing routes', 'upstreams: { app: { url: "http://x" } }\n', {}, 'routes: is required'],
+    [
+      'reserved path',
+      minimal.replace('path: /,', 'path: /_mailgate/x,'),
+      {},
+      'routes.0.path: /_mailgate is reserved',
+    ],
+    [
+      'token route without scopes',
+      minimal.replace('auth: public', 'auth: token'),
+      {},
+      'routes.0.scopes: a token route needs at least one scope',
+    ],
+    [
+      'unreadable key file',
+      `${minimal}tls: { cert: /no/such.pem, key: /no/such.key }\n`,
+      {},
+      'tls.cert: cannot read /no/such.pem (ENOENT)',
+    ],
+    [
+      'two listeners on one port',
+      `${minimal}listen: { https: { host: a, port: 8443 }, http: { host: a, port: 8443 } }\n`,
+      {},
+      'listen.http.port: 8443 is already used by listen.https',
+    ],
+  ])('rejects %s', (_name, yaml, env, message) => {
+    expect(problems(yaml, env).join('\n')).toContain(message);
+  });
+
+  it('rejects two routes with the same host and prefix', () => {
+    const yaml = minimal.replace(
+      'routes: [',
+      'routes: [ { path: /x/, upstream: app, auth: public }, { path: /X, upstream: app, auth: admin },',
+    );
+    expect(problems(yaml)).toContain('routes.1: same host and path as routes.0');
+  });
+});
