@@ -10,7 +10,12 @@ export type ErrorCode =
   | 'ERR_CA_MISSING'
   | 'ERR_STORE'
   | 'ERR_CLOSED'
-  | 'ERR_FILE';
+  | 'ERR_FILE'
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_INVALID'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_TOKEN_SCOPE';
 
 /** Base class of every failure a caller is expected to handle. */
 export class MailgateError extends Error {

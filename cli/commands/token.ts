@@ -127,7 +127,13 @@ export async function tokenList(ctx: CliContext): Promise<void> {
     for (const r of rows) {
       const { rate, burst, quotaPerDay } = r.limits;
       ctx.out(
-        [r.id, r.app, r.status, r.scopes.join(','), `${rate} burst ${burst} quota ${quotaPerDay ?? '-'}/day`]
+        [
+          r.id,
+          r.app,
+          r.status,
+          r.scopes.join(','),
+          `${rate} burst ${burst} quota ${quotaPerDay === null ? 'none' : `${quotaPerDay}/day`}`,
+        ]
           .concat(`expires ${r.expiresAt}`, `last used ${r.lastUsedAt ?? 'never'}`)
           .join('  '),
       );

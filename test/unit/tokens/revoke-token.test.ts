@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readAudit } from '../../../store/audit.js';
+import { type Database, openDatabase } from '../../../store/database.js';
+import { issueToken } from '../../../tokens/issue-token.js';
+import { revokeToken } from '../../../tokens/revoke-token.js';
+import { findToken } from '../../../tokens/token-store.js';
+
+let dir: string;
+let db: Database;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mailgate-revoke-'));
+  db = openDatabase(dir);
+});
+
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('revokeToken', () => {
+  it('revokes once (audited), then refuses as a conflict; unknown ids are not found', async () => {
+    const { id } = await issueToken(db, {
+      app: 'shop',
+      scopes: ['send'],
+      ttlMs: 3_600_000,
+      issuer: 'https://mail.example.com',
+      audience: 'mailgate',
+      actor: 'cli:test',
+    });
+    expect(revokeToken(db, id, 'cli:test', 1_000).revokedAt).toBe(1_000);
+    expect(findToken(db, id)!.revokedAt).toBe(1_000);
+    expect(readAudit(db, 0).at(-1)).toMatchObject({
+      action: 'token.revoke',
+      target: id,
+      detail: { app: 'shop' },
+    });
+    expect(() => revokeToken(db, id, 'cli:test')).toThrow(expect.objectContaining({ code: 'ERR_CONFLICT' }));
+    expect(() => revokeToken(db, 'tok_nonexistent00000', 'cli:test')).toThrow(
+      expect.objectContaining({ code: 'ERR_NOT_FOUND' }),
+    );
+    expect(readAudit(db, 0).filter((e) => e.action === 'token.revoke')).toHaveLength(1);
+  });
+});

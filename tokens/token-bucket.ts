@@ -1,0 +1,71 @@
+/**
+ * @module The token bucket and the UTC day arithmetic of daily quotas. Pure; the clock is a parameter.
+ */
+
+/** One token's bucket. Credits are integers: one request costs `perMs` credits and `count` flow in per ms,
+ * so a rate such as 60/min refills exactly, without floating-point drift. */
+export interface BucketState {
+  credits: number;
+  updatedAt: number;
+}
+
+export interface BucketLimits {
+  /** Requests per `perMs`: the sustained rate. */
+  count: number;
+  perMs: number;
+  /** Capacity in requests. */
+  burst: number;
+}
+
+export interface BucketDecision {
+  allowed: boolean;
+  /** Whole requests left in the bucket after this one. */
+  remaining: number;
+  /** Milliseconds until the bucket is full again. */
+  resetMs: number;
+  /** Seconds to wait before one request fits (RFC 9110 §10.2.3); 0 when allowed. */
+  retryAfterSeconds: number;
+}
+
+/** A full bucket at `now`. */
+export function newBucket(now: number, { perMs, burst }: BucketLimits): BucketState {
+  return { credits: burst * perMs, updatedAt: now };
+}
+
+/**
+ * Refills the bucket up to `now` and takes one request from it when there is one. Mutates `state`
+ * (it lives in the limiter's map; a copy per request would only make garbage).
+ * @example const b = newBucket(0, { count: 1, perMs: 1000, burst: 2 });
+ * takeToken(b, 0, limits).allowed // true, true, then false with retryAfterSeconds 1
+ */
+export function takeToken(
+  state: BucketState,
+  now: number,
+  { count, perMs, burst }: BucketLimits,
+): BucketDecision {
+  const capacity = burst * perMs;
+  const elapsed = Math.max(0, now - state.updatedAt);
+  let credits = Math.min(capacity, state.credits + elapsed * count);
+  state.updatedAt = Math.max(now, state.updatedAt);
+  const allowed = credits >= perMs;
+  if (allowed) credits -= perMs;
+  state.credits = credits;
+  return {
+    allowed,
+    remaining: Math.floor(credits / perMs),
+    resetMs: Math.ceil((capacity - credits) / count),
+    retryAfterSeconds: allowed ? 0 : Math.ceil((perMs - credits) / count / 1000),
+  };
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC date of an instant, YYYY-MM-DD (the token_usage.day key). */
+export function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Milliseconds from `ms` to the next UTC midnight (1..86,400,000). */
+export function msUntilUtcMidnight(ms: number): number {
+  return DAY_MS - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+}

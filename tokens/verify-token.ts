@@ -1,0 +1,184 @@
+/**
+ * @module Verifying the send plane's bearer token (DESIGN rule 5): header shape, EdDSA signature, claims,
+ * with a bounded cache of verified tokens. No I/O: keys come from the injected resolver.
+ */
+import type { KeyObject } from 'node:crypto';
+import { type JWTPayload, jwtVerify } from 'jose';
+import { TokenError } from './token-error.js';
+import { APP_NAME, TOKEN_ALG, TOKEN_ID, TOKEN_TYP } from './token-format.js';
+
+/** What a verified token grants. Revocation and limits are checked per request on top of this. */
+export interface VerifiedToken {
+  /** Token id (`jti`). */
+  id: string;
+  /** App name (`sub`). */
+  app: string;
+  scopes: string[];
+  /** Expiry, epoch seconds. */
+  exp: number;
+  /** Signing key id. */
+  kid: string;
+}
+
+export interface TokenVerifierOptions {
+  /** Required `iss`: config.publicUrl. */
+  issuer: string;
+  /** Required `aud`: config.tokens.audience. */
+  audience: string;
+  /** Skew allowed on exp/nbf/iat, seconds; default 30. */
+  clockToleranceSeconds?: number;
+  /** Public key for a kid from OUR store, or undefined. Never anything named by the token itself. */
+  resolveKey: (kid: string) => KeyObject | undefined;
+  /** Clock, epoch ms; default Date.now. */
+  now?: () => number;
+  /** Verified tokens kept (LRU); default 10,000, 0 disables the cache. */
+  cacheSize?: number;
+  /** Longest Authorization value looked at; default 4096 bytes. Ours are ~400. */
+  maxHeaderBytes?: number;
+}
+
+export interface TokenVerifier {
+  /**
+   * Verifies the Authorization header value(s) of one request: pass every value received (Node's
+   * `req.headersDistinct.authorization`), since two headers must be refused, not merged or picked.
+   * @throws TokenError ERR_TOKEN_MISSING | ERR_TOKEN_MALFORMED | ERR_TOKEN_INVALID
+   */
+  verify(authorization: string | readonly string[] | undefined): Promise<VerifiedToken>;
+  /** Drops every cached result (e.g. after a key was removed from the store). */
+  clear(): void;
+  /** Number of cached results. */
+  readonly cacheEntries: number;
+}
+
+/** Three base64url parts; a JWE has five and an unsecured JWS an empty third, both refused here. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const REQUIRED_CLAIMS = ['exp', 'jti', 'sub', 'nbf', 'iat'];
+const CLAIM_NAMES = new Set(['iss', 'aud', 'sub', 'jti', 'iat', 'nbf', 'exp', 'typ']);
+
+/**
+ * Builds a verifier. Options are checked here (TypeError); hostile input fails at verify() time.
+ * @example const verifier = createTokenVerifier({ issuer: config.publicUrl, audience: config.tokens.audience,
+ *   clockToleranceSeconds: config.tokens.clockToleranceSeconds, resolveKey: (kid) => state.resolveKey(kid) });
+ */
+export function createTokenVerifier({
+  issuer,
+  audience,
+  clockToleranceSeconds = 30,
+  resolveKey,
+  now = Date.now,
+  cacheSize = 10_000,
+  maxHeaderBytes = 4096,
+}: TokenVerifierOptions): TokenVerifier {
+  if (!issuer || !audience) throw new TypeError('issuer and audience are required');
+  if (typeof resolveKey !== 'function') throw new TypeError('resolveKey must be a function');
+  for (const [name, value] of Object.entries({ clockToleranceSeconds, cacheSize, maxHeaderBytes })) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a whole number >= 0`);
+  }
+  // Insertion order of a Map is its LRU order: a hit is re-inserted at the end, the first key is the oldest.
+  const cache = new Map<string, { token: VerifiedToken; validUntilMs: number }>();
+
+  const keyFor = (header: { kid?: unknown }) => {
+    const key = typeof header.kid === 'string' ? resolveKey(header.kid) : undefined;
+    if (!key) throw new TokenError('ERR_TOKEN_INVALID', 'unknown signing key');
+    return key;
+  };
+
+  async function verifyUncached(jws: string): Promise<VerifiedToken> {
+    let verified: Awaited<ReturnType<typeof jwtVerify>>;
+    try {
+      verified = await jwtVerify(jws, keyFor, {
+        algorithms: [TOKEN_ALG],
+        typ: TOKEN_TYP,
+        issuer,
+        audience,
+        clockTolerance: clockToleranceSeconds,
+        requiredClaims: REQUIRED_CLAIMS,
+        currentDate: new Date(now()),
+      });
+    } catch (error) {
+      throw error instanceof TokenError ? error : joseFailure(error);
+    }
+    return toVerified(verified.payload, verified.protectedHeader.kid!);
+  }
+
+  async function verify(authorization: string | readonly string[] | undefined): Promise<VerifiedToken> {
+    const jws = bearerToken(authorization, maxHeaderBytes);
+    const hit = cache.get(jws);
+    if (hit) {
+      cache.delete(jws);
+      if (hit.validUntilMs > now()) {
+        cache.set(jws, hit);
+        return hit.token;
+      }
+    }
+    const token = await verifyUncached(jws);
+    if (cacheSize > 0) {
+      cache.set(jws, { token, validUntilMs: (token.exp + clockToleranceSeconds) * 1000 });
+      if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+    }
+    return token;
+  }
+
+  return {
+    verify,
+    clear: () => cache.clear(),
+    get cacheEntries() {
+      return cache.size;
+    },
+  };
+}
+
+/**
+ * The compact JWS out of the Authorization value(s), refusing before any parsing what is absent,
+ * duplicated, oversized or not shaped like a JWS (so a 64 KB garbage token costs one length check).
+ */
+function bearerToken(authorization: string | readonly string[] | undefined, maxBytes: number): string {
+  const values = typeof authorization === 'string' ? [authorization] : (authorization ?? []);
+  if (values.length === 0) throw new TokenError('ERR_TOKEN_MISSING', 'no Bearer credentials');
+  if (values.length > 1) throw new TokenError('ERR_TOKEN_MALFORMED', 'more than one Authorization header');
+  const value = values[0]!;
+  if (value.length > maxBytes) throw new TokenError('ERR_TOKEN_MALFORMED', 'token too large');
+  const space = value.indexOf(' ');
+  const scheme = space === -1 ? value : value.slice(0, space);
+  // RFC 7235 §2.1: the scheme is case-insensitive. Another scheme means no Bearer credentials (RFC 6750 §3.1).
+  if (scheme.toLowerCase() !== 'bearer') throw new TokenError('ERR_TOKEN_MISSING', 'no Bearer credentials');
+  const jws = value.slice(scheme.length).trim();
+  if (!COMPACT_JWS.test(jws)) throw new TokenError('ERR_TOKEN_MALFORMED', 'not a compact JWS');
+  return jws;
+}
+
+function toVerified(payload: JWTPayload, kid: string): VerifiedToken {
+  const { jti, sub, scope, exp } = payload;
+  if (
+    typeof jti !== 'string' ||
+    !TOKEN_ID.test(jti) ||
+    typeof sub !== 'string' ||
+    !APP_NAME.test(sub) ||
+    typeof scope !== 'string'
+  ) {
+    throw new TokenError('ERR_TOKEN_INVALID', 'claims invalid');
+  }
+  return { id: jti, app: sub, scopes: scope.split(' ').filter(Boolean), exp: exp!, kid };
+}
+
+/** A fixed, safe description for each jose failure; the original stays in `cause` for the log. */
+function joseFailure(error: unknown): TokenError {
+  const { code, claim, reason } = (error ?? {}) as { code?: string; claim?: string; reason?: string };
+  const fail = (message: string) => new TokenError('ERR_TOKEN_INVALID', message, { cause: error });
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return fail('token expired');
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      if (!claim || !CLAIM_NAMES.has(claim)) return fail('claims invalid');
+      if (reason === 'missing') return fail(`${claim} missing`);
+      return fail(claim === 'nbf' && reason === 'check_failed' ? 'token not yet valid' : `${claim} invalid`);
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return fail('algorithm not allowed');
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return fail('signature invalid');
+    case 'ERR_JOSE_NOT_SUPPORTED':
+      return fail('unsupported token header');
+    default:
+      return fail('token invalid');
+  }
+}
