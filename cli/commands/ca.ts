@@ -16,7 +16,7 @@ import {
   DEFAULT_CA_DAYS,
   DEFAULT_SERVER_DAYS,
 } from '../../certs/rules.js';
-import { assertAbsent, type OutputFile, type StagedFiles, stageFiles } from '../../certs/staged-files.js';
+import { assertAbsent, type OutputFile, stageFiles } from '../../certs/staged-files.js';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { CaMissingError, UsageError } from '../../lib/errors.js';
 import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
@@ -67,7 +67,7 @@ export async function caCert(flags: FlagValues, ctx: CliContext): Promise<void> 
   else writeFileAtomic(resolve(out), pem, { mode: 0o644 });
 }
 
-/** `ca issue client --name NAME ...`: the files appear only when the record is committed, and vice versa. */
+/** `ca issue client --name NAME ...`: files are written after the record commits; if they fail, it is withdrawn. */
 export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise<void> {
   const name = checkClientName(requiredString(flags, 'name'));
   const role = checkRole(optionalString(flags, 'role') ?? 'admin');
@@ -96,22 +96,23 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
   if (!force) assertAbsent(Object.values(files));
   const { issueClientCertificate } = await import('../../certs/issue-client.js');
   const issued = await withDatabase(ctx, (db) =>
-    publishing(force, (publish) =>
-      issueClientCertificate(db, ctx.dataDir, {
-        name,
-        role,
-        email,
-        days,
-        p12,
-        actor: ctx.actor,
-        beforeCommit: (i) =>
-          publish([
+    issueClientCertificate(db, ctx.dataDir, {
+      name,
+      role,
+      email,
+      days,
+      p12,
+      actor: ctx.actor,
+      publish: (i) =>
+        writeAll(
+          [
             { path: files.cert, data: i.certPem, mode: 0o644 },
             { path: files.key, data: i.keyPem, mode: 0o600 },
             ...(files.p12 && i.p12 ? [{ path: files.p12, data: i.p12, mode: 0o600 }] : []),
-          ]),
-      }),
-    ),
+          ],
+          force,
+        ),
+    }),
   );
   const summary = {
     serial: issued.serial,
@@ -149,19 +150,20 @@ export async function caIssueServer(flags: FlagValues, ctx: CliContext): Promise
   requireCa(ctx);
   if (!force) assertAbsent(Object.values(files));
   const issued = await withDatabase(ctx, (db) =>
-    publishing(force, (publish) =>
-      issueServerCertificate(db, ctx.dataDir, {
-        dns,
-        ips,
-        days,
-        actor: ctx.actor,
-        beforeCommit: (i) =>
-          publish([
+    issueServerCertificate(db, ctx.dataDir, {
+      dns,
+      ips,
+      days,
+      actor: ctx.actor,
+      publish: (i) =>
+        writeAll(
+          [
             { path: files.cert, data: i.chainPem, mode: 0o644 },
             { path: files.key, data: i.keyPem, mode: 0o600 },
-          ]),
-      }),
-    ),
+          ],
+          force,
+        ),
+    }),
   );
   const summary = {
     serial: issued.serial,
@@ -183,6 +185,9 @@ export async function caIssueServer(flags: FlagValues, ctx: CliContext): Promise
 /** `ca list [--revoked] [--expiring DAYS] [--json]` */
 export async function caList(flags: FlagValues, ctx: CliContext): Promise<void> {
   const expiringWithinDays = optionalInteger(flags, 'expiring', 0, 36_500);
+  if (expiringWithinDays !== undefined && flags.revoked === true) {
+    throw new UsageError('--revoked and --expiring exclude each other (expiring lists valid certificates)');
+  }
   const filter = { revoked: flags.revoked === true, expiringWithinDays };
   // Listing never creates a database: a fresh data dir simply has no certificates.
   const certificates = existsSync(join(ctx.dataDir, DATABASE_FILE))
@@ -236,22 +241,13 @@ async function withDatabase<T>(ctx: CliContext, fn: (db: Database) => T | Promis
   }
 }
 
-/**
- * Runs an issuing function whose beforeCommit publishes files; if the issue fails (including its commit),
- * whatever was written is removed again, so files and record exist together or not at all.
- */
-async function publishing<T>(
-  overwrite: boolean,
-  issue: (publish: (files: OutputFile[]) => void) => Promise<T>,
-): Promise<T> {
-  let staged: StagedFiles | undefined;
+/** Writes every file or none: staged under temporary names, then published together. */
+function writeAll(files: OutputFile[], overwrite: boolean): void {
+  const staged = stageFiles(files, { overwrite });
   try {
-    return await issue((files) => {
-      staged = stageFiles(files, { overwrite });
-      staged.publish();
-    });
+    staged.publish();
   } catch (error) {
-    staged?.discard();
+    staged.discard();
     throw error;
   }
 }

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import {
+  checkClientName,
+  checkDays,
+  checkDnsName,
+  checkEmail,
+  checkReason,
+  checkRole,
+} from '../../../certs/rules.js';
+
+function usage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    expect((error as { code: string }).code).toBe('ERR_USAGE');
+    return (error as Error).message;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('checkClientName', () => {
+  it.each(['alice', 'a', 'alice.smith@example.com', 'ops_1-laptop', 'A'.repeat(64)])('accepts %j', (name) => {
+    expect(checkClientName(name)).toBe(name);
+  });
+  it.each([
+    '',
+    'a/b',
+    '../x',
+    'a..b',
+    '.hidden',
+    '-rf',
+    'tab\there',
+    'nl\n',
+    'nul\0',
+    'a b',
+    'é',
+    'A'.repeat(65),
+  ])('refuses %j naming --name', (name) => {
+    expect(usage(() => checkClientName(name))).toMatch(/^--name must be/);
+  });
+});
+
+describe('checkDays', () => {
+  it('defaults to the fallback capped by the maximum', () => {
+    expect(checkDays(undefined, 90, 397)).toBe(90);
+    expect(checkDays(undefined, 3650, 397)).toBe(397);
+  });
+  it.each(['0', '-1', '398', '1.5', 'ten', ''])('refuses %j', (text) => {
+    expect(usage(() => checkDays(text, 90, 397))).toContain(
+      '--days must be a whole number of days from 1 to 397',
+    );
+  });
+  it('accepts the bounds', () => {
+    expect(checkDays('1', 90, 397)).toBe(1);
+    expect(checkDays('397', 90, 397)).toBe(397);
+  });
+});
+
+describe('roles, reasons, emails, DNS names', () => {
+  it('accepts the known roles and reasons and refuses others', () => {
+    expect(checkRole('viewer')).toBe('viewer');
+    expect(usage(() => checkRole('root'))).toBe('--role must be one of admin, operator, viewer, got "root"');
+    expect(checkReason('keyCompromise')).toBe('keyCompromise');
+    expect(usage(() => checkReason('toString'))).toMatch(
+      /^--reason must be one of unspecified, keyCompromise/,
+    );
+  });
+  it('checks emails and host names', () => {
+    expect(checkEmail('a.b+c@example.org')).toBe('a.b+c@example.org');
+    expect(usage(() => checkEmail('a@b@c'))).toMatch(/^--email/);
+    expect(usage(() => checkEmail('a b@c'))).toMatch(/^--email/);
+    expect(checkDnsName('Mail.Example.COM')).toBe('mail.example.com');
+    expect(checkDnsName('*.example.com')).toBe('*.example.com');
+    expect(usage(() => checkDnsName('a..b'))).toMatch(/^--dns/);
+    expect(usage(() => checkDnsName('x.*.com'))).toMatch(/^--dns/);
+  });
+});
