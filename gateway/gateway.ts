@@ -6,6 +6,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createAdminGuard } from '../admin/admin-guard.js';
+import { createAdminApi } from '../admin/api/index.js';
 import { revokedSerials } from '../certs/certificate-store.js';
 import { AddressSet } from '../lib/cidr.js';
 import { AuditBuffer } from '../store/audit-buffer.js';
@@ -51,6 +52,8 @@ export class Gateway {
   readonly addresses: GatewayAddresses = {} as GatewayAddresses;
   readonly #logger: Logger;
   readonly #db: Database;
+  /** The admin API writes through its own connection so that the change watch sees its commits. */
+  readonly #apiDb: Database;
   readonly #tls: TlsMaterial;
   readonly #tracker = new ConnectionTracker();
   readonly #audit: AuditBuffer;
@@ -68,16 +71,18 @@ export class Gateway {
     this.#config = config;
     this.#logger = logger;
     this.#db = openDatabase(config.dataDir);
+    this.#apiDb = openDatabase(config.dataDir);
     this.#audit = new AuditBuffer(this.#db);
     this.#tls = new TlsMaterial({ config, db: this.#db, logger, metrics: this.metrics });
+    // The watch reads its starting version first, so a change made while the state loads is not missed.
+    this.#watch = new ChangeWatch(this.#db, (error) =>
+      logger.error({ err: error }, 'store change handling failed'),
+    );
     this.#revoked = revokedSerials(this.#db);
     this.#tokens = new TokenState(this.#db);
     this.#limiter = new RateLimiter(this.#db, {
       onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
     });
-    this.#watch = new ChangeWatch(this.#db, (error) =>
-      logger.error({ err: error }, 'store change handling failed'),
-    );
     this.#watch.onChange(() => this.#onStoreChange());
   }
 
@@ -172,6 +177,7 @@ export class Gateway {
         metrics: this.metrics,
       }),
     };
+    const upstreams = new Upstreams(config.upstreams);
     const serveReserved = createReservedApp({
       registry: this.metrics.registry,
       caPem: () => this.#tls.caPem(),
@@ -179,10 +185,16 @@ export class Gateway {
       jwks: () => this.#tokens.jwks,
       ready: () => !this.#tracker.draining,
       logger: this.#logger,
+      adminApi: createAdminApi({
+        db: this.#apiDb,
+        dataDir: config.dataDir,
+        config,
+        status: () => ({ upstreams: upstreams.names().map((name) => ({ name, reachable: null })) }),
+      }),
     });
     return {
       routes: new RouteTable(config.routes),
-      upstreams: new Upstreams(config.upstreams),
+      upstreams,
       guards,
       trustedProxies: new AddressSet(config.trustedProxies),
       reservedPlane,
@@ -240,6 +252,7 @@ export class Gateway {
     this.#tls.close();
     this.#limiter.close();
     this.#audit.close();
+    this.#apiDb.close();
     this.#db.close();
   }
 }

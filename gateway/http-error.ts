@@ -48,8 +48,12 @@ const MESSAGE: Record<GatewayErrorCode, string> = {
   upstream_timeout: 'Gateway timeout',
 };
 
-export function statusOf(code: GatewayErrorCode): number {
-  return STATUS[code];
+function fixedHeaders(body: string, contentType: string): OutgoingHttpHeaders {
+  return {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  };
 }
 
 export interface ErrorResponse {
@@ -74,14 +78,14 @@ export function renderError(
     const body = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${message}</title></head><body><h1>${status} ${message}</h1><p>Request ${requestId}</p></body></html>\n`;
     return {
       status,
-      headers: { ...extraHeaders, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      headers: { ...extraHeaders, ...fixedHeaders(body, 'text/html; charset=utf-8') },
       body,
     };
   }
   const body = `${JSON.stringify({ error: { status, code, message, requestId } })}\n`;
   return {
     status,
-    headers: { ...extraHeaders, 'content-type': 'application/json', 'cache-control': 'no-store' },
+    headers: { ...extraHeaders, ...fixedHeaders(body, 'application/json') },
     body,
   };
 }

@@ -39,7 +39,6 @@ export function createLogger({ level = 'info', destination = 1 }: LoggerOptions 
       level,
       base: { service: 'mailgate' },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     stream,

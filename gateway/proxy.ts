@@ -2,10 +2,9 @@
  * @module Streams one request to an upstream and its response back, both ways without buffering, with
  * backpressure (pipeline), cancellation on client abort, and the 413/502/504 split.
  */
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { responseHeaders } from './forward-headers.js';
 import type { GatewayRequest } from './plane-guard.js';
@@ -95,48 +94,106 @@ export interface ByteCounter {
   bytes: number;
 }
 
+/** Raised into undici when the client goes away, so the upstream request is cancelled. */
+class ClientAbortedError extends Error {
+  readonly code = 'UND_ERR_ABORTED';
+}
+
+/**
+ * An undici dispatch handler that writes the upstream response straight into the client response: no
+ * intermediate stream, backpressure by pausing undici while the client socket drains.
+ */
+class ResponseRelay implements Dispatcher.DispatchHandler {
+  readonly #res: GatewayResponse;
+  readonly #request: ProxyRequest;
+  readonly #counter: ByteCounter;
+  readonly #done: (outcome: ProxyOutcome) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #clientGone = false;
+
+  constructor(
+    res: GatewayResponse,
+    request: ProxyRequest,
+    counter: ByteCounter,
+    done: (outcome: ProxyOutcome) => void,
+  ) {
+    this.#res = res;
+    this.#request = request;
+    this.#counter = counter;
+    this.#done = done;
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.#clientGone = true;
+      this.#controller?.abort(new ClientAbortedError('client went away'));
+    });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#clientGone) controller.abort(new ClientAbortedError('client went away'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    const out = responseHeaders(headers);
+    if (this.#request.extraResponseHeaders) Object.assign(out, this.#request.extraResponseHeaders);
+    this.#res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#counter.bytes += chunk.length;
+    if (!(this.#res as NodeJS.WritableStream).write(chunk)) {
+      controller.pause();
+      this.#res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#res.end();
+    this.#done({});
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#done({ failure: this.#clientGone ? 'aborted' : classifyUpstreamError(error), error });
+  }
+}
+
 /**
  * Forwards `req` and streams the answer into `res`. Never throws: failures come back classified so the
  * caller writes the error response (when headers are not sent yet) and records metrics in one place.
  */
-export async function proxyRequest(
+export function proxyRequest(
   req: GatewayRequest,
   res: GatewayResponse,
   request: ProxyRequest,
   counter: ByteCounter,
 ): Promise<ProxyOutcome> {
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.once('close', onClose);
   let body: Dispatcher.DispatchOptions['body'] = null;
   if (hasRequestBody(req)) {
-    body = request.maxBodyBytes === undefined ? req : req.pipe(byteLimit(request.maxBodyBytes));
-    if (body !== req) req.once('error', (error) => (body as Transform).destroy(error));
+    if (request.maxBodyBytes === undefined) body = req;
+    else {
+      const limited = req.pipe(byteLimit(request.maxBodyBytes));
+      req.once('error', (error) => limited.destroy(error));
+      body = limited;
+    }
   }
-  try {
-    const response = await request.upstream.pool.request({
-      method: request.method as Dispatcher.HttpMethod,
-      path: request.path,
-      headers: request.headers as Record<string, string>,
-      body,
-      signal: abort.signal,
-    });
-    const headers = responseHeaders(response.headers);
-    if (request.extraResponseHeaders) Object.assign(headers, request.extraResponseHeaders);
-    res.writeHead(response.statusCode, headers);
-    response.body.on('data', (chunk: Buffer) => {
-      counter.bytes += chunk.length;
-    });
-    await pipeline(response.body, res as NodeJS.WritableStream);
-    return {};
-  } catch (error) {
-    const failure = abort.signal.aborted ? 'aborted' : classifyUpstreamError(error);
-    // The upload may still be arriving: stop reading it so the connection is not left half-used.
-    if (body && body !== req) (body as Transform).destroy();
-    return { failure, error };
-  } finally {
-    res.off('close', onClose);
-  }
+  return new Promise((resolve) => {
+    const done = (outcome: ProxyOutcome) => {
+      // An upload may still be arriving: stop reading it so the connection is not left half-used.
+      if (outcome.failure && body && body !== req) (body as Transform).destroy();
+      resolve(outcome);
+    };
+    request.upstream.pool.dispatch(
+      {
+        method: request.method as Dispatcher.HttpMethod,
+        path: request.path,
+        headers: request.headers as Record<string, string>,
+        body,
+      },
+      new ResponseRelay(res, request, counter, done),
+    );
+  });
 }

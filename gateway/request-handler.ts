@@ -75,7 +75,8 @@ export function createRequestHandler({
       Number(contentLength) > route.maxBodyBytes
     ) {
       record.failure = 'too_large';
-      sendError(req, res, record, 'payload_too_large');
+      // Token routes: the request already counted against the limits, so the client sees what is left.
+      sendError(req, res, record, 'payload_too_large', decision.responseHeaders);
       return;
     }
     let path = target.path;
@@ -96,7 +97,7 @@ export function createRequestHandler({
     if (outcome.failure) {
       recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
       if (outcome.failure === 'aborted') res.destroy();
-      else sendError(req, res, record, UPSTREAM_FAILURE_CODE[outcome.failure]);
+      else sendError(req, res, record, UPSTREAM_FAILURE_CODE[outcome.failure], decision.responseHeaders);
     }
   }
 

@@ -53,6 +53,11 @@ export type ReservedEnv = {
  */
 export function createReservedApp(options: ReservedAppOptions) {
   const app = new Hono<ReservedEnv>();
+  // Registered first: Hono runs handlers in registration order, and the admin API reads the decision.
+  app.use(async (c, next) => {
+    c.set('decision', reservedContexts.get(c.env.incoming)!.decision);
+    await next();
+  });
   const pemHeaders = { 'content-type': 'application/x-pem-file', 'cache-control': 'no-cache' };
   app.get('/_mailgate/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/_mailgate/readyz', (c) =>
@@ -67,10 +72,6 @@ export function createReservedApp(options: ReservedAppOptions) {
     c.body(await options.registry.metrics(), 200, { 'content-type': options.registry.contentType }),
   );
   if (options.adminApi) app.route('/_mailgate/admin/api', options.adminApi);
-  app.use(async (c, next) => {
-    c.set('decision', reservedContexts.get(c.env.incoming)!.decision);
-    await next();
-  });
   app.notFound((c) => {
     const rendered = renderError(
       'not_found',

@@ -37,14 +37,17 @@ export class ChangeWatch {
   check(): void {
     const version = this.#read();
     if (version === this.#version) return;
-    this.#version = version;
+    let failed = false;
     for (const listener of this.#listeners) {
       try {
         listener();
       } catch (error) {
+        failed = true;
         this.onError(error);
       }
     }
+    // A failed refresh (a revocation not applied) is retried at the next poll rather than forgotten.
+    if (!failed) this.#version = version;
   }
 
   /** Idempotent. */

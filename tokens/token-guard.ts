@@ -2,7 +2,7 @@
  * @module The send-plane guard: bearer token authorization (rule 5), then the per-token rate limit and
  * daily quota, with RFC 6750 challenges and RateLimit-* headers.
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayMetrics } from '../gateway/metrics.js';
 import type { GatewayRequest, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import { authorizeToken } from './authorize-token.js';
@@ -18,9 +18,17 @@ export interface TokenGuardOptions {
   metrics: GatewayMetrics;
 }
 
-/** Every Authorization value received: Node keeps only the first in `headers`, so two would go unseen. */
-function authorizationValues(req: GatewayRequest): string | string[] | undefined {
-  return (req as IncomingMessage).headersDistinct?.authorization ?? req.headers.authorization;
+/**
+ * Every Authorization value received. Node keeps only the first in `headers` (HTTP/1.1 and h2 alike), so a
+ * second one would go unseen; h2 requests have no `headersDistinct`, so the raw name/value list is read.
+ */
+function authorizationValues(req: GatewayRequest): string[] {
+  const values: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') values.push(raw[i + 1]!);
+  }
+  return values;
 }
 
 /** Creates the guard for `auth: token` routes. */

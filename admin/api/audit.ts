@@ -1,0 +1,37 @@
+/**
+ * @module Admin API audit endpoint: the audit trail of a recent period (viewer).
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import { parseDuration } from '../../lib/duration.js';
+import { readAudit } from '../../store/audit.js';
+import type { AdminApiOptions } from './app.js';
+import { auditCalls } from './call-audit.js';
+import { validQuery } from './request-input.js';
+import { requireRole } from './roles.js';
+
+const auditQuery = z.strictObject({
+  /** How far back, as `mailgate audit --since`: 30m, 24h, 7d. */
+  since: z
+    .string()
+    .default('24h')
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms !== undefined) return ms;
+      ctx.addIssue({ code: 'custom', message: 'since must be a duration such as 30m, 24h or 7d' });
+      return z.NEVER;
+    }),
+});
+
+/** The route `/audit`. Its own record is written after the read, so it shows in the next one. */
+export function auditRoutes({ db }: AdminApiOptions): Hono<ReservedEnv> {
+  const audited = auditCalls(db);
+  const app = new Hono<ReservedEnv>();
+  app.get('/', audited('api.audit.read'), requireRole('viewer'), validQuery(auditQuery), (c) => {
+    const since = Date.now() - c.req.valid('query').since;
+    const entries = readAudit(db, since).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }));
+    return c.json({ since: new Date(since).toISOString(), entries });
+  });
+  return app;
+}

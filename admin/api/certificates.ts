@@ -1,0 +1,148 @@
+/**
+ * @module Admin API certificate endpoints: list (viewer), issue (admin), revoke (operator).
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { type CertificateRecord, getCertificate, listCertificates } from '../../certs/certificate-store.js';
+import { issueClientCertificate } from '../../certs/issue-client.js';
+import { checkPkcs12Password, PKCS12_ALGORITHMS } from '../../certs/pkcs12.js';
+import { revokeCertificate } from '../../certs/revoke.js';
+import {
+  CLIENT_ROLES,
+  checkClientName,
+  checkEmail,
+  REVOCATION_REASONS,
+  type RevocationReason,
+} from '../../certs/rules.js';
+import { normaliseSerial } from '../../certs/serial.js';
+import type { Config } from '../../gateway/config/schema.js';
+import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import { ApiError } from './api-error.js';
+import type { AdminApiOptions } from './app.js';
+import { apiActor, auditCalls, auditedChange } from './call-audit.js';
+import { jsonBody, satisfies, validQuery } from './request-input.js';
+import { requireRole } from './roles.js';
+
+const listQuery = z.strictObject({
+  revoked: z.enum(['true', 'false']).optional(),
+  /** Only valid certificates expiring within this many days. */
+  expiring: z
+    .string()
+    .regex(/^\d{1,5}$/, 'must be a whole number of days')
+    .transform(Number)
+    .optional(),
+});
+
+/** The issue body; `days` is bounded by the configured maximum, as on the command line. */
+function issueBody(ca: Config['ca']) {
+  return z
+    .strictObject({
+      name: z.string().superRefine(satisfies((name: string) => checkClientName(name, 'name'))),
+      role: z.enum(CLIENT_ROLES),
+      email: z.string().superRefine(satisfies(checkEmail, 'email must be an e-mail address')).optional(),
+      days: z.int().min(1).max(ca.maxDays).default(Math.min(ca.clientDays, ca.maxDays)),
+      p12Password: z
+        .string()
+        .superRefine(satisfies(checkPkcs12Password, 'p12Password must be 1-1024 printable ASCII characters'))
+        .optional(),
+      /** '3des' by default: macOS, older Windows and Android refuse AES-encrypted PKCS#12. */
+      p12Algorithm: z.enum(PKCS12_ALGORITHMS).optional(),
+    })
+    .refine((body) => body.p12Algorithm === undefined || body.p12Password !== undefined, {
+      message: 'p12Algorithm needs p12Password',
+      path: ['p12Algorithm'],
+    });
+}
+
+const revokeBody = z.strictObject({
+  reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]]).optional(),
+});
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A certificate as the API shows it (never its key). */
+export function certificateJson(cert: CertificateRecord) {
+  return {
+    serial: cert.serial,
+    kind: cert.kind,
+    name: cert.name,
+    role: cert.role,
+    email: cert.email,
+    sans: cert.sans,
+    notBefore: iso(cert.notBefore),
+    notAfter: iso(cert.notAfter),
+    status: cert.status,
+    revokedAt: iso(cert.revokedAt),
+    revocationReason: cert.revocationReason,
+    fingerprint256: cert.fingerprint256,
+  };
+}
+
+/** The routes under `/certificates`. */
+export function certificateRoutes({ db, dataDir, config }: AdminApiOptions): Hono<ReservedEnv> {
+  const audited = auditCalls(db);
+  const app = new Hono<ReservedEnv>();
+
+  app.get('/', audited('api.certificates.list'), requireRole('viewer'), validQuery(listQuery), (c) => {
+    const { revoked, expiring } = c.req.valid('query');
+    const certificates = listCertificates(db, { revoked: revoked === 'true', expiringWithinDays: expiring });
+    return c.json({ certificates: certificates.map(certificateJson) });
+  });
+
+  // issueClientCertificate commits its row and record itself (after async key generation); the call
+  // record follows it.
+  app.post(
+    '/',
+    audited('api.certificates.issue'),
+    requireRole('admin'),
+    jsonBody(issueBody(config.ca)),
+    async (c) => {
+      const body = c.req.valid('json');
+      const issued = await issueClientCertificate(db, dataDir, {
+        name: body.name,
+        role: body.role,
+        email: body.email,
+        days: body.days,
+        p12:
+          body.p12Password === undefined
+            ? undefined
+            : { password: body.p12Password, algorithm: body.p12Algorithm ?? '3des' },
+        actor: apiActor(c),
+      });
+      c.get('adminApiCall').target = issued.serial;
+      const { p12, ...pems } = issued;
+      return c.json(
+        {
+          ...pems,
+          notBefore: iso(issued.notBefore),
+          notAfter: iso(issued.notAfter),
+          ...(p12 && { p12: p12.toString('base64') }),
+        },
+        201,
+      );
+    },
+  );
+
+  app.post(
+    '/:serial/revoke',
+    audited('api.certificates.revoke'),
+    requireRole('operator'),
+    jsonBody(revokeBody, { optional: true }),
+    (c) => {
+      const text = c.req.param('serial');
+      const serial = normaliseSerial(text);
+      const reason = c.req.valid('json').reason ?? 'unspecified';
+      const { certificate, crl } = auditedChange(c, db, 200, () => {
+        // By serial only: revokeCertificate also accepts names, which this path must never match.
+        if (serial === undefined || !getCertificate(db, serial)) {
+          throw new ApiError('not_found', `no certificate with serial '${text}'`);
+        }
+        c.get('adminApiCall').target = serial;
+        return revokeCertificate(db, dataDir, serial, reason, apiActor(c), { crlDays: config.ca.crlDays });
+      });
+      return c.json({ ...certificateJson(certificate), crlNumber: crl.number });
+    },
+  );
+
+  return app;
+}

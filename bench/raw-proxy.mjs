@@ -1,0 +1,44 @@
+// The ceiling for a Node gateway: node:https + undici Pool.request piped to the response, nothing else.
+// Env: PORT, UPSTREAM, CERT, KEY.
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { Pool } from 'undici';
+
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+]);
+const strip = (headers) => {
+  const out = {};
+  for (const name in headers) if (!HOP.has(name)) out[name] = headers[name];
+  return out;
+};
+const pool = new Pool(process.env.UPSTREAM, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
+const server = https.createServer(
+  { cert: readFileSync(process.env.CERT), key: readFileSync(process.env.KEY) },
+  (req, res) => {
+    pool
+      .request({
+        method: req.method,
+        path: req.url,
+        headers: strip(req.headers),
+        body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
+      })
+      .then(
+        ({ statusCode, headers, body }) => {
+          res.writeHead(statusCode, strip(headers));
+          body.pipe(res);
+        },
+        () => {
+          res.writeHead(502);
+          res.end();
+        },
+      );
+  },
+);
+server.listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\n'));

@@ -1,0 +1,363 @@
+// npm run bench: the gateway against the upstream alone, a raw node:https + undici proxy, and nginx
+// (when installed), in one run on this machine. The proxy under test runs on core 0; the upstream and
+// the load generators on core 1. Prints req/s, p50, p99, CPU per request, RSS and the ratios.
+//
+// Env: DURATION (s, default 8), CONNS (default 32), INVALID_TOKENS (default 100000), KEEP=1 keeps the temp dir.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const cli = join(repo, 'dist/cli/main.js');
+const DURATION = Number(process.env.DURATION ?? 8);
+const CONNS = Number(process.env.CONNS ?? 32);
+const INVALID_TOKENS = Number(process.env.INVALID_TOKENS ?? 100_000);
+const root = mkdtempSync(join(tmpdir(), 'mailgate-bench-'));
+const dataDir = join(root, 'data');
+const children = new Set();
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const log = (text) => process.stderr.write(`[bench] ${text}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(name, command, args, { core, env = {}, cwd = repo, stdout = 'ignore' } = {}) {
+  const child = spawn('taskset', ['-c', String(core), command, ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', stdout, 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (chunk) => {
+    err += chunk;
+  });
+  child.name = name;
+  child.errText = () => err;
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stop(child) {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('exit', resolve));
+}
+
+async function waitHttp(url, insecure = true) {
+  for (let i = 0; i < 200; i++) {
+    if (spawnSync('curl', ['-s', '-o', '/dev/null', ...(insecure ? ['-k'] : []), url]).status === 0) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Runs the CLI against the benchmark's config (tokens carry its publicUrl as issuer). */
+function mailgate(args) {
+  return execFileSync(process.execPath, [cli, ...args, '--config', join(root, 'mailgate.yaml')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssMb(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/);
+  return line ? Number(line[1]) / 1024 : 0;
+}
+
+function parseWrkLatency(text, pct) {
+  const match = new RegExp(`^\\s+${pct}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(text);
+  if (!match) return Number.NaN;
+  return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2]];
+}
+
+/** wrk on core 1; returns { rps, p50ms, p99ms, requests }. */
+function wrk(url, { header, script, seconds = DURATION } = {}) {
+  const args = ['-c', '1', 'wrk', '-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency'];
+  if (header) args.push('-H', header);
+  if (script) args.push('-s', script);
+  args.push(url);
+  const out = execFileSync('taskset', args, { encoding: 'utf8' });
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]),
+    requests: Number(/(\d+) requests in/.exec(out)[1]),
+    p50ms: parseWrkLatency(out, 50),
+    p99ms: parseWrkLatency(out, 99),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0),
+  };
+}
+
+/** The Node load generator (client certificates) on core 1. */
+function nodeLoad(url, env, seconds = DURATION) {
+  const out = execFileSync(
+    'taskset',
+    ['-c', '1', process.execPath, join(repo, 'bench/load.mjs'), url, String(seconds), String(CONNS)],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    },
+  );
+  return JSON.parse(out);
+}
+
+/** Runs `measure` after a warm-up and adds the proxy's CPU µs per request. */
+function measured(pid, measure, warm) {
+  warm();
+  const cpu0 = cpuSeconds(pid);
+  const result = measure();
+  result.cpuUsPerReq = ((cpuSeconds(pid) - cpu0) / result.requests) * 1e6;
+  return result;
+}
+
+const rows = [];
+function row(name, result, extra = {}) {
+  rows.push({ name, ...result, ...extra });
+  const r = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
+  const failed = result.non2xx ?? result.requests - (result.statuses?.['200'] ?? result.requests);
+  log(
+    `${name.padEnd(36)} ${r(result.rps).padStart(7)} req/s  p50 ${r(result.p50ms, 2)} ms  p99 ${r(result.p99ms, 2)} ms  cpu ${r(result.cpuUsPerReq, 1)} µs/req${failed ? `  (${failed} not 200!)` : ''}`,
+  );
+}
+
+async function main() {
+  if (!has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
+  if (!has('taskset')) throw new Error('taskset is not installed (util-linux)');
+  const [upstreamPort, rawPort, gwPort, nginxPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+
+  const config = join(root, 'mailgate.yaml');
+  writeFileSync(
+    config,
+    `publicUrl: https://localhost
+dataDir: ${dataDir}
+listen: { https: { host: 127.0.0.1, port: ${gwPort} } }
+admin: { sourceCidrs: [127.0.0.0/8] }
+upstreams: { app: { url: '${upstreamUrl}' } }
+routes:
+  - { path: /admin, upstream: app, auth: admin }
+  - { path: /admin-public, upstream: app, auth: public }
+  - { path: /send, upstream: app, auth: token, scopes: [send] }
+  - { path: /send-public, upstream: app, auth: public }
+  - { path: /, upstream: app, auth: public }
+`,
+  );
+  // Credentials: the CA, a server certificate for the raw proxy and nginx, a client certificate, a token.
+  mailgate(['ca', 'init']);
+  const certs = join(root, 'certs');
+  mkdirSync(certs);
+  mailgate(['ca', 'issue', 'server', '--dns', 'localhost', '--ip', '127.0.0.1', '--out', certs]);
+  mailgate(['ca', 'issue', 'client', '--name', 'bench', '--role', 'admin', '--out', certs]);
+  const files = execFileSync('ls', [certs], { encoding: 'utf8' }).split('\n');
+  const serverCert = join(
+    certs,
+    files.find((f) => f.endsWith('.crt.pem') && !f.startsWith('bench')),
+  );
+  const serverKey = join(
+    certs,
+    files.find((f) => f.endsWith('.key.pem') && !f.startsWith('bench')),
+  );
+  const client = {
+    CA: join(dataDir, 'ca', 'ca.crt.pem'),
+    CERT: join(certs, 'bench.crt.pem'),
+    KEY: join(certs, 'bench.key.pem'),
+  };
+  const token = JSON.parse(
+    mailgate([
+      'token',
+      'issue',
+      '--app',
+      'bench',
+      '--scope',
+      'send',
+      '--rate',
+      '100000/s',
+      '--burst',
+      '100000',
+      '--json',
+    ]),
+  ).token;
+
+  start('upstream', process.execPath, [join(repo, 'bench/upstream.mjs')], {
+    core: 1,
+    env: { PORT: String(upstreamPort) },
+  });
+  await waitHttp(upstreamUrl, false);
+  wrk(`${upstreamUrl}/`, { seconds: 5 });
+  row('upstream alone (http)', wrk(`${upstreamUrl}/`));
+
+  const raw = start('raw', process.execPath, [join(repo, 'bench/raw-proxy.mjs')], {
+    core: 0,
+    env: { PORT: String(rawPort), UPSTREAM: upstreamUrl, CERT: serverCert, KEY: serverKey },
+  });
+  await waitHttp(`https://127.0.0.1:${rawPort}/`);
+  await sleep(500);
+  const rawIdle = rssMb(raw.pid);
+  const rawUrl = `https://127.0.0.1:${rawPort}/`;
+  row(
+    'raw node:https + undici',
+    measured(
+      raw.pid,
+      () => wrk(rawUrl),
+      () => wrk(rawUrl, { seconds: 2 }),
+    ),
+    { idleRssMb: rawIdle },
+  );
+  await stop(raw);
+
+  if (has('nginx')) {
+    const conf = join(root, 'nginx.conf');
+    writeFileSync(
+      conf,
+      `worker_processes 1; pid ${root}/nginx.pid; error_log ${root}/nginx.err; daemon off;
+events { worker_connections 1024; }
+http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${nginxPort} ssl; ssl_certificate ${serverCert}; ssl_certificate_key ${serverKey};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } } }\n`,
+    );
+    const nginx = start('nginx', 'nginx', ['-c', conf, '-p', root], { core: 0 });
+    await waitHttp(`https://127.0.0.1:${nginxPort}/`);
+    const url = `https://127.0.0.1:${nginxPort}/`;
+    row(
+      'nginx (1 worker)',
+      measured(
+        nginx.pid,
+        () => wrk(url),
+        () => wrk(url, { seconds: 2 }),
+      ),
+      { idleRssMb: rssMb(nginx.pid) },
+    );
+    await stop(nginx);
+  }
+
+  const logFile = join(root, 'access.log');
+  const { openSync } = await import('node:fs');
+  const gw = start('mailgate', process.execPath, [cli, 'serve', '--config', config], {
+    core: 0,
+    stdout: openSync(logFile, 'w'),
+  });
+  await waitHttp(`https://127.0.0.1:${gwPort}/_mailgate/healthz`);
+  await sleep(1000);
+  const gwIdle = rssMb(gw.pid);
+  const gwUrl = `https://127.0.0.1:${gwPort}`;
+  row(
+    'mailgate public route',
+    measured(
+      gw.pid,
+      () => wrk(`${gwUrl}/`),
+      () => wrk(`${gwUrl}/`, { seconds: 3 }),
+    ),
+    { idleRssMb: gwIdle },
+  );
+  const bearer = `Authorization: Bearer ${token}`;
+  row(
+    'mailgate token route',
+    measured(
+      gw.pid,
+      () => wrk(`${gwUrl}/send`, { header: bearer }),
+      () => wrk(`${gwUrl}/send`, { header: bearer, seconds: 2 }),
+    ),
+  );
+  row(
+    'mailgate same route, auth: public',
+    measured(
+      gw.pid,
+      () => wrk(`${gwUrl}/send-public`, { header: bearer }),
+      () => wrk(`${gwUrl}/send-public`, { seconds: 2 }),
+    ),
+  );
+  row(
+    'mailgate admin route + client cert',
+    measured(
+      gw.pid,
+      () => nodeLoad(`${gwUrl}/admin`, client),
+      () => nodeLoad(`${gwUrl}/admin`, client, 2),
+    ),
+  );
+  row(
+    'mailgate same route, auth: public*',
+    measured(
+      gw.pid,
+      () => nodeLoad(`${gwUrl}/admin-public`, client),
+      () => nodeLoad(`${gwUrl}/admin-public`, client, 2),
+    ),
+  );
+
+  // Distinct invalid tokens: nothing may be cached for them, so memory must stay flat.
+  const script = join(root, 'invalid-tokens.lua');
+  writeFileSync(
+    script,
+    `local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/send", { ["Authorization"] = "Bearer eyJhbGciOiJFZERTQSIsInR5cCI6Im1haWxnYXRlK2p3dCIsImtpZCI6Ingi.eyJuIjo" .. n .. "fQ.c2ln" .. n })
+end\n`,
+  );
+  const before = rssMb(gw.pid);
+  let sent = 0;
+  while (sent < INVALID_TOKENS) sent += wrk(`${gwUrl}/send`, { script, seconds: 4 }).requests;
+  await sleep(1000);
+  const after = rssMb(gw.pid);
+  log(`invalid tokens: ${sent} distinct, RSS ${before.toFixed(1)} MB -> ${after.toFixed(1)} MB`);
+  await stop(gw);
+
+  const find = (name) => rows.find((r) => r.name === name);
+  const ratio = (a, b) => (find(a) && find(b) ? find(a).rps / find(b).rps : Number.NaN);
+  const summary = {
+    rows,
+    mailgateIdleRssMb: gwIdle,
+    invalidTokens: { sent, rssBeforeMb: before, rssAfterMb: after },
+    ratios: {
+      publicVsRawNode: ratio('mailgate public route', 'raw node:https + undici'),
+      publicP99VsRawNode: find('mailgate public route').p99ms / find('raw node:https + undici').p99ms,
+      publicVsNginx: ratio('mailgate public route', 'nginx (1 worker)'),
+      tokenVsPublic: ratio('mailgate token route', 'mailgate same route, auth: public'),
+      adminCertVsPublic: ratio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
+    },
+  };
+  const out = process.env.BENCH_JSON ?? join(tmpdir(), 'mailgate-bench.json');
+  writeFileSync(out, JSON.stringify(summary, null, 2));
+  log(
+    'ratios (req/s): ' +
+      Object.entries(summary.ratios)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', '),
+  );
+  log(
+    `mailgate idle RSS ${gwIdle.toFixed(1)} MB (target < 80); * = Node load generator (client certs), others wrk`,
+  );
+  log(`JSON: ${out}`);
+  process.stdout.write(`${JSON.stringify(summary.ratios)}\n`);
+}
+
+main()
+  .catch((error) => {
+    process.exitCode = 1;
+    log(`failed: ${error.message}`);
+    for (const child of children) log(`${child.name}: ${child.errText().slice(-500)}`);
+  })
+  .finally(async () => {
+    await Promise.all([...children].map(stop));
+    if (!process.env.KEEP) rmSync(root, { recursive: true, force: true });
+  });

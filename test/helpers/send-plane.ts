@@ -1,0 +1,58 @@
+/**
+ * @module Helpers for send-plane integration tests: polling until the gateway has seen a store change,
+ * and h2 requests through the real curl (which, unlike Node's client, sends a header twice when told to).
+ */
+import { execFile } from 'node:child_process';
+
+/** What the assertions read from any client's response. */
+export interface SendPlaneResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * Retries `check` every `everyMs` until it stops throwing, then returns its result; rethrows the last
+ * failure after `timeoutMs`. The gateway sees store changes of other connections within ~200 ms.
+ */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 2_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() >= deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  }
+}
+
+/**
+ * One GET over h2 with curl (prior knowledge of TLS + ALPN h2), each entry of `headerLines` sent as is.
+ * @example await curlH2(port, '/api/emails', ['authorization: Bearer a', 'authorization: Bearer b'])
+ */
+export function curlH2(
+  port: number,
+  path: string,
+  headerLines: readonly string[],
+): Promise<SendPlaneResponse> {
+  const args = ['--http2', '--silent', '--insecure', '--include', '--max-time', '5'];
+  for (const line of headerLines) args.push('--header', line);
+  args.push('--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}${path}`);
+  return new Promise((resolve, reject) => {
+    execFile('curl', args, { encoding: 'utf8' }, (error, stdout) => {
+      if (error) {
+        reject(error);
+        return;
+      }
+      const end = stdout.indexOf('\r\n\r\n');
+      const [statusLine = '', ...lines] = stdout.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: stdout.slice(end + 4) });
+    });
+  });
+}

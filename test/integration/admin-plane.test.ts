@@ -1,0 +1,319 @@
+import { connect as h2connect } from 'node:http2';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { Client } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueClientCertificate } from '../../certs/issue-client.js';
+import { openDatabase } from '../../store/database.js';
+import { createTestCa, type TestCa } from '../helpers/ca-fixture.js';
+import { runCli } from '../helpers/cli.js';
+import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** Admin traffic must come from here (the "WireGuard" range of this test); 127.0.0.1 is outside it. */
+const INSIDE = '127.0.0.2';
+
+let echo: EchoUpstream;
+let gw: TestGateway;
+let foreign: TestCa;
+type Credential = { serial: string; cert: string; key: string };
+const creds: Record<string, Credential> = {};
+
+async function issue(
+  name: string,
+  role: 'admin' | 'operator' | 'viewer',
+  extra: { days?: number; now?: number } = {},
+) {
+  const db = openDatabase(gw.dataDir);
+  try {
+    const issued = await issueClientCertificate(db, gw.dataDir, {
+      name,
+      role,
+      days: extra.days ?? 30,
+      actor: 'test',
+      email: undefined,
+      ...(extra.now && { now: extra.now }),
+    });
+    return { serial: issued.serial, cert: issued.certPem, key: issued.keyPem };
+  } finally {
+    db.close();
+  }
+}
+
+beforeAll(async () => {
+  echo = await startEchoUpstream();
+  gw = await startTestGateway({
+    admin: { sourceCidrs: [`${INSIDE}/32`] },
+    listen: { https: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
+    upstreams: { app: { url: echo.url } },
+    routes: [
+      { path: '/admin', upstream: 'app', auth: 'admin' },
+      { path: '/stats', upstream: 'app', auth: 'admin', roles: ['admin', 'viewer'] },
+      { path: '/', upstream: 'app', auth: 'public' },
+    ],
+  });
+  creds.admin = await issue('alice', 'admin');
+  creds.viewer = await issue('victor', 'viewer');
+  creds.expired = await issue('old', 'admin', { days: 1, now: Date.now() - 3 * 86_400_000 });
+  creds.keepalive = await issue('kate', 'admin');
+  creds.h2 = await issue('hanna', 'admin');
+  creds.resumed = await issue('rita', 'admin');
+  foreign = await createTestCa('mailgate-foreign-');
+  const db = foreign.db;
+  const rogue = await issueClientCertificate(db, foreign.dataDir, {
+    name: 'alice',
+    role: 'admin',
+    days: 30,
+    actor: 'test',
+    email: undefined,
+  });
+  creds.foreign = { serial: rogue.serial, cert: rogue.certPem, key: rogue.keyPem };
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await echo?.close();
+  foreign?.cleanup();
+});
+
+/** TLS client options for a credential, from a given source address (net's localAddress). */
+function tlsFor(cred: Credential | undefined, from = INSIDE): ConnectionOptions {
+  return {
+    ca: gw.caPem,
+    localAddress: from,
+    ...(cred && { cert: cred.cert, key: cred.key }),
+  } as ConnectionOptions;
+}
+
+/** TLS 1.3 clients finish their handshake before the server checks the certificate: a refusal shows up as an error or an empty answer. */
+async function refusedAtHandshake(attempt: Promise<{ status: number }>) {
+  const status = await attempt.then(
+    (response) => response.status,
+    () => 0,
+  );
+  expect(status).toBe(0);
+}
+
+describe('admin-plane policy over real TLS', () => {
+  it('refuses a request without a certificate (403)', async () => {
+    expect((await rawGet(gw.port, '/admin/', {}, tlsFor(undefined))).status).toBe(403);
+  });
+
+  it('refuses a certificate from another CA (403)', async () => {
+    expect((await rawGet(gw.port, '/admin/', {}, tlsFor(creds.foreign))).status).toBe(403);
+  });
+
+  it('allows a valid admin certificate from inside the range; the upstream sees the identity', async () => {
+    const response = await rawGet(
+      gw.port,
+      '/admin/ui',
+      { 'x-mailgate-client-cn': 'mallory', 'x-mailgate-client-role': 'admin' },
+      tlsFor(creds.admin),
+    );
+    expect(response.status).toBe(200);
+    const seen = JSON.parse(response.body).headers;
+    expect(seen['x-mailgate-client-cn']).toBe('alice');
+    expect(seen['x-mailgate-client-serial']).toBe(creds.admin!.serial);
+    expect(seen['x-mailgate-client-role']).toBe('admin');
+    expect(seen['x-mailgate-client-fingerprint']).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(seen['x-forwarded-for']).toBe(INSIDE);
+  });
+
+  it('refuses the same certificate from outside the range (403)', async () => {
+    expect((await rawGet(gw.port, '/admin/', {}, tlsFor(creds.admin, '127.0.0.1'))).status).toBe(403);
+  });
+
+  it('a spoofed X-Forwarded-For from outside the range grants nothing', async () => {
+    const response = await rawGet(
+      gw.port,
+      '/admin/',
+      { 'x-forwarded-for': INSIDE, 'x-real-ip': INSIDE },
+      tlsFor(creds.admin, '127.0.0.1'),
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it('refuses a viewer certificate on an admin-only route, admits it where the route lists viewer', async () => {
+    expect((await rawGet(gw.port, '/admin/', {}, tlsFor(creds.viewer))).status).toBe(403);
+    expect((await rawGet(gw.port, '/stats', {}, tlsFor(creds.viewer))).status).toBe(200);
+  });
+
+  it('refuses an expired certificate', async () => {
+    expect((await rawGet(gw.port, '/admin/', {}, tlsFor(creds.expired))).status).toBe(403);
+  });
+
+  it('answers 421 when SNI and Host differ', async () => {
+    const response = await rawGet(
+      gw.port,
+      '/admin/',
+      { host: 'other.example.com' },
+      { ...tlsFor(creds.admin), servername: 'localhost' },
+    );
+    expect(response.status).toBe(421);
+  });
+
+  it('serves the reserved admin paths only to the admin plane', async () => {
+    expect((await rawGet(gw.port, '/_mailgate/metrics', {}, tlsFor(undefined))).status).toBe(403);
+    const metrics = await rawGet(gw.port, '/_mailgate/metrics', {}, tlsFor(creds.viewer));
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('mailgate_auth_denied_total{plane="admin",reason="no_certificate"}');
+    const api = await rawGet(gw.port, '/_mailgate/admin/api/status', {}, tlsFor(creds.viewer));
+    expect(api.status).toBe(200);
+  });
+
+  it('the admin API enforces roles over real TLS: a viewer may read but not issue', async () => {
+    const body = JSON.stringify({ name: 'newbie', role: 'viewer' });
+    const request = (cred: Credential) =>
+      rawGet(gw.port, '/_mailgate/admin/api/certificates', {}, tlsFor(cred)).then(
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const socket = tlsConnect(
+              { host: '127.0.0.1', port: gw.port, servername: 'localhost', ...tlsFor(cred) },
+              () => {
+                socket.write(
+                  `POST /_mailgate/admin/api/certificates HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+                );
+              },
+            );
+            let text = '';
+            socket.on('data', (chunk) => {
+              text += chunk;
+            });
+            socket.on('close', () => resolve(Number(text.split(' ')[1])));
+            socket.on('error', reject);
+          }),
+      );
+    expect(await request(creds.viewer!)).toBe(403);
+    expect(await request(creds.admin!)).toBe(201);
+  });
+
+  it('records each admin-plane request in the audit trail', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const result = await runCli(['audit', '--since', '1h', '--json'], { dataDir: gw.dataDir });
+    const entries = JSON.parse(result.stdout).entries as Array<{
+      action: string;
+      outcome: string;
+      detail: { reason?: string };
+    }>;
+    const access = entries.filter((e) => e.action === 'admin.access');
+    expect(access.some((e) => e.outcome === 'ok')).toBe(true);
+    expect(access.some((e) => e.outcome === 'denied' && e.detail.reason === 'source_not_allowed')).toBe(true);
+  });
+});
+
+describe('the dedicated admin listener requires the certificate at the handshake', () => {
+  const adminPort = () => gw.gateway.addresses.admin!.port;
+  it('refuses a handshake without a certificate or with a foreign one, accepts a valid one', async () => {
+    await refusedAtHandshake(rawGet(adminPort(), '/admin/', {}, tlsFor(undefined)));
+    await refusedAtHandshake(rawGet(adminPort(), '/admin/', {}, tlsFor(creds.foreign)));
+    expect((await rawGet(adminPort(), '/admin/', {}, tlsFor(creds.admin))).status).toBe(200);
+  });
+});
+
+/** Polls `check` until it is true, returning the elapsed ms; fails after `limitMs`. */
+async function elapsedUntil(check: () => Promise<boolean>, limitMs: number): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start <= limitMs + 500) {
+    if (await check()) return Date.now() - start;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('never refused');
+}
+
+describe('live revocation by `mailgate ca revoke` in another process', () => {
+  it('refuses the next request on an open HTTP/1.1 keep-alive connection within one second', async () => {
+    const client = new Client(`https://127.0.0.1:${gw.port}`, {
+      localAddress: INSIDE,
+      connect: { ...tlsFor(creds.keepalive), servername: 'localhost' },
+      pipelining: 1,
+    });
+    const get = async () => {
+      const response = await client.request({
+        path: '/admin/',
+        method: 'GET',
+        headers: { host: 'localhost' },
+      });
+      await response.body.dump();
+      return response.statusCode;
+    };
+    let connections = 0;
+    client.on('connect', () => connections++);
+    expect(await get()).toBe(200);
+    const revoked = await runCli(['ca', 'revoke', creds.keepalive!.serial, '--reason', 'keyCompromise'], {
+      dataDir: gw.dataDir,
+    });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const ms = await elapsedUntil(async () => (await get()) === 403, 1_000);
+    expect(ms).toBeLessThanOrEqual(1_000);
+    expect(connections).toBe(1);
+    await client.close();
+  });
+
+  it('refuses the next request on an open h2 connection within one second', async () => {
+    const session = h2connect(`https://127.0.0.1:${gw.port}`, {
+      ...tlsFor(creds.h2),
+      servername: 'localhost',
+    });
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const stream = session.request({ ':path': '/admin/', ':authority': 'localhost' });
+        stream.on('response', (headers) => resolve(Number(headers[':status'])));
+        stream.on('error', reject);
+        stream.resume();
+      });
+    expect(await get()).toBe(200);
+    const revoked = await runCli(['ca', 'revoke', 'hanna'], { dataDir: gw.dataDir });
+    expect(revoked.code, revoked.stderr).toBe(0);
+    const ms = await elapsedUntil(async () => (await get()) === 403, 1_000);
+    expect(ms).toBeLessThanOrEqual(1_000);
+    session.close();
+  });
+
+  it('refuses a resumed TLS session and a new handshake after revocation', async () => {
+    const connectOnce = (session?: Buffer) =>
+      new Promise<{ status: number; reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+        let saved: Buffer | undefined;
+        let reused = false;
+        const socket: TLSSocket = tlsConnect(
+          {
+            host: '127.0.0.1',
+            port: gw.port,
+            servername: 'localhost',
+            ALPNProtocols: ['http/1.1'],
+            ...tlsFor(creds.resumed),
+            ...(session && { session }),
+          },
+          () => {
+            reused = socket.isSessionReused();
+            socket.write('GET /admin/ HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+          },
+        );
+        socket.on('session', (ticket) => {
+          saved = ticket;
+        });
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk;
+        });
+        socket.on('close', () => resolve({ status: Number(text.split(' ')[1]), reused, session: saved }));
+        socket.on('error', reject);
+      });
+    const first = await connectOnce();
+    expect(first.status).toBe(200);
+    expect(first.session).toBeDefined();
+    // Before revocation the ticket does resume, so the later refusal is not an accident of the setup.
+    const again = await connectOnce(first.session);
+    expect(again.reused).toBe(true);
+    expect((await runCli(['ca', 'revoke', 'rita'], { dataDir: gw.dataDir })).code).toBe(0);
+    const ms = await elapsedUntil(
+      async () => (await connectOnce(again.session ?? first.session)).status === 403,
+      1_000,
+    );
+    expect(ms).toBeLessThanOrEqual(1_000);
+    const resumed = await connectOnce(again.session ?? first.session);
+    expect(resumed.status).toBe(403);
+    expect(resumed.reused).toBe(false);
+    // A new handshake: the CRL in the TLS context rejects the certificate on the dedicated admin listener.
+    await refusedAtHandshake(rawGet(gw.gateway.addresses.admin!.port, '/admin/', {}, tlsFor(creds.resumed)));
+    expect((await connectOnce()).status).toBe(403);
+  });
+});
