@@ -15,6 +15,7 @@ const cli = join(repo, 'dist/cli/main.js');
 const DURATION = Number(process.env.DURATION ?? 8);
 const CONNS = Number(process.env.CONNS ?? 32);
 const INVALID_TOKENS = Number(process.env.INVALID_TOKENS ?? 100_000);
+const IDLE_SETTLE_MS = Number(process.env.IDLE_SETTLE_MS ?? 15_000);
 const root = mkdtempSync(join(tmpdir(), 'mailgate-bench-'));
 const dataDir = join(root, 'data');
 const children = new Set();
@@ -259,7 +260,13 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   });
   await waitHttp(`https://127.0.0.1:${gwPort}/_mailgate/healthz`);
   await sleep(1000);
+  const gwStartRss = rssMb(gw.pid);
+  // V8's memory reducer returns the young generation touched during start-up after a few idle seconds.
+  await sleep(IDLE_SETTLE_MS);
   const gwIdle = rssMb(gw.pid);
+  log(
+    `mailgate RSS ${gwStartRss.toFixed(1)} MB 1 s after start, ${gwIdle.toFixed(1)} MB after ${IDLE_SETTLE_MS / 1000} s idle`,
+  );
   const gwUrl = `https://127.0.0.1:${gwPort}`;
   row(
     'mailgate public route',
@@ -326,6 +333,7 @@ end\n`,
   const ratio = (a, b) => (find(a) && find(b) ? find(a).rps / find(b).rps : Number.NaN);
   const summary = {
     rows,
+    mailgateStartRssMb: gwStartRss,
     mailgateIdleRssMb: gwIdle,
     invalidTokens: { sent, rssBeforeMb: before, rssAfterMb: after },
     ratios: {

@@ -15,6 +15,29 @@ export class GatewayMetrics {
   readonly crlNextUpdate: Gauge;
   readonly tlsReloads: Counter<'outcome'>;
 
+  readonly #requestChildren = new Map<string, { inc: () => void }>();
+  readonly #durationChildren = new Map<string, { observe: (value: number) => void }>();
+
+  /**
+   * Counts one answered request and its duration. Label children are cached by key: resolving labels
+   * through prom-client's hashing on every request is measurable on the hot path.
+   */
+  observeRequest(route: string, method: string, status: number, plane: string, seconds: number): void {
+    const key = `${route}\u0000${method}\u0000${status}\u0000${plane}`;
+    let counter = this.#requestChildren.get(key);
+    if (!counter) {
+      counter = this.requests.labels(route, method, String(status), plane);
+      this.#requestChildren.set(key, counter);
+    }
+    counter.inc();
+    let histogram = this.#durationChildren.get(plane);
+    if (!histogram) {
+      histogram = this.duration.labels(plane);
+      this.#durationChildren.set(plane, histogram);
+    }
+    histogram.observe(seconds);
+  }
+
   constructor(registry = new Registry()) {
     this.registry = registry;
     collectDefaultMetrics({ register: registry, prefix: 'mailgate_' });

@@ -3,7 +3,7 @@
  * the request metrics; denials also get their own line and counter.
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from './logger.js';
+import { createAccessLineWriter, type Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayRequest, Plane } from './plane-guard.js';
 import type { UpstreamFailure } from './proxy.js';
@@ -41,36 +41,34 @@ export function newRequestRecord(req: GatewayRequest): RequestRecord {
 export class AccessRecorder {
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics;
+  readonly #writeAccessLine: (fields: Record<string, unknown>) => void;
 
   constructor(logger: Logger, metrics: GatewayMetrics) {
     this.#logger = logger;
     this.#metrics = metrics;
+    this.#writeAccessLine = createAccessLineWriter(logger);
   }
 
   /** The one access line; `status` 499 when the client went away before a response. */
   finish(record: RequestRecord, status: number, completed: boolean): void {
     const seconds = (performance.now() - record.start) / 1000;
-    this.#metrics.requests.inc({ route: record.route, method: record.method, status, plane: record.plane });
-    this.#metrics.duration.observe({ plane: record.plane }, seconds);
-    this.#logger.info(
-      {
-        reqId: record.id,
-        method: record.method,
-        route: record.route,
-        path: record.path,
-        status,
-        ms: Math.round(seconds * 10_000) / 10,
-        plane: record.plane,
-        client: record.client,
-        principal: record.principal,
-        upstream: record.upstream,
-        bytes: record.bytes,
-        denied: record.denied,
-        failure: record.failure,
-        aborted: completed ? undefined : true,
-      },
-      'request',
-    );
+    this.#metrics.observeRequest(record.route, record.method, status, record.plane, seconds);
+    this.#writeAccessLine({
+      reqId: record.id,
+      method: record.method,
+      route: record.route,
+      path: record.path,
+      status,
+      ms: Math.round(seconds * 10_000) / 10,
+      plane: record.plane,
+      client: record.client,
+      principal: record.principal,
+      upstream: record.upstream,
+      bytes: record.bytes,
+      denied: record.denied,
+      failure: record.failure,
+      aborted: completed ? undefined : true,
+    });
   }
 
   /** A security decision that refused something. */

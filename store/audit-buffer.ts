@@ -1,18 +1,24 @@
 /**
  * @module Batches audit records from the request path into one transaction a second, so auditing every
- * admin-plane request costs no synchronous disk write per request.
+ * admin-plane request costs no synchronous disk write per request. Identical records within one batch
+ * (the same client hammering the same path with the same outcome) become one record with a `count`.
  */
 import { ClosedError } from '../lib/errors.js';
 import { type AuditRecord, appendAudit } from './audit.js';
 import type { Database } from './database.js';
 
 const FLUSH_INTERVAL_MS = 1_000;
-/** Past this many queued records the buffer flushes at once rather than grow. */
+/** Past this many distinct queued records the buffer flushes at once rather than grow. */
 const MAX_QUEUED = 5_000;
+
+interface Pending {
+  record: AuditRecord;
+  count: number;
+}
 
 export class AuditBuffer {
   readonly #db: Database;
-  #queue: AuditRecord[] = [];
+  #pending = new Map<string, Pending>();
   readonly #timer: NodeJS.Timeout;
   #closed = false;
 
@@ -22,20 +28,28 @@ export class AuditBuffer {
     this.#timer.unref();
   }
 
-  /** Queues a record (its time is taken now). @throws ClosedError after close(). */
+  /** Queues a record (its time is the first occurrence in this batch). @throws ClosedError after close(). */
   push(record: AuditRecord): void {
     if (this.#closed) throw new ClosedError('audit buffer');
-    this.#queue.push({ ...record, at: record.at ?? Date.now() });
-    if (this.#queue.length >= MAX_QUEUED) this.flush();
+    const key = `${record.actor}\u0000${record.action}\u0000${record.target}\u0000${record.outcome}\u0000${JSON.stringify(record.detail)}`;
+    const pending = this.#pending.get(key);
+    if (pending) {
+      pending.count++;
+      return;
+    }
+    this.#pending.set(key, { record: { ...record, at: record.at ?? Date.now() }, count: 1 });
+    if (this.#pending.size >= MAX_QUEUED) this.flush();
   }
 
   /** Writes everything queued in one transaction. */
   flush(): void {
-    if (this.#queue.length === 0) return;
-    const batch = this.#queue;
-    this.#queue = [];
+    if (this.#pending.size === 0) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
     this.#db.transaction(() => {
-      for (const record of batch) appendAudit(this.#db, record);
+      for (const { record, count } of batch.values()) {
+        appendAudit(this.#db, count === 1 ? record : { ...record, detail: { ...record.detail, count } });
+      }
     })();
   }
 
