@@ -44,15 +44,10 @@ export function parseCommandLine(
     if (words.length === 0 && (wantsHelp || argv.length === 0)) {
       return { command: undefined, flags: {}, positionals: [], help: true, ...globals({}, env, cwd) };
     }
-    const prefix = COMMANDS.filter((spec) => words.length > 0 && spec.path[0] === words[0]);
-    if (prefix.length > 0 && (wantsHelp || words.length === 1)) {
-      return {
-        command: undefined,
-        flags: {},
-        positionals: [words[0]!],
-        help: true,
-        ...globals({}, env, cwd),
-      };
+    // A group name (`ca`, `ca issue`) shows the commands under it.
+    const group = words.join(' ');
+    if (words.length > 0 && COMMANDS.some((spec) => spec.path.join(' ').startsWith(`${group} `))) {
+      return { command: undefined, flags: {}, positionals: [group], help: true, ...globals({}, env, cwd) };
     }
     throw new UsageError(`unknown command '${words.join(' ') || argv[0]}' (see 'mailgate --help')`);
   }
@@ -116,7 +111,7 @@ export function helpText(command: CommandSpec | undefined, group?: string): stri
       .replace('\nOptions:', '\n\nOptions:')
       .replace(`${command.summary}\n`, `\n${command.summary}\n`);
   }
-  const rows = COMMANDS.filter((spec) => !group || spec.path[0] === group).map(
+  const rows = COMMANDS.filter((spec) => !group || spec.path.join(' ').startsWith(`${group} `)).map(
     (spec) => `  ${`${spec.path.join(' ')} ${spec.usage}`.padEnd(60)} ${spec.summary}`,
   );
   return [
