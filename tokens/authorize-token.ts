@@ -32,6 +32,6 @@ export async function authorizeToken(
   if (!status || status.revoked) throw new TokenError('ERR_TOKEN_REVOKED', 'token revoked');
   if (status.app !== token.app) throw new TokenError('ERR_TOKEN_INVALID', 'claims invalid');
   if (!scopesCover(token.scopes, requiredScopes))
-    throw new TokenError('ERR_TOKEN_SCOPE', 'insufficient scope');
+    throw new TokenError('ERR_TOKEN_SCOPE', 'insufficient scope', { app: token.app });
   return { ...token, limits: status.limits };
 }

@@ -24,8 +24,11 @@ export type TokenErrorCode =
  */
 export class TokenError extends MailgateError {
   declare readonly code: TokenErrorCode;
-  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown }) {
+  /** The token's app when the token itself was valid (a missing scope), for per-app metrics. */
+  readonly app: string | undefined;
+  constructor(code: TokenErrorCode, message: string, options?: { cause?: unknown; app?: string }) {
     super(code, message, options);
+    this.app = options?.app;
   }
 }
 

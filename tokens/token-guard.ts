@@ -41,6 +41,7 @@ export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGua
     } catch (error) {
       if (!(error instanceof TokenError)) throw error;
       const forbidden = tokenErrorStatus(error) === 403;
+      if (error.app) metrics.tokenRequests.inc({ app: error.app, outcome: 'forbidden' });
       return {
         allowed: false,
         code: forbidden ? 'insufficient_scope' : 'unauthorized',

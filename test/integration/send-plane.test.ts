@@ -384,6 +384,8 @@ describe('the JWT attack suite: each refused with 401 invalid_token and nothing 
     expect(response.headers['www-authenticate']).toBe(
       'Bearer realm="mailgate", error="insufficient_scope", scope="send"',
     );
+    const metrics = await gw.gateway.metrics.registry.metrics();
+    expect(metrics).toContain('mailgate_token_requests_total{app="reader",outcome="forbidden"} 1');
   });
 
   it('two Authorization headers over HTTP/1.1 (both valid, or valid and garbage)', async () => {
