@@ -1,7 +1,9 @@
 /**
  * @module The command table: every `mailgate` command, its flags and the lazily imported module behind it.
  */
+import { ADMIN_COMMANDS } from '../admin/commands.js';
 import { CERTS_COMMANDS } from '../certs/commands.js';
+import { STORE_COMMANDS } from '../store/commands.js';
 import { TOKENS_COMMANDS } from '../tokens/commands.js';
 import { WIREGUARD_COMMANDS } from '../wireguard/commands.js';
 import { booleanFlag, type CommandSpec, stringFlag } from './command-spec.js';
@@ -26,6 +28,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   ...CERTS_COMMANDS,
   ...TOKENS_COMMANDS,
   ...WIREGUARD_COMMANDS,
+  ...ADMIN_COMMANDS,
+  ...STORE_COMMANDS,
 ];
 
 /** The global flags every command accepts. */

@@ -79,12 +79,20 @@ async function snapshot(db: Database, dataDir: string, copyPath: string) {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const before = readKeyFiles(dataDir);
     rmSync(copyPath, { force: true });
-    await db.backup(copyPath, { progress: () => ALL_PAGES });
+    await copyDatabase(db, copyPath);
     const database = finishCopy(copyPath);
     const after = readKeyFiles(dataDir);
     if (sameFiles(before, after)) return { database, keyFiles: before };
   }
   throw new StoreError(`the key files in ${dataDir} kept changing during the backup: try again`);
+}
+
+async function copyDatabase(db: Database, copyPath: string): Promise<void> {
+  try {
+    await db.backup(copyPath, { progress: () => ALL_PAGES });
+  } catch (cause) {
+    throw new StoreError(`cannot copy the database: ${(cause as Error).message}`, { cause });
+  }
 }
 
 /**

@@ -1,0 +1,24 @@
+/**
+ * @module The `mailgate admin ...` commands, merged into the table in cli/commands.ts.
+ */
+import { type CommandSpec, stringFlag } from '../cli/command-spec.js';
+
+export const ADMIN_COMMANDS: readonly CommandSpec[] = [
+  {
+    path: ['admin', 'onboard'],
+    summary:
+      'onboard an admin in one step: client certificate and PKCS#12 (password shown once), WireGuard peer, files and a guide',
+    usage:
+      'NAME [--role admin|operator|viewer] --out DIR [--email ADDR] [--days N] [--dns IP[,IP...]] [--route-public IP] [--json]',
+    options: {
+      role: stringFlag,
+      out: stringFlag,
+      email: stringFlag,
+      days: stringFlag,
+      dns: stringFlag,
+      'route-public': stringFlag,
+    },
+    positionals: [1, 1],
+    run: async (f, p, ctx) => (await import('../cli/commands/admin-onboard.js')).adminOnboard(f, p, ctx),
+  },
+];

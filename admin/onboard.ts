@@ -1,0 +1,193 @@
+/**
+ * @module `admin onboard`: a client certificate with its PKCS#12, a WireGuard peer and the files a new
+ * admin needs, stored in one transaction that commits only once every file is written.
+ */
+import { join } from 'node:path';
+import { caExists } from '../certs/ca-files.js';
+import { issueClientCertificate } from '../certs/issue-client.js';
+import { type ClientRole, checkClientName, checkRole } from '../certs/rules.js';
+import { assertAbsent } from '../certs/staged-files.js';
+import { CaMissingError } from '../lib/errors.js';
+import { appendAudit } from '../store/audit.js';
+import type { Database } from '../store/database.js';
+import { commitPeer, preparePeer, qrPng, requireServer } from '../wireguard/index.js';
+import {
+  assertWritableDir,
+  type OutputFile,
+  type WriteFile,
+  type WrittenBundle,
+  writeBundle,
+} from './onboard-files.js';
+import { renderGuide } from './onboard-guide.js';
+import { generatePassword } from './onboard-password.js';
+
+export interface OnboardOptions {
+  /** Certificate CN, peer name and file name stem (checkClientName). */
+  name: string;
+  role: ClientRole;
+  email?: string | undefined;
+  /** Certificate validity in days; the caller enforces its configured maximum. */
+  days: number;
+  /** DNS servers for the tunnel (already validated IP addresses). */
+  dns?: readonly string[] | undefined;
+  /** The server's public address, routed through the tunnel so the public admin URL is reached from inside. */
+  routePublic?: string | undefined;
+  /** Output folder (absolute); created 0700 when missing. */
+  outDir: string;
+  /** Where the admin pages are, for the guide: `${publicUrl}/admin/`. */
+  adminUrl: string;
+  /** Who asked, for the audit trail. */
+  actor: string;
+  now?: number;
+}
+
+/** Absolute paths of the bundle's files. */
+export interface OnboardFiles {
+  p12: string;
+  cert: string;
+  key: string;
+  ca: string;
+  conf: string;
+  png: string;
+  guide: string;
+}
+
+export interface OnboardResult {
+  name: string;
+  role: ClientRole;
+  serial: string;
+  notAfter: number;
+  /** The peer's tunnel address. */
+  address: string;
+  /** The PKCS#12 password: returned for printing once, never stored or logged. */
+  password: string;
+  files: OnboardFiles;
+}
+
+export interface OnboardDependencies {
+  /** Writes one new file; tests inject one that fails half-way. Default: writeNewFile. */
+  writeFile?: WriteFile | undefined;
+}
+
+/**
+ * Onboards an admin: issues a client certificate and a 3DES PKCS#12 (the one format every browser and OS
+ * imports) under a fresh random password, adds a WireGuard peer, and writes into `outDir` the p12, the
+ * PEM certificate and key, the CA certificate, the wg-quick config, its QR code and README.txt.
+ * Certificate, peer and audit records share one transaction, committed after the files are written;
+ * when any step fails, the transaction is rolled back and the files written so far are removed.
+ * The transaction stays open across the key generation's `await`: give this function a connection of its
+ * own (the CLI does), not one in a transaction or shared with other concurrent work.
+ * @throws UsageError for a bad name or role; NotFoundError before `wg init` (checked first);
+ * CaMissingError without a CA; ConflictError for a taken peer name, a full range or an existing file;
+ * FileError when `outDir` cannot be created or a file cannot be written.
+ * @example const { password, files } = await onboardAdmin(db, dataDir, { name: 'alice', role: 'admin',
+ *   days: 365, outDir: '/root/alice', adminUrl: 'https://mail.example.com/admin/', actor });
+ */
+export async function onboardAdmin(
+  db: Database,
+  dataDir: string,
+  options: OnboardOptions,
+  dependencies: OnboardDependencies = {},
+): Promise<OnboardResult> {
+  const name = checkClientName(options.name, 'NAME');
+  const role = checkRole(options.role);
+  const { outDir, actor } = options;
+  requireServer(db);
+  if (!caExists(dataDir)) throw new CaMissingError(dataDir);
+  const files = bundlePaths(outDir, name);
+  assertWritableDir(outDir);
+  assertAbsent(Object.values(files));
+  const prepared = preparePeer(db, {
+    name,
+    dns: options.dns,
+    routePublic: options.routePublic,
+    now: options.now,
+  });
+  const png = await qrPng(prepared.config);
+  const password = generatePassword();
+
+  let bundle: WrittenBundle | undefined;
+  // A deferred transaction takes the write lock at its first write (the certificate insert), so the
+  // gateway's own writes are not held up while the RSA key is generated. issueClientCertificate's and
+  // commitPeer's transactions become savepoints inside it; `publish` runs before the commit.
+  db.exec('BEGIN');
+  try {
+    const issued = await issueClientCertificate(db, dataDir, {
+      name,
+      role,
+      email: options.email,
+      days: options.days,
+      p12: { password, algorithm: '3des' },
+      actor,
+      now: options.now,
+      publish: (certificate) => {
+        commitPeer(db, prepared, actor);
+        appendAudit(db, {
+          actor,
+          action: 'admin.onboard',
+          target: name,
+          at: options.now,
+          detail: { role, serial: certificate.serial, address: prepared.peer.address, outDir },
+        });
+        const guide = renderGuide({
+          name,
+          role,
+          adminUrl: options.adminUrl,
+          serial: certificate.serial,
+          notAfter: certificate.notAfter,
+          address: prepared.peer.address,
+          files: baseNames(name),
+        });
+        const contents: OutputFile[] = [
+          { path: files.ca, data: certificate.caCertPem, mode: 0o644 },
+          { path: files.cert, data: certificate.certPem, mode: 0o644 },
+          { path: files.key, data: certificate.keyPem, mode: 0o600 },
+          { path: files.p12, data: certificate.p12!, mode: 0o600 },
+          { path: files.conf, data: prepared.config, mode: 0o600 },
+          { path: files.png, data: png, mode: 0o600 },
+          { path: files.guide, data: guide, mode: 0o644 },
+        ];
+        bundle = writeBundle(outDir, contents, dependencies.writeFile);
+      },
+    });
+    db.exec('COMMIT');
+    return {
+      name,
+      role,
+      serial: issued.serial,
+      notAfter: issued.notAfter,
+      address: prepared.peer.address,
+      password,
+      files,
+    };
+  } catch (error) {
+    bundle?.remove();
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+function baseNames(name: string) {
+  return {
+    p12: `${name}.p12`,
+    cert: `${name}.crt.pem`,
+    key: `${name}.key.pem`,
+    ca: 'mailgate-ca.pem',
+    conf: `${name}.conf`,
+    png: `${name}.png`,
+  };
+}
+
+function bundlePaths(dir: string, name: string): OnboardFiles {
+  const names = baseNames(name);
+  const at = (file: string) => join(dir, file);
+  return {
+    p12: at(names.p12),
+    cert: at(names.cert),
+    key: at(names.key),
+    ca: at(names.ca),
+    conf: at(names.conf),
+    png: at(names.png),
+    guide: at('README.txt'),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * @module `mailgate admin onboard NAME ...`: normalise flags, onboard, print the password once.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkClientName, checkDays, checkEmail, checkRole } from '../../certs/rules.js';
+import { DATABASE_FILE, openDatabase } from '../../store/database.js';
+import { parseIpAddress } from '../../wireguard/endpoint.js';
+import { serverMissing } from '../../wireguard/store.js';
+import type { FlagValues } from '../command-spec.js';
+import type { CliContext } from '../context.js';
+import { optionalList, optionalString, requiredString } from '../flags.js';
+
+/** `admin onboard NAME [--role R] --out DIR [--email ADDR] [--days N] [--dns IP[,IP...]] [--route-public IP] [--json]` */
+export async function adminOnboard(flags: FlagValues, positionals: string[], ctx: CliContext): Promise<void> {
+  const name = checkClientName(positionals[0]!, 'NAME');
+  const role = checkRole(optionalString(flags, 'role') ?? 'admin');
+  const outDir = resolve(requiredString(flags, 'out'));
+  const emailText = optionalString(flags, 'email');
+  const email = emailText === undefined ? undefined : checkEmail(emailText);
+  const dns = optionalList(flags, 'dns')?.map((ip) => parseIpAddress(ip, '--dns'));
+  const routeText = optionalString(flags, 'route-public');
+  const routePublic = routeText === undefined ? undefined : parseIpAddress(routeText, '--route-public');
+  const config = ctx.config();
+  const days = checkDays(optionalString(flags, 'days'), config.ca.clientDays, config.ca.maxDays);
+  const adminUrl = `${config.publicUrl.replace(/\/+$/, '')}/admin/`;
+  // Without a database there is no WireGuard server either: refuse without creating one.
+  if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
+  const { onboardAdmin } = await import('../../admin/onboard.js');
+  const db = openDatabase(ctx.dataDir);
+  let result: Awaited<ReturnType<typeof onboardAdmin>>;
+  try {
+    result = await onboardAdmin(db, ctx.dataDir, {
+      name,
+      role,
+      email,
+      days,
+      dns,
+      routePublic,
+      outDir,
+      adminUrl,
+      actor: ctx.actor,
+    });
+  } finally {
+    db.close();
+  }
+  const { password, files } = result;
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ name, role, serial: result.serial, address: result.address, password, files }));
+    return;
+  }
+  ctx.out(`PKCS#12 password for ${name}: ${password}`);
+  ctx.err(
+    `onboarded '${name}' (role ${role}, certificate ${result.serial}, tunnel address ${result.address})`,
+  );
+  for (const [kind, path] of Object.entries(files)) ctx.err(`  ${kind.padEnd(5)} ${path}`);
+  ctx.err(
+    `the password is shown only now: give it to ${name} by another channel than the files; read ${files.guide}`,
+  );
+  ctx.err(
+    'apply the new peer on the server: mailgate wg server-config --out /etc/wireguard/wg0.conf && wg syncconf wg0 <(wg-quick strip wg0)',
+  );
+}

@@ -1,0 +1,47 @@
+/**
+ * @module `mailgate backup` and `mailgate restore`: normalise flags, call store/, print.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { NotFoundError } from '../../lib/errors.js';
+import { createBackup } from '../../store/backup.js';
+import { DATABASE_FILE, openDatabase } from '../../store/database.js';
+import { restoreBackup } from '../../store/restore.js';
+import type { FlagValues } from '../command-spec.js';
+import type { CliContext } from '../context.js';
+import { requiredString } from '../flags.js';
+
+/** `backup --out FILE [--force] [--json]` */
+export async function backup(flags: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
+  const outFile = resolve(requiredString(flags, 'out'));
+  // Backing up never creates a database: a data dir without one has nothing to save.
+  if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) {
+    throw new NotFoundError(`no mailgate database in ${ctx.dataDir}: nothing to back up`);
+  }
+  const db = openDatabase(ctx.dataDir);
+  let result: Awaited<ReturnType<typeof createBackup>>;
+  try {
+    result = await createBackup(db, ctx.dataDir, outFile, { force: flags.force === true, actor: ctx.actor });
+  } finally {
+    db.close();
+  }
+  if (ctx.json) ctx.out(JSON.stringify(result));
+  else {
+    ctx.err(
+      `backed up ${ctx.dataDir} to ${result.file} (${result.files.length} files, ${result.bytes} bytes, mode 0600)`,
+    );
+    ctx.err('it holds the CA and signing keys: keep it off this host, encrypted, and test restoring it');
+  }
+}
+
+/** `restore FILE --data-dir DIR [--force] [--json]` */
+export async function restore(flags: FlagValues, positionals: string[], ctx: CliContext): Promise<void> {
+  const archive = resolve(positionals[0]!);
+  const result = restoreBackup(archive, ctx.dataDir, { force: flags.force === true, actor: ctx.actor });
+  if (ctx.json) ctx.out(JSON.stringify(result));
+  else {
+    ctx.err(
+      `restored the backup of ${result.createdAt} into ${result.dataDir} (${result.files.length} files${result.replaced ? ', previous contents replaced' : ''})`,
+    );
+  }
+}
