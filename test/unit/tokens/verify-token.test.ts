@@ -289,7 +289,8 @@ describe('createTokenVerifier: cache', () => {
   it('never caches an invalid token', async () => {
     const v = verifier();
     const [h, p, s] = (await sign()).split('.');
-    const bad = `Bearer ${h}.${p}.${s!.slice(0, -2)}AA`;
+    // Change the first signature character: the last one carries padding bits and may decode the same.
+    const bad = `Bearer ${h}.${p}.${s![0] === 'A' ? 'B' : 'A'}${s!.slice(1)}`;
     await refusal(v.verify(bad));
     await refusal(v.verify(bad));
     expect(v.lookups).toHaveLength(2);
