@@ -17,8 +17,8 @@ export interface CliContext {
   out: (text: string) => void;
   /** Human-facing messages. */
   err: (text: string) => void;
-  /** The validated configuration (loaded once). @throws ConfigError */
-  config: () => Config;
+  /** The validated configuration (loaded once, on first use). @throws ConfigError */
+  config: () => Promise<Config>;
   /** Who runs this, for the audit trail: "cli:user@host". */
   actor: string;
 }

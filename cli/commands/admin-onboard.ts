@@ -21,7 +21,7 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
   const dns = optionalList(flags, 'dns')?.map((ip) => parseIpAddress(ip, '--dns'));
   const routeText = optionalString(flags, 'route-public');
   const routePublic = routeText === undefined ? undefined : parseIpAddress(routeText, '--route-public');
-  const config = ctx.config();
+  const config = await ctx.config();
   const days = checkDays(optionalString(flags, 'days'), config.ca.clientDays, config.ca.maxDays);
   const adminUrl = `${config.publicUrl.replace(/\/+$/, '')}/admin/`;
   // Without a database there is no WireGuard server either: refuse without creating one.

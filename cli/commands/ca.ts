@@ -31,7 +31,7 @@ export async function caInit(flags: FlagValues, ctx: CliContext): Promise<void> 
     throw new UsageError('--cn must be 1-64 printable ASCII characters');
   const days = checkDays(optionalString(flags, 'days'), DEFAULT_CA_DAYS, 36_500);
   const force = flags.force === true;
-  const { crlDays } = ctx.config().ca;
+  const { crlDays } = (await ctx.config()).ca;
   const { initCa } = await import('../../certs/ca-init.js');
   const result = await withDatabase(ctx, (db) =>
     initCa(db, ctx.dataDir, { commonName, days, force, actor: ctx.actor, crlDays }),
@@ -73,7 +73,7 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
   const role = checkRole(optionalString(flags, 'role') ?? 'admin');
   const emailText = optionalString(flags, 'email');
   const email = emailText === undefined ? undefined : checkEmail(emailText);
-  const { ca: limits } = ctx.config();
+  const { ca: limits } = await ctx.config();
   const days = checkDays(optionalString(flags, 'days'), limits.clientDays, limits.maxDays);
   const password = p12Password(flags);
   const { checkPkcs12Algorithm, checkPkcs12Password } = await import('../../certs/pkcs12.js');
@@ -142,7 +142,7 @@ export async function caIssueServer(flags: FlagValues, ctx: CliContext): Promise
   );
   const dns = normaliseNames(dnsNames);
   const ips = normaliseIps(optionalList(flags, 'ip') ?? []);
-  const days = checkDays(optionalString(flags, 'days'), DEFAULT_SERVER_DAYS, ctx.config().ca.maxDays);
+  const days = checkDays(optionalString(flags, 'days'), DEFAULT_SERVER_DAYS, (await ctx.config()).ca.maxDays);
   const dir = outDir(flags);
   const stem = dns[0]!.replace('*', 'wildcard');
   const files = { cert: join(dir, `${stem}.crt.pem`), key: join(dir, `${stem}.key.pem`) };
@@ -204,7 +204,7 @@ export async function caList(flags: FlagValues, ctx: CliContext): Promise<void> 
 /** `ca revoke SERIAL|NAME [--reason R]` */
 export async function caRevoke(flags: FlagValues, target: string, ctx: CliContext): Promise<void> {
   const reason = checkReason(optionalString(flags, 'reason') ?? 'unspecified');
-  const { crlDays } = ctx.config().ca;
+  const { crlDays } = (await ctx.config()).ca;
   requireCa(ctx);
   const { revokeCertificate } = await import('../../certs/revoke.js');
   const { certificate, crl } = await withDatabase(ctx, (db) =>
@@ -222,7 +222,7 @@ export async function caRevoke(flags: FlagValues, target: string, ctx: CliContex
 export async function caCrl(flags: FlagValues, ctx: CliContext): Promise<void> {
   const out = optionalString(flags, 'out');
   if (flags.der === true && out === undefined) throw new UsageError('--der needs --out FILE (DER is binary)');
-  const { crlDays } = ctx.config().ca;
+  const { crlDays } = (await ctx.config()).ca;
   requireCa(ctx);
   const { ensureFreshCrl } = await import('../../certs/crl-store.js');
   const { pem } = await withDatabase(ctx, (db) => ensureFreshCrl(db, ctx.dataDir, { crlDays }));

@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 
 export async function checkConfig(ctx: CliContext): Promise<void> {
   try {
-    const config = ctx.config();
+    const config = await ctx.config();
     const where = ctx.configPath ?? 'built-in defaults';
     if (ctx.json) ctx.out(JSON.stringify({ ok: true, config: where, routes: config.routes.length }));
     else

@@ -9,7 +9,7 @@ import type { CliContext } from '../context.js';
 
 /** Resolves once the gateway has drained and closed after a stop signal. */
 export async function serve(ctx: CliContext): Promise<void> {
-  const config = ctx.config();
+  const config = await ctx.config();
   const logger = createLogger({ level: config.log.level });
   const gateway = await Gateway.start({ config, logger });
   const { https } = gateway.addresses;

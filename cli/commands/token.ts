@@ -68,7 +68,7 @@ function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {
 /** `mailgate token issue`: prints the token once (stdout) and a note (stderr). */
 export async function tokenIssue(flags: FlagValues, ctx: CliContext): Promise<void> {
   const options = parseTokenIssueFlags(flags);
-  const config = ctx.config();
+  const config = await ctx.config();
   const db = openDatabase(ctx.dataDir);
   try {
     const issued = await issueToken(db, {

@@ -62,7 +62,7 @@ function context(json: boolean): CliContext & Captured {
     env: {},
     out: (text) => stdout.push(text),
     err: (text) => stderr.push(text),
-    config: () => config,
+    config: async () => config,
     actor: 'cli:test@host',
     stdout,
     stderr,

@@ -35,7 +35,7 @@ async function mailgate(argv: string[], dataDir: string) {
     env: {},
     out: (text) => out.push(text),
     err: (text) => err.push(text),
-    config: () => loadConfig({ configPath: undefined, env: {}, dataDir }),
+    config: async () => loadConfig({ configPath: undefined, env: {}, dataDir }),
     actor: 'cli:test@host',
   };
   await parsed.command!.run(parsed.flags, parsed.positionals, ctx);

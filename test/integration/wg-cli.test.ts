@@ -46,9 +46,7 @@ function context(json = false): CliContext & Run {
     env: {},
     out: (text) => stdout.push(text),
     err: (text) => stderr.push(text),
-    config: () => {
-      throw new Error('no config in these tests');
-    },
+    config: () => Promise.reject(new Error('no config in these tests')),
     actor: 'cli:test@host',
     stdout,
     stderr,
