@@ -46,6 +46,7 @@ export function createTlsServer({
   server.on('secureConnection', (socket: TLSSocket) => {
     // Facts about the peer certificate are cached per connection; renegotiation must not change them.
     socket.disableRenegotiation();
+    socket.setNoDelay(true);
     tracker.socket(socket);
   });
   server.on('session', (session) => tracker.session(session));

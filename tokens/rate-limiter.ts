@@ -51,6 +51,8 @@ export class RateLimiter {
   #pending = new Map<string, Map<string, number>>();
   #lastUsed = new Map<string, number>();
   #day: string;
+  /** When #day ends (the next UTC midnight), epoch ms; 0 until the first check. */
+  #dayEndsAt = 0;
   /** Today's counts, written and pending, by token id. */
   #counts: Map<string, number>;
   #closed = false;
@@ -93,8 +95,13 @@ export class RateLimiter {
    */
   check(tokenId: string, limits: TokenLimits, now = this.#now()): RateLimitDecision {
     if (this.#closed) throw new ClosedError('rate limiter');
-    const day = utcDay(now);
-    if (day !== this.#day) this.#rollover(day);
+    // The day string only changes at UTC midnight: skip formatting a date on every request until then.
+    if (now >= this.#dayEndsAt || now < this.#dayEndsAt - 86_400_000) {
+      const today = utcDay(now);
+      if (today !== this.#day) this.#rollover(today);
+      this.#dayEndsAt = now + msUntilUtcMidnight(now);
+    }
+    const day = this.#day;
     const { quotaPerDay } = limits;
     const used = this.#counts.get(tokenId) ?? 0;
     const untilMidnight = Math.ceil(msUntilUtcMidnight(now) / 1000);

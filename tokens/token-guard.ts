@@ -33,6 +33,16 @@ function authorizationValues(req: GatewayRequest): string[] {
 
 /** Creates the guard for `auth: token` routes. */
 export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGuardOptions): PlaneGuard {
+  // One label child per app, so the allowed path does not hash labels on every request.
+  const allowed = new Map<string, { inc: () => void }>();
+  const allowedCounter = (app: string) => {
+    let counter = allowed.get(app);
+    if (!counter) {
+      counter = metrics.tokenRequests.labels(app, 'allowed');
+      allowed.set(app, counter);
+    }
+    return counter;
+  };
   return async function tokenPlaneGuard({ req, route }: GuardInput): Promise<GuardDecision> {
     const required = route?.scopes ?? [];
     let token: Awaited<ReturnType<typeof authorizeToken>>;
@@ -68,7 +78,7 @@ export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGua
         principal: token.app,
       };
     }
-    metrics.tokenRequests.inc({ app: token.app, outcome: 'allowed' });
+    allowedCounter(token.app).inc();
     return {
       allowed: true,
       principal: token.app,
