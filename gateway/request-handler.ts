@@ -103,7 +103,8 @@ export function createRequestHandler({
 
   async function handle(req: GatewayRequest, res: GatewayResponse, record: RequestRecord) {
     const state = currentState();
-    const resolution = await resolveRequest(req, state, record);
+    const resolving = resolveRequest(req, state, record);
+    const resolution = resolving instanceof Promise ? await resolving : resolving;
     switch (resolution.kind) {
       case 'refused':
         if (resolution.reason) recorder.denied(record, resolution.reason);

@@ -8,7 +8,7 @@ import { type CanonicalTarget, canonicalizeTarget } from './canonical-path.js';
 import { clientAddress, plainAddress } from './client-address.js';
 import { forwardHeaders } from './forward-headers.js';
 import type { GatewayErrorCode } from './http-error.js';
-import type { Allowed, GatewayRequest, GuardInput, Plane, PlaneGuard } from './plane-guard.js';
+import type { Allowed, GatewayRequest, GuardDecision, GuardInput, Plane, PlaneGuard } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
 import type { RequestRecord } from './request-record.js';
 import { normalizeHost, type Route, type RouteTable } from './route-table.js';
@@ -51,11 +51,11 @@ export type Resolution =
  * Canonical path, route match and plane guard: the one decision path for plain requests and upgrades.
  * Fills `record` (path, route, plane, client, principal) for the access line.
  */
-export async function resolveRequest(
+export function resolveRequest(
   req: GatewayRequest,
   state: PipelineState,
   record: RequestRecord,
-): Promise<Resolution> {
+): Resolution | Promise<Resolution> {
   record.client = clientAddress(
     req.socket.remoteAddress,
     req.headers['x-forwarded-for'],
@@ -88,7 +88,19 @@ export async function resolveRequest(
     record.plane = route.auth;
     input.route = route;
   }
-  const decision = await state.guards[record.plane as Plane](input);
+  // Public and admin guards decide synchronously: only the token guard costs a promise.
+  const pending = state.guards[record.plane as Plane](input);
+  if (pending instanceof Promise)
+    return pending.then((decision) => conclude(decision, record, route, target));
+  return conclude(pending, record, route, target);
+}
+
+function conclude(
+  decision: GuardDecision,
+  record: RequestRecord,
+  route: Route | undefined,
+  target: CanonicalTarget,
+): Resolution {
   record.principal = decision.principal;
   if (!decision.allowed)
     return {
