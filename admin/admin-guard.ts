@@ -6,7 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import type { AddressSet } from '../lib/cidr.js';
 import type { AuditBuffer } from '../store/audit-buffer.js';
-import { ADMIN_ROLES, type AdminRole, decideAdminAccess } from './admin-policy.js';
+import { ADMIN_ROLES, type AdminRole, decideAdminAccess, type PeerCertificateFacts } from './admin-policy.js';
 import { peerCertificateFacts } from './peer-certificate.js';
 
 export interface AdminGuardOptions {
@@ -15,6 +15,22 @@ export interface AdminGuardOptions {
   revoked: () => ReadonlySet<string>;
   audit: AuditBuffer;
   now?: () => number;
+}
+
+/** The identity headers of a certificate, built once per connection (its facts are cached per socket). */
+const identities = new WeakMap<PeerCertificateFacts, Record<string, string>>();
+function identityOf(cert: PeerCertificateFacts): Record<string, string> {
+  let identity = identities.get(cert);
+  if (!identity) {
+    identity = {
+      'x-mailgate-client-cn': cert.commonName,
+      'x-mailgate-client-serial': cert.serial,
+      'x-mailgate-client-role': cert.role!,
+      'x-mailgate-client-fingerprint': cert.fingerprint256,
+    };
+    identities.set(cert, identity);
+  }
+  return identity;
 }
 
 const DEFAULT_ROUTE_ROLES: readonly AdminRole[] = ['admin'];
@@ -44,17 +60,22 @@ export function createAdminGuard({
       now: now(),
     });
     const principal = cert.present ? cert.serial : undefined;
-    audit.push({
-      actor: cert.present ? `cert:${cert.serial}` : `addr:${input.clientAddress}`,
-      action: 'admin.access',
-      target: `${input.req.method} ${input.path}`,
-      outcome: decision.allowed ? 'ok' : 'denied',
-      detail: {
-        client: input.clientAddress,
-        ...(cert.present && { cn: cert.commonName, role: cert.role }),
-        ...(!decision.allowed && { reason: decision.reason }),
-      },
-    });
+    const outcome = decision.allowed ? 'ok' : 'denied';
+    const reason = decision.allowed ? '' : decision.reason;
+    audit.push(
+      `${principal}\u0000${input.req.method} ${input.path}\u0000${outcome}\u0000${input.clientAddress}\u0000${reason}`,
+      () => ({
+        actor: cert.present ? `cert:${cert.serial}` : `addr:${input.clientAddress}`,
+        action: 'admin.access',
+        target: `${input.req.method} ${input.path}`,
+        outcome,
+        detail: {
+          client: input.clientAddress,
+          ...(cert.present && { cn: cert.commonName, role: cert.role }),
+          ...(!decision.allowed && { reason: decision.reason }),
+        },
+      }),
+    );
     if (!decision.allowed) {
       return {
         allowed: false,
@@ -63,16 +84,6 @@ export function createAdminGuard({
         principal,
       };
     }
-    return {
-      allowed: true,
-      principal,
-      role: decision.role,
-      identity: {
-        'x-mailgate-client-cn': cert.commonName,
-        'x-mailgate-client-serial': cert.serial,
-        'x-mailgate-client-role': decision.role,
-        'x-mailgate-client-fingerprint': cert.fingerprint256,
-      },
-    };
+    return { allowed: true, principal, role: decision.role, identity: identityOf(cert) };
   };
 }

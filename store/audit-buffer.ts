@@ -28,15 +28,20 @@ export class AuditBuffer {
     this.#timer.unref();
   }
 
-  /** Queues a record (its time is the first occurrence in this batch). @throws ClosedError after close(). */
-  push(record: AuditRecord): void {
+  /**
+   * Queues the record `key` stands for. Records with the same key within one batch are written once with
+   * a `count`; `make` runs only for the first of them, so a repeat costs a map lookup.
+   * @param key identifies the record: equal keys must describe equal records.
+   * @throws ClosedError after close().
+   */
+  push(key: string, make: () => AuditRecord): void {
     if (this.#closed) throw new ClosedError('audit buffer');
-    const key = `${record.actor}\u0000${record.action}\u0000${record.target}\u0000${record.outcome}\u0000${JSON.stringify(record.detail)}`;
     const pending = this.#pending.get(key);
     if (pending) {
       pending.count++;
       return;
     }
+    const record = make();
     this.#pending.set(key, { record: { ...record, at: record.at ?? Date.now() }, count: 1 });
     if (this.#pending.size >= MAX_QUEUED) this.flush();
   }
