@@ -42,6 +42,6 @@ const elapsed = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))] ?? 0;
 process.stdout.write(
-  `${JSON.stringify({ requests: latencies.length, seconds: elapsed, rps: latencies.length / elapsed, p50ms: pct(50), p99ms: pct(99), errors, statuses })}\n`,
+  `${JSON.stringify({ requests: latencies.length, seconds: elapsed, rps: latencies.length / elapsed, p50ms: pct(50), p99ms: pct(99), errors, non200: latencies.length - (statuses[200] ?? 0), statuses })}\n`,
 );
 await agent.close();

@@ -147,14 +147,15 @@ function measured(pid, measure, warm) {
 /** Per field, the median over runs (req/s, p50, p99 and CPU each on their own). */
 function median(runs) {
   const mid = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  return Object.fromEntries(Object.keys(runs[0]).map((key) => [key, mid(runs.map((run) => run[key]))]));
+  const numeric = Object.keys(runs[0]).filter((key) => typeof runs[0][key] === 'number');
+  return Object.fromEntries(numeric.map((key) => [key, mid(runs.map((run) => run[key]))]));
 }
 
 const rows = [];
 function row(name, result, extra = {}) {
   rows.push({ name, ...result, ...extra });
   const r = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-  const failed = result.non2xx ?? result.requests - (result.statuses?.['200'] ?? result.requests);
+  const failed = result.non2xx ?? result.non200 ?? 0;
   log(
     `${name.padEnd(36)} ${r(result.rps).padStart(7)} req/s  p50 ${r(result.p50ms, 2)} ms  p99 ${r(result.p99ms, 2)} ms  cpu ${r(result.cpuUsPerReq, 1)} µs/req${failed ? `  (${failed} not 200!)` : ''}`,
   );

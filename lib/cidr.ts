@@ -22,9 +22,16 @@ export function parseCidr(text: string): Cidr | undefined {
   return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
-/** An immutable set of ranges with a `has(address)` check; IPv4-mapped IPv6 peers match IPv4 ranges. */
+/** Distinct peer addresses remembered per set; past this the memo starts over (a scan cannot grow it). */
+const MEMO_LIMIT = 4_096;
+
+/**
+ * An immutable set of ranges with a `has(address)` check; IPv4-mapped IPv6 peers match IPv4 ranges.
+ * `BlockList.check` costs about a microsecond, so answers are memoised per address string.
+ */
 export class AddressSet {
   readonly #list = new BlockList();
+  readonly #memo = new Map<string, boolean>();
   readonly size: number;
 
   constructor(cidrs: readonly Cidr[]) {
@@ -35,7 +42,12 @@ export class AddressSet {
   /** True when `address` (as `socket.remoteAddress` gives it) lies in one of the ranges. */
   has(address: string | undefined): boolean {
     if (!address || this.size === 0) return false;
+    const known = this.#memo.get(address);
+    if (known !== undefined) return known;
     const version = isIP(address);
-    return version !== 0 && this.#list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+    const inside = version !== 0 && this.#list.check(address, version === 4 ? 'ipv4' : 'ipv6');
+    if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+    this.#memo.set(address, inside);
+    return inside;
   }
 }
