@@ -37,17 +37,21 @@ export class ConnectionTracker {
     if (this.#draining) session.close();
   }
 
-  /** Call at the start of every HTTP/1.1 request; while draining the response closes its connection. */
-  request(req: GatewayRequest, res: GatewayResponse): void {
+  /** Call at the start of every request; while draining an HTTP/1.1 response closes its connection. */
+  requestStarted(req: GatewayRequest, res: GatewayResponse): void {
     if (req.httpVersionMajor !== 1) return;
     const socket = req.socket;
     this.#inflight.set(socket, (this.#inflight.get(socket) ?? 0) + 1);
     if (this.#draining) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      const left = (this.#inflight.get(socket) ?? 1) - 1;
-      this.#inflight.set(socket, left);
-      if (this.#draining && left === 0) socket.end();
-    });
+  }
+
+  /** Call when the response of a request started with requestStarted has closed. */
+  requestEnded(req: GatewayRequest): void {
+    if (req.httpVersionMajor !== 1) return;
+    const socket = req.socket;
+    const left = (this.#inflight.get(socket) ?? 1) - 1;
+    this.#inflight.set(socket, left);
+    if (this.#draining && left === 0) socket.end();
   }
 
   /**

@@ -107,7 +107,7 @@ export class Gateway {
     await this.#tls.load();
     this.#state = this.#buildState(config);
     const recorder = new AccessRecorder(this.#logger, this.metrics);
-    const deps = { state: () => this.#state, logger: this.#logger, recorder };
+    const deps = { state: () => this.#state, logger: this.#logger, recorder, tracker: this.#tracker };
     const onRequest = createRequestHandler(deps);
     const onUpgrade = createUpgradeHandler(deps);
     const tls = this.#tls.secureContextOptions();

@@ -38,10 +38,7 @@ export function createTlsServer({
       // Long-lived ActiveSync requests; idle keep-alive sockets are closed by the HTTP layer.
       settings: { enablePush: false },
     },
-    (req, res) => {
-      tracker.request(req, res);
-      onRequest(req, res);
-    },
+    onRequest,
   );
   server.on('secureConnection', (socket: TLSSocket) => {
     // Facts about the peer certificate are cached per connection; renegotiation must not change them.

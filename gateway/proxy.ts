@@ -89,9 +89,14 @@ export interface ProxyOutcome {
   error?: unknown;
 }
 
-/** Updated while the response streams, so the access line (written on 'close') sees the final count. */
-export interface ByteCounter {
+/**
+ * The request's side of one exchange: bytes are counted while the response streams (the access line,
+ * written on 'close', sees the final count), and `cancel` is set for the request's 'close' listener to
+ * call when the client goes away.
+ */
+export interface ExchangeHooks {
   bytes: number;
+  cancel?: (() => void) | undefined;
 }
 
 /** Raised into undici when the client goes away, so the upstream request is cancelled. */
@@ -106,7 +111,7 @@ class ClientAbortedError extends Error {
 class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: GatewayResponse;
   readonly #request: ProxyRequest;
-  readonly #counter: ByteCounter;
+  readonly #counter: ExchangeHooks;
   readonly #done: (outcome: ProxyOutcome) => void;
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
@@ -114,18 +119,19 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   constructor(
     res: GatewayResponse,
     request: ProxyRequest,
-    counter: ByteCounter,
+    counter: ExchangeHooks,
     done: (outcome: ProxyOutcome) => void,
   ) {
     this.#res = res;
     this.#request = request;
     this.#counter = counter;
     this.#done = done;
-    res.once('close', () => {
-      if (res.writableFinished) return;
+    // The client may have gone while the guard decided.
+    this.#clientGone = res.destroyed;
+    counter.cancel = () => {
       this.#clientGone = true;
       this.#controller?.abort(new ClientAbortedError('client went away'));
-    });
+    };
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -169,7 +175,7 @@ export function proxyRequest(
   req: GatewayRequest,
   res: GatewayResponse,
   request: ProxyRequest,
-  counter: ByteCounter,
+  counter: ExchangeHooks,
 ): Promise<ProxyOutcome> {
   let body: Dispatcher.DispatchOptions['body'] = null;
   if (hasRequestBody(req)) {

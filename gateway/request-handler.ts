@@ -2,6 +2,7 @@
  * @module The HTTP request listener (HTTP/1.1 and h2): resolve, then serve a reserved path or proxy.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { ConnectionTracker } from './connection-tracker.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayRequest } from './plane-guard.js';
@@ -18,6 +19,7 @@ export interface PipelineDeps {
   state: () => PipelineState;
   logger: Logger;
   recorder: AccessRecorder;
+  tracker: ConnectionTracker;
 }
 
 const UPSTREAM_FAILURE_CODE: Record<UpstreamFailure, GatewayErrorCode> = {
@@ -40,6 +42,7 @@ export function createRequestHandler({
   state: currentState,
   logger,
   recorder,
+  tracker,
 }: PipelineDeps): RequestListener {
   function sendError(
     req: GatewayRequest,
@@ -121,9 +124,13 @@ export function createRequestHandler({
 
   return function mailgateRequest(req, res) {
     const record = newRequestRecord(req);
-    res.once('close', () =>
-      recorder.finish(record, res.headersSent ? res.statusCode : 499, res.writableFinished),
-    );
+    tracker.requestStarted(req, res);
+    // One 'close' listener per request does everything that waits for the end of the exchange.
+    res.once('close', () => {
+      tracker.requestEnded(req);
+      if (!res.writableFinished) record.cancel?.();
+      recorder.finish(record, res.headersSent ? res.statusCode : 499, res.writableFinished);
+    });
     handle(req, res, record).catch((error: unknown) => {
       logger.error({ reqId: record.id, err: error }, 'internal error');
       sendError(req, res, record, 'internal_error');

@@ -22,6 +22,8 @@ export interface RequestRecord {
   bytes: number;
   denied?: string | undefined;
   failure?: UpstreamFailure | undefined;
+  /** Set while an upstream exchange runs: cancels it when the client goes away. */
+  cancel?: (() => void) | undefined;
 }
 
 export function newRequestRecord(req: GatewayRequest): RequestRecord {

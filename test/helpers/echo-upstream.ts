@@ -19,6 +19,8 @@ export interface EchoUpstream {
   received: ReceivedRequest[];
   /** Resolves when the upstream has seen the first body chunk of the request on `/slow-upload`. */
   firstUploadChunk: Promise<void>;
+  /** How many `/hang` requests saw their connection close (the gateway cancelled them). */
+  hangsCancelled: () => number;
   /** Lets `/slow-response` finish. */
   releaseSlowResponse: () => void;
   close: () => Promise<void>;
@@ -30,6 +32,7 @@ export interface EchoUpstream {
  */
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const received: ReceivedRequest[] = [];
+  let hangsCancelled = 0;
   let markFirstChunk!: () => void;
   const firstUploadChunk = new Promise<void>((resolve) => {
     markFirstChunk = resolve;
@@ -52,7 +55,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
         body: Buffer.concat(chunks).toString(),
       };
       received.push(entry);
-      if (req.url === '/hang') return;
+      if (req.url === '/hang') {
+        res.on('close', () => hangsCancelled++);
+        return;
+      }
       if (req.url === '/slow-response') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('first-chunk\n');
@@ -84,6 +90,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     url: `http://127.0.0.1:${port}`,
     port,
     received,
+    hangsCancelled: () => hangsCancelled,
     firstUploadChunk,
     releaseSlowResponse: release,
     close: () =>

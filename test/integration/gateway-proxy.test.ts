@@ -1,4 +1,5 @@
 import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { type ClientOptions } from 'ws';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
@@ -30,6 +31,14 @@ afterAll(async () => {
   await gw?.close();
   await echo?.close();
 });
+
+async function eventually(check: () => boolean, timeoutMs = 2_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 function upstreamSaw(pathPattern: RegExp) {
   return echo.received.filter((r) => pathPattern.test(r.url.toLowerCase()));
@@ -181,6 +190,19 @@ describe('upstream failures and limits', () => {
     const response = await rawGet(gw.port, '/hang');
     expect(response.status).toBe(504);
     expect(JSON.parse(response.body).error.code).toBe('upstream_timeout');
+  });
+
+  it('a client that goes away cancels the upstream request', async () => {
+    const cancelledBefore = echo.hangsCancelled();
+    const seen = echo.received.length;
+    const socket = tlsConnect(
+      { host: '127.0.0.1', port: gw.port, servername: 'localhost', rejectUnauthorized: false },
+      () => socket.write('GET /hang HTTP/1.1\r\nhost: localhost\r\n\r\n'),
+    );
+    await eventually(() => echo.received.length > seen);
+    socket.destroy();
+    // Well before the upstream's 1.5 s timeout would end it anyway.
+    await eventually(() => echo.hangsCancelled() > cancelledBefore, 700);
   });
 
   it('413 over maxBodyBytes by Content-Length, before the upstream sees anything', async () => {
