@@ -89,14 +89,9 @@ export interface ProxyOutcome {
   error?: unknown;
 }
 
-/**
- * The request's side of one exchange: bytes are counted while the response streams (the access line,
- * written on 'close', sees the final count), and `cancel` is set for the request's 'close' listener to
- * call when the client goes away.
- */
-export interface ExchangeHooks {
+/** Updated while the response streams, so the access line (written on 'close') sees the final count. */
+export interface ByteCounter {
   bytes: number;
-  cancel?: (() => void) | undefined;
 }
 
 /** Raised into undici when the client goes away, so the upstream request is cancelled. */
@@ -111,7 +106,7 @@ class ClientAbortedError extends Error {
 class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #res: GatewayResponse;
   readonly #request: ProxyRequest;
-  readonly #counter: ExchangeHooks;
+  readonly #counter: ByteCounter;
   readonly #done: (outcome: ProxyOutcome) => void;
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
@@ -119,19 +114,18 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   constructor(
     res: GatewayResponse,
     request: ProxyRequest,
-    counter: ExchangeHooks,
+    counter: ByteCounter,
     done: (outcome: ProxyOutcome) => void,
   ) {
     this.#res = res;
     this.#request = request;
     this.#counter = counter;
     this.#done = done;
-    // The client may have gone while the guard decided.
-    this.#clientGone = res.destroyed;
-    counter.cancel = () => {
+    res.once('close', () => {
+      if (res.writableFinished) return;
       this.#clientGone = true;
       this.#controller?.abort(new ClientAbortedError('client went away'));
-    };
+    });
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -175,7 +169,7 @@ export function proxyRequest(
   req: GatewayRequest,
   res: GatewayResponse,
   request: ProxyRequest,
-  counter: ExchangeHooks,
+  counter: ByteCounter,
 ): Promise<ProxyOutcome> {
   let body: Dispatcher.DispatchOptions['body'] = null;
   if (hasRequestBody(req)) {

@@ -125,10 +125,8 @@ export function createRequestHandler({
   return function mailgateRequest(req, res) {
     const record = newRequestRecord(req);
     tracker.requestStarted(req, res);
-    // One 'close' listener per request does everything that waits for the end of the exchange.
     res.once('close', () => {
       tracker.requestEnded(req);
-      if (!res.writableFinished) record.cancel?.();
       recorder.finish(record, res.headersSent ? res.statusCode : 499, res.writableFinished);
     });
     handle(req, res, record).catch((error: unknown) => {

@@ -22,8 +22,6 @@ export interface RequestRecord {
   bytes: number;
   denied?: string | undefined;
   failure?: UpstreamFailure | undefined;
-  /** Set while an upstream exchange runs: cancels it when the client goes away. */
-  cancel?: (() => void) | undefined;
 }
 
 export function newRequestRecord(req: GatewayRequest): RequestRecord {
