@@ -20,8 +20,11 @@ export interface TestGateway {
   config: Config;
   caPem: string;
   logPath: string;
-  /** The log lines written so far, parsed. */
-  logLines: () => Promise<Array<Record<string, unknown>>>;
+  /**
+   * The log lines written so far, parsed; with `until`, waits (up to 3 s) for a line that contains it,
+   * since the access line is written when the response closes, which may be after the client has read it.
+   */
+  logLines: (until?: string) => Promise<Array<Record<string, unknown>>>;
   close: () => Promise<void>;
 }
 
@@ -50,13 +53,19 @@ export async function startTestGateway(raw: Record<string, unknown>, dataDir?: s
     config,
     caPem: readFileSync(join(config.dataDir, 'ca', 'ca.crt.pem'), 'utf8'),
     logPath,
-    logLines: async () => {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      await new Promise((resolve) => logger.flush(resolve));
-      return readFileSync(logPath, 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => JSON.parse(line));
+    logLines: async (until) => {
+      const deadline = Date.now() + 3_000;
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await new Promise((resolve) => logger.flush(resolve));
+        const text = readFileSync(logPath, 'utf8');
+        if (until === undefined || text.includes(until) || Date.now() > deadline) {
+          return text
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line));
+        }
+      }
     },
     close: async () => {
       await gateway.close(500);

@@ -166,7 +166,7 @@ describe('identity headers', () => {
       cookie: 'session=topsecret',
       'x-api-key': 'topsecret',
     });
-    const text = JSON.stringify(await gw.logLines());
+    const text = JSON.stringify(await gw.logLines('/secret-check'));
     expect(text).toContain('/secret-check');
     expect(text).not.toContain('topsecret');
   });
