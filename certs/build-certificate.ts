@@ -2,25 +2,26 @@
  * @module Building and signing X.509 certificates (v3, SHA-256) with node-forge. Pure: keys and clock are inputs.
  */
 import { createHash } from 'node:crypto';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import { loadForge } from './forge.js';
 
 /** The issuing CA as forge objects. */
 export interface Issuer {
-  cert: forge.pki.Certificate;
-  key: forge.pki.rsa.PrivateKey;
+  cert: Forge.pki.Certificate;
+  key: Forge.pki.rsa.PrivateKey;
 }
 
 export interface CertificateTemplate {
   serialHex: string;
   commonName: string;
-  publicKey: forge.pki.rsa.PublicKey;
+  publicKey: Forge.pki.rsa.PublicKey;
   notBefore: Date;
   notAfter: Date;
   /** Profile extensions (basicConstraints, keyUsage, EKU, SAN); SKI and AKI are added here. */
   extensions: object[];
   /** undefined = self-signed with `selfKey`. */
   issuer: Issuer | undefined;
-  selfKey?: forge.pki.rsa.PrivateKey;
+  selfKey?: Forge.pki.rsa.PrivateKey;
 }
 
 /** What the inventory stores about a certificate. */
@@ -37,8 +38,8 @@ export interface CertificateFacts {
  * AKI carries the issuer's SKI so that chain building works when a CA is re-keyed.
  * @throws Error only for a template that violates forge's invariants (a programming error).
  */
-export function buildCertificate(template: CertificateTemplate): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
+export function buildCertificate(template: CertificateTemplate): Forge.pki.Certificate {
+  const cert = loadForge().pki.createCertificate();
   cert.serialNumber = template.serialHex;
   cert.publicKey = template.publicKey;
   cert.validity.notBefore = template.notBefore;
@@ -50,29 +51,32 @@ export function buildCertificate(template: CertificateTemplate): forge.pki.Certi
   const issuerSki = template.issuer ? subjectKeyIdentifier(template.issuer.cert) : ski;
   cert.setExtensions([
     ...template.extensions,
-    { name: 'subjectKeyIdentifier', subjectKeyIdentifier: forge.util.bytesToHex(ski) },
+    { name: 'subjectKeyIdentifier', subjectKeyIdentifier: loadForge().util.bytesToHex(ski) },
     { name: 'authorityKeyIdentifier', keyIdentifier: issuerSki },
   ]);
   const signingKey = template.issuer?.key ?? template.selfKey;
   if (!signingKey) throw new TypeError('buildCertificate: a self-signed template needs selfKey');
-  cert.sign(signingKey, forge.md.sha256.create());
+  cert.sign(signingKey, loadForge().md.sha256.create());
   return cert;
 }
 
 /** The raw SKI bytes (binary string) of a certificate, computed when the extension is absent. */
-export function subjectKeyIdentifier(cert: forge.pki.Certificate): string {
+export function subjectKeyIdentifier(cert: Forge.pki.Certificate): string {
   const ext = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | undefined;
   return ext?.subjectKeyIdentifier
-    ? forge.util.hexToBytes(ext.subjectKeyIdentifier)
+    ? loadForge().util.hexToBytes(ext.subjectKeyIdentifier)
     : cert.generateSubjectKeyIdentifier().getBytes();
 }
 
 /** PEM, fingerprint and validity of a certificate. */
-export function certificateFacts(cert: forge.pki.Certificate): CertificateFacts {
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+export function certificateFacts(cert: Forge.pki.Certificate): CertificateFacts {
+  const der = Buffer.from(
+    loadForge().asn1.toDer(loadForge().pki.certificateToAsn1(cert)).getBytes(),
+    'binary',
+  );
   const hex = createHash('sha256').update(der).digest('hex').toUpperCase();
   return {
-    pem: forge.pki.certificateToPem(cert),
+    pem: loadForge().pki.certificateToPem(cert),
     fingerprint256: hex.match(/../g)!.join(':'),
     notBefore: cert.validity.notBefore.getTime(),
     notAfter: cert.validity.notAfter.getTime(),

@@ -2,13 +2,14 @@
  * @module The current CRL: its row in SQLite, ca/crl.pem on disk, and regeneration when stale.
  */
 import { existsSync } from 'node:fs';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import type { Database } from '../store/database.js';
 import type { Issuer } from './build-certificate.js';
 import { caPaths, ensurePrivateDir } from './ca-files.js';
 import { revokedEntries, revokedSerials } from './certificate-store.js';
 import { crlSerials, encodeCrl } from './crl-encode.js';
+import { loadForge } from './forge.js';
 import { loadCa } from './load-ca.js';
 import { DAY_MS } from './rules.js';
 
@@ -33,6 +34,8 @@ interface CrlRow {
   this_update: number;
   next_update: number;
   pem: string;
+  /** JSON array of the serials the CRL lists; null for rows written before schema version 2. */
+  serials: string | null;
 }
 
 /**
@@ -50,12 +53,19 @@ export function regenerateCrl(db: Database, dataDir: string, options: CrlOptions
     thisUpdate: now,
     nextUpdate: now + options.crlDays * DAY_MS,
   };
-  const { pem } = encodeCrl({ caCert: ca.cert, caKey: ca.key, ...state, entries: revokedEntries(db) });
+  const entries = revokedEntries(db);
+  const { pem } = encodeCrl({ caCert: ca.cert, caKey: ca.key, ...state, entries });
   db.prepare(
-    `INSERT INTO crl (id, number, this_update, next_update, pem) VALUES (1, ?, ?, ?, ?)
+    `INSERT INTO crl (id, number, this_update, next_update, pem, serials) VALUES (1, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET number = excluded.number, this_update = excluded.this_update,
-       next_update = excluded.next_update, pem = excluded.pem`,
-  ).run(state.number, state.thisUpdate, state.nextUpdate, pem);
+       next_update = excluded.next_update, pem = excluded.pem, serials = excluded.serials`,
+  ).run(
+    state.number,
+    state.thisUpdate,
+    state.nextUpdate,
+    pem,
+    JSON.stringify(entries.map((e) => e.serialHex)),
+  );
   const paths = caPaths(dataDir);
   ensurePrivateDir(paths.dir);
   writeFileAtomic(paths.crl, pem, { mode: 0o644 });
@@ -81,13 +91,8 @@ export function ensureFreshCrl(
       .transaction(() => {
         const current = readRow(db);
         if (current && !isStale(db, current, now)) return current;
-        const state = regenerateCrl(db, dataDir, { crlDays: options.crlDays, now });
-        return {
-          number: state.number,
-          this_update: state.thisUpdate,
-          next_update: state.nextUpdate,
-          pem: state.pem,
-        };
+        regenerateCrl(db, dataDir, { crlDays: options.crlDays, now });
+        return readRow(db)!;
       })
       .immediate();
   } else if (!existsSync(caPaths(dataDir).crl)) {
@@ -97,7 +102,7 @@ export function ensureFreshCrl(
 }
 
 function readRow(db: Database): CrlRow | undefined {
-  return db.prepare('SELECT number, this_update, next_update, pem FROM crl WHERE id = 1').get() as
+  return db.prepare('SELECT number, this_update, next_update, pem, serials FROM crl WHERE id = 1').get() as
     | CrlRow
     | undefined;
 }
@@ -105,7 +110,7 @@ function readRow(db: Database): CrlRow | undefined {
 function isStale(db: Database, row: CrlRow, now: number): boolean {
   const halfLife = row.this_update + (row.next_update - row.this_update) / 2;
   if (now >= halfLife || now < row.this_update - DAY_MS) return true;
-  const listed = serialsOf(row.pem);
+  const listed = row.serials === null ? serialsOf(row.pem) : new Set<string>(JSON.parse(row.serials));
   const revoked = revokedSerials(db);
   return listed.size !== revoked.size || [...revoked].some((serial) => !listed.has(serial));
 }
@@ -115,7 +120,7 @@ let parsed: { pem: string; serials: Set<string> } | undefined;
 
 function serialsOf(pem: string): Set<string> {
   if (parsed?.pem !== pem) {
-    const der = Buffer.from(forge.pem.decode(pem)[0]!.body, 'binary');
+    const der = Buffer.from(loadForge().pem.decode(pem)[0]!.body, 'binary');
     parsed = { pem, serials: new Set(crlSerials(der)) };
   }
   return parsed.serials;

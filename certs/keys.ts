@@ -3,13 +3,14 @@
  */
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
-import forge from 'node-forge';
+import type Forge from 'node-forge';
+import { loadForge } from './forge.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 export interface RsaKey {
-  privateKey: forge.pki.rsa.PrivateKey;
-  publicKey: forge.pki.rsa.PublicKey;
+  privateKey: Forge.pki.rsa.PrivateKey;
+  publicKey: Forge.pki.rsa.PublicKey;
   /** PKCS#8 PEM, as written to disk. */
   pem: string;
 }
@@ -29,7 +30,7 @@ export async function generateRsaKey(bits: 2048 | 3072 | 4096): Promise<RsaKey> 
 
 /** Parses a PEM private key (PKCS#1 or PKCS#8) into forge's form. */
 export function rsaKeyFromPem(pem: string): RsaKey {
-  const privateKey = forge.pki.privateKeyFromPem(pem);
-  const publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
+  const privateKey = loadForge().pki.privateKeyFromPem(pem);
+  const publicKey = loadForge().pki.setRsaPublicKey(privateKey.n, privateKey.e);
   return { privateKey, publicKey, pem };
 }

@@ -1,10 +1,11 @@
 /**
  * @module Loading the CA's certificate and key from the data dir as node-forge objects, for signing.
  */
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { CaMissingError, FileError } from '../lib/errors.js';
 import type { Issuer } from './build-certificate.js';
 import { caExists, caPaths, readText } from './ca-files.js';
+import { loadForge } from './forge.js';
 
 /**
  * The CA certificate and key, parsed.
@@ -16,8 +17,8 @@ export function loadCa(dataDir: string): Issuer & { certPem: string } {
   const certPem = readText(paths.cert);
   try {
     return {
-      cert: forge.pki.certificateFromPem(certPem),
-      key: forge.pki.privateKeyFromPem(readText(paths.key)),
+      cert: loadForge().pki.certificateFromPem(certPem),
+      key: loadForge().pki.privateKeyFromPem(readText(paths.key)),
       certPem,
     };
   } catch (cause) {

@@ -1,16 +1,17 @@
 /**
  * @module PKCS#12 bundles for browsers and OS key stores. Pure.
  */
-import forge from 'node-forge';
+import type Forge from 'node-forge';
 import { UsageError } from '../lib/errors.js';
+import { loadForge } from './forge.js';
 
 export type Pkcs12Algorithm = '3des' | 'aes256';
 export const PKCS12_ALGORITHMS: readonly Pkcs12Algorithm[] = ['3des', 'aes256'];
 
 export interface Pkcs12Input {
-  key: forge.pki.rsa.PrivateKey;
-  cert: forge.pki.Certificate;
-  caCert: forge.pki.Certificate;
+  key: Forge.pki.rsa.PrivateKey;
+  cert: Forge.pki.Certificate;
+  caCert: Forge.pki.Certificate;
   password: string;
   /** '3des' by default: macOS, older Windows and Android refuse AES-encrypted PKCS#12. */
   algorithm: Pkcs12Algorithm;
@@ -24,13 +25,13 @@ export interface Pkcs12Input {
  */
 export function buildPkcs12(input: Pkcs12Input): Buffer {
   checkPkcs12Password(input.password);
-  const asn1 = forge.pkcs12.toPkcs12Asn1(input.key, [input.cert, input.caCert], input.password, {
+  const asn1 = loadForge().pkcs12.toPkcs12Asn1(input.key, [input.cert, input.caCert], input.password, {
     algorithm: input.algorithm,
     friendlyName: input.friendlyName,
     count: 2048,
     ...(input.algorithm === 'aes256' ? { prfAlgorithm: 'sha256' } : {}),
-  } as Parameters<typeof forge.pkcs12.toPkcs12Asn1>[3]);
-  return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+  } as Parameters<typeof Forge.pkcs12.toPkcs12Asn1>[3]);
+  return Buffer.from(loadForge().asn1.toDer(asn1).getBytes(), 'binary');
 }
 
 /**

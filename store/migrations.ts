@@ -96,4 +96,6 @@ export const MIGRATIONS: readonly string[] = [
     disabled      INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 2: the serials a CRL lists, so its freshness check needs no DER parsing (and no node-forge) at start.
+  `ALTER TABLE crl ADD COLUMN serials TEXT;`,
 ];
