@@ -2,7 +2,6 @@
  * @module The current CRL: its row in SQLite, ca/crl.pem on disk, and regeneration when stale.
  */
 import { existsSync } from 'node:fs';
-import type Forge from 'node-forge';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import type { Database } from '../store/database.js';
 import type { Issuer } from './build-certificate.js';

@@ -1,7 +1,6 @@
 /**
  * @module Loading the CA's certificate and key from the data dir as node-forge objects, for signing.
  */
-import type Forge from 'node-forge';
 import { CaMissingError, FileError } from '../lib/errors.js';
 import type { Issuer } from './build-certificate.js';
 import { caExists, caPaths, readText } from './ca-files.js';
