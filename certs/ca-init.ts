@@ -3,7 +3,6 @@
  */
 import { rmSync } from 'node:fs';
 import { ConflictError } from '../lib/errors.js';
-import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import { buildCertificate, caExtensions, certificateFacts, validityWindow } from './build-certificate.js';
 import { caExists, caPaths, ensurePrivateDir } from './ca-files.js';
@@ -73,22 +72,23 @@ export function createCa(db: Database, dataDir: string, key: RsaKey, options: In
       .transaction(() => {
         if (!options.force) assertNoCa(dataDir);
         const dropped = options.force ? deleteAllCertificates(db) : 0;
-        insertCertificate(db, {
-          serial,
-          kind: 'ca',
-          name: options.commonName,
-          sans: [],
-          ...facts,
-          certPem: facts.pem,
-          createdAt: now,
-        });
-        appendAudit(db, {
-          at: now,
-          actor: options.actor,
-          action: 'ca.init',
-          target: serial,
-          detail: { cn: options.commonName, notAfter: facts.notAfter, replaced: options.force, dropped },
-        });
+        insertCertificate(
+          db,
+          {
+            serial,
+            kind: 'ca',
+            name: options.commonName,
+            sans: [],
+            ...facts,
+            certPem: facts.pem,
+            createdAt: now,
+          },
+          {
+            actor: options.actor,
+            action: 'ca.init',
+            detail: { cn: options.commonName, notAfter: facts.notAfter, replaced: options.force, dropped },
+          },
+        );
         staged = stageFiles(
           [
             { path: paths.key, data: key.pem, mode: 0o600 },

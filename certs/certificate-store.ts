@@ -1,6 +1,7 @@
 /**
  * @module The certificate inventory in SQLite: domain verbs only, no policy.
  */
+import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import type { CrlEntry } from './crl-encode.js';
 import type { RevocationReason } from './rules.js';
@@ -64,8 +65,18 @@ interface Row {
 const COLUMNS =
   'serial, kind, name, role, email, sans, not_before, not_after, fingerprint256, revoked_at, revocation_reason';
 
-/** Adds a certificate; call inside the operation's transaction. */
-export function insertCertificate(db: Database, cert: NewCertificate): void {
+/** What the audit trail says about a new certificate; its time is `createdAt`, its target the serial. */
+export interface IssuanceAudit {
+  actor: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+/**
+ * Adds a certificate together with its audit record; call inside the operation's transaction so both
+ * land or neither does.
+ */
+export function insertCertificate(db: Database, cert: NewCertificate, audit: IssuanceAudit): void {
   db.prepare(
     `INSERT INTO certificates (serial, kind, name, role, email, sans, not_before, not_after, fingerprint256,
        cert_pem, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -82,6 +93,7 @@ export function insertCertificate(db: Database, cert: NewCertificate): void {
     cert.certPem,
     cert.createdAt,
   );
+  appendAudit(db, { at: cert.createdAt, target: cert.serial, ...audit });
 }
 
 /**

@@ -2,7 +2,6 @@
  * @module Issuing client certificates for the admin plane (role in a URI SAN, clientAuth only).
  */
 import { UsageError } from '../lib/errors.js';
-import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import { buildCertificate, certificateFacts, clientExtensions, validityWindow } from './build-certificate.js';
 import { insertCertificate } from './certificate-store.js';
@@ -108,24 +107,25 @@ export async function issueClientCertificate(
     });
   }
   db.transaction(() => {
-    insertCertificate(db, {
-      serial,
-      kind: 'client',
-      name,
-      role,
-      email,
-      sans: [...(email ? [`email:${email}`] : []), `URI:${roleUri}`],
-      ...facts,
-      certPem: facts.pem,
-      createdAt: now,
-    });
-    appendAudit(db, {
-      at: now,
-      actor: options.actor,
-      action: 'ca.issue',
-      target: serial,
-      detail: { kind: 'client', name, role, email, notAfter: facts.notAfter, p12: options.p12?.algorithm },
-    });
+    insertCertificate(
+      db,
+      {
+        serial,
+        kind: 'client',
+        name,
+        role,
+        email,
+        sans: [...(email ? [`email:${email}`] : []), `URI:${roleUri}`],
+        ...facts,
+        certPem: facts.pem,
+        createdAt: now,
+      },
+      {
+        actor: options.actor,
+        action: 'ca.issue',
+        detail: { kind: 'client', name, role, email, notAfter: facts.notAfter, p12: options.p12?.algorithm },
+      },
+    );
   }).immediate();
   deliver(db, issued, options.publish);
   return issued;

@@ -3,7 +3,6 @@
  */
 import { isIP } from 'node:net';
 import { UsageError } from '../lib/errors.js';
-import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import {
   buildCertificate,
@@ -85,22 +84,23 @@ export function signServerCertificate(
     issuer: ca,
   });
   const facts = certificateFacts(cert);
-  insertCertificate(db, {
-    serial,
-    kind: 'server',
-    name: dns[0]!,
-    sans: [...dns.map((d) => `DNS:${d}`), ...ips.map((ip) => `IP:${ip}`)],
-    ...facts,
-    certPem: facts.pem,
-    createdAt: now,
-  });
-  appendAudit(db, {
-    at: now,
-    actor: options.actor,
-    action: 'ca.issue',
-    target: serial,
-    detail: { kind: 'server', dns, ips, notAfter: facts.notAfter },
-  });
+  insertCertificate(
+    db,
+    {
+      serial,
+      kind: 'server',
+      name: dns[0]!,
+      sans: [...dns.map((d) => `DNS:${d}`), ...ips.map((ip) => `IP:${ip}`)],
+      ...facts,
+      certPem: facts.pem,
+      createdAt: now,
+    },
+    {
+      actor: options.actor,
+      action: 'ca.issue',
+      detail: { kind: 'server', dns, ips, notAfter: facts.notAfter },
+    },
+  );
   const issued: IssuedServerCertificate = {
     serial,
     name: dns[0]!,
