@@ -120,7 +120,7 @@ export class Gateway {
     });
     this.#tls.attach(publicServer);
     this.#servers.push(publicServer);
-    this.addresses.https = await listen(publicServer, config.listen.https);
+    this.addresses.https = await listen(publicServer, config.listen.https, 'listen.https');
     if (config.listen.admin) {
       const adminServer = createTlsServer({
         tls,
@@ -131,12 +131,12 @@ export class Gateway {
       });
       this.#tls.attach(adminServer);
       this.#servers.push(adminServer);
-      this.addresses.admin = await listen(adminServer, config.listen.admin);
+      this.addresses.admin = await listen(adminServer, config.listen.admin, 'listen.admin');
     }
     if (config.listen.http) {
       const redirect = createPlainServer(createRedirectHandler(config.publicUrl, onRequest), this.#tracker);
       this.#servers.push(redirect);
-      this.addresses.http = await listen(redirect, config.listen.http);
+      this.addresses.http = await listen(redirect, config.listen.http, 'listen.http');
     }
     if (config.listen.metrics) {
       const registry = this.metrics.registry;
@@ -149,7 +149,7 @@ export class Gateway {
         res.writeHead(200, { 'content-type': registry.contentType }).end(body);
       }, this.#tracker);
       this.#servers.push(metricsServer);
-      this.addresses.metrics = await listen(metricsServer, config.listen.metrics);
+      this.addresses.metrics = await listen(metricsServer, config.listen.metrics, 'listen.metrics');
     }
     this.#tls.watch();
     this.#crlTimer = setInterval(() => this.#refreshCrl(), CRL_CHECK_MS);

@@ -6,6 +6,7 @@ import { createServer as createHttpServer, type Server as HttpServer, type Reque
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
+import { ConfigError } from '../lib/errors.js';
 import type { ListenerConfig } from './config/schema.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { GatewayRequest } from './plane-guard.js';
@@ -60,16 +61,32 @@ export function createPlainServer(listener: RequestListener, tracker: Connection
   return server;
 }
 
-/** Binds `server` and resolves with its address (port 0 picks a free port). */
+/** Binds `server` and resolves with its address (port 0 picks a free port).
+ * @throws ConfigError naming `key` (e.g. `listen.https`) when the address cannot be bound.
+ */
 export function listen(
   server: HttpServer | Http2SecureServer,
   { host, port }: ListenerConfig,
+  key: string,
 ): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (error: NodeJS.ErrnoException) => reject(listenError(key, `${host}:${port}`, error));
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server.address() as AddressInfo);
     });
   });
+}
+
+function listenError(key: string, address: string, error: NodeJS.ErrnoException): ConfigError {
+  const reason =
+    error.code === 'EADDRINUSE'
+      ? `${address} is already in use by another process`
+      : error.code === 'EACCES'
+        ? `no permission to listen on ${address} (ports below 1024 need root or CAP_NET_BIND_SERVICE)`
+        : error.code === 'EADDRNOTAVAIL'
+          ? `${address} is not an address of this machine`
+          : `cannot listen on ${address}: ${error.message}`;
+  return new ConfigError(key, reason, { cause: error });
 }

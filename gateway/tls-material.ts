@@ -8,6 +8,7 @@ import { createSecureContext, type SecureContextOptions, type Server as TlsServe
 import { readCaCertificatePem } from '../certs/ca-files.js';
 import { ensureFreshCrl } from '../certs/crl-store.js';
 import { ensureServerCertificate } from '../certs/server-auto.js';
+import { ConfigError } from '../lib/errors.js';
 import type { Database } from '../store/database.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
@@ -56,11 +57,24 @@ export class TlsMaterial {
       this.#certPath = config.tls.cert;
       this.#keyPath = config.tls.key;
     }
-    this.#cert = readFileSync(this.#certPath, 'utf8');
-    this.#key = readFileSync(this.#keyPath, 'utf8');
+    const [certKey, keyKey] = config.tls.cert === 'auto' ? ['tls', 'tls'] : ['tls.cert', 'tls.key'];
+    this.#cert = readPem(this.#certPath, certKey);
+    this.#key = readPem(this.#keyPath, keyKey);
     this.#ca = readCaCertificatePem(config.dataDir);
     this.#loadCrl();
-    createSecureContext(this.secureContextOptions());
+    try {
+      new X509Certificate(this.#cert);
+    } catch (cause) {
+      throw new ConfigError(certKey, `${this.#certPath} is not a PEM certificate`, { cause });
+    }
+    try {
+      createSecureContext(this.secureContextOptions());
+    } catch (cause) {
+      const reason = /mismatch/.test((cause as Error).message)
+        ? `${this.#keyPath} is not the key of ${this.#certPath}`
+        : `${this.#keyPath} is not a PEM private key`;
+      throw new ConfigError(keyKey, reason, { cause });
+    }
     this.#updateGauges();
   }
 
@@ -165,5 +179,13 @@ export class TlsMaterial {
     this.#watching = false;
     unwatchFile(this.#certPath);
     unwatchFile(this.#keyPath);
+  }
+}
+
+function readPem(path: string, key: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(key, `cannot read ${path} (${(cause as NodeJS.ErrnoException).code})`, { cause });
   }
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -208,6 +209,61 @@ describe('certificate files given by path', () => {
       expect(await serve.stop()).toBe(0);
     }
   });
+});
+
+describe('start-up failures', () => {
+  let dir: string;
+  let busy: Server;
+  beforeAll(async () => {
+    dir = join(root, 'startup');
+    const dataDir = join(dir, 'data');
+    expect((await runCli(['ca', 'init'], { dataDir })).code).toBe(0);
+    const issued = await runCli(['ca', 'issue', 'server', '--dns', 'localhost', '--out', dir], { dataDir });
+    expect(issued.code, issued.stderr).toBe(0);
+    const names = spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n');
+    copyFileSync(join(dir, names.find((n) => n.endsWith('.crt.pem'))!), join(dir, 'good.crt.pem'));
+    copyFileSync(join(dir, names.find((n) => n.endsWith('.key.pem'))!), join(dir, 'good.key.pem'));
+    writeFileSync(join(dir, 'garbage.pem'), 'garbage\n');
+    busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+
+  const cases: Array<[string, () => string, RegExp]> = [
+    [
+      'a port in use',
+      () =>
+        configYaml(`tls: { cert: good.crt.pem, key: good.key.pem }\n`).replace(
+          'port: 0',
+          `port: ${(busy.address() as AddressInfo).port}`,
+        ),
+      /^mailgate: listen\.https: 127\.0\.0\.1:\d+ is already in use by another process\n$/,
+    ],
+    [
+      'a key that is not PEM',
+      () => configYaml(`tls: { cert: good.crt.pem, key: garbage.pem }\n`),
+      /^mailgate: tls\.key: \S+garbage\.pem is not a PEM private key\n$/,
+    ],
+    [
+      'the key of another certificate',
+      () => configYaml(`tls: { cert: good.crt.pem, key: data/ca/ca.key.pem }\n`),
+      /^mailgate: tls\.key: \S+ca\.key\.pem is not the key of \S+good\.crt\.pem\n$/,
+    ],
+    [
+      'a certificate that is not PEM',
+      () => configYaml(`tls: { cert: garbage.pem, key: good.key.pem }\n`),
+      /^mailgate: tls\.cert: \S+garbage\.pem is not a PEM certificate\n$/,
+    ],
+  ];
+  it.each(cases)(
+    '%s: one line naming the key, exit 1, nothing listening',
+    async (_name, makeYaml, message) => {
+      writeFileSync(join(dir, 'mailgate.yaml'), makeYaml());
+      const result = await runCli(['serve'], { cwd: dir });
+      expect(result.stderr).toMatch(message);
+      expect(result.code).toBe(1);
+    },
+  );
 });
 
 describe('mailgate check-config', () => {
