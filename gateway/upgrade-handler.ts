@@ -2,8 +2,9 @@
  * @module WebSocket upgrades (HTTP/1.1 only): the same decision path as plain requests, then the two
  * sockets are joined. Anything refused gets a plain HTTP response and the socket is closed.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import { classifyUpstreamError } from './proxy.js';
@@ -62,14 +63,18 @@ export function createUpgradeHandler({
     const { route, target, decision } = resolution;
     const upstream = state.upstreams.get(route.upstream);
     record.upstream = upstream.name;
-    let joined: Awaited<ReturnType<typeof upstream.pool.upgrade>>;
+    let joined: UpstreamUpgrade;
     try {
-      joined = await upstream.pool.upgrade({
-        path: target.path + target.query,
-        method: 'GET',
-        headers: upstreamHeaders(req, record, route, decision) as Record<string, string>,
-        protocol: 'websocket',
-      });
+      joined = await joinUpstream(
+        upstream.pool,
+        {
+          path: target.path + target.query,
+          method: 'GET',
+          headers: upstreamHeaders(req, record, route, decision) as Record<string, string>,
+          upgrade: 'websocket',
+        },
+        socket,
+      );
     } catch (error) {
       const kind = classifyUpstreamError(error);
       recorder.upstreamFailed(record, upstream.name, kind, error);
@@ -103,4 +108,43 @@ export function createUpgradeHandler({
       socket.destroy();
     });
   };
+}
+
+interface UpstreamUpgrade {
+  headers: IncomingHttpHeaders;
+  socket: Duplex;
+}
+
+/**
+ * Sends the upgrade request and resolves with the upstream's 101 headers and socket; a client that leaves
+ * first cancels it. A plain dispatch handler: undici's upgrade() helper lives in its API layer, which the
+ * gateway does not load.
+ */
+function joinUpstream(
+  pool: Dispatcher,
+  options: Dispatcher.DispatchOptions,
+  client: Duplex,
+): Promise<UpstreamUpgrade> {
+  return new Promise((resolve, reject) => {
+    let cancel: (() => void) | undefined;
+    const settle = () => cancel && client.off('close', cancel);
+    pool.dispatch(options, {
+      onRequestStart: (controller) => {
+        cancel = () => controller.abort(new Error('client went away'));
+        client.once('close', cancel);
+      },
+      onRequestUpgrade: (_controller, _status, headers, socket) => {
+        settle();
+        resolve({ headers, socket });
+      },
+      onResponseStart: (controller, status) =>
+        controller.abort(
+          Object.assign(new Error(`upstream answered ${status} to an upgrade`), { code: 'UND_ERR_SOCKET' }),
+        ),
+      onResponseError: (_controller, error) => {
+        settle();
+        reject(error);
+      },
+    });
+  });
 }

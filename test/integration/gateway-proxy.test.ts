@@ -327,6 +327,19 @@ describe('protocols', () => {
     expect(upstreamSaw(/^\/ws\/chat$/).at(-1)?.headers['x-forwarded-for']).toBe('127.0.0.1');
   });
 
+  it.each([
+    ['an unreachable upstream', '/dead/ws'],
+    // No Sec-WebSocket-Key: the upstream's WebSocket server answers 400 instead of 101.
+    ['an upstream that refuses the upgrade', '/ws/chat'],
+  ])('answers 502 to a WebSocket upgrade to %s', async (_name, path) => {
+    const response = await rawRequest(
+      gw.port,
+      `GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    );
+    expect(response.status).toBe(502);
+    expect((await rawGet(gw.port, '/still-serving')).status).toBe(200);
+  });
+
   it('refuses a WebSocket upgrade to an admin route without a certificate', async () => {
     const ws = new WebSocket(`wss://127.0.0.1:${gw.port}/admin/ws`, {
       ca: gw.caPem,
