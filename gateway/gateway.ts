@@ -25,7 +25,7 @@ import { GatewayMetrics } from './metrics.js';
 import { ALLOW, type PlaneGuard } from './plane-guard.js';
 import { createRequestHandler } from './request-handler.js';
 import { AccessRecorder } from './request-record.js';
-import { createReservedApp, reservedPlane } from './reserved-app.js';
+import { createReservedApp, reservedPath } from './reserved-app.js';
 import type { PipelineState } from './resolve-request.js';
 import { RouteTable } from './route-table.js';
 import { TlsMaterial } from './tls-material.js';
@@ -197,7 +197,7 @@ export class Gateway {
       upstreams,
       guards,
       trustedProxies: new AddressSet(config.trustedProxies),
-      reservedPlane,
+      reservedPath,
       serveReserved,
     };
   }
@@ -218,14 +218,17 @@ export class Gateway {
   }
 
   /**
-   * Applies a new configuration (SIGHUP): routes, upstreams, guards and trusted proxies. Listener
-   * addresses and TLS files need a restart; a change to them is logged and ignored.
+   * Applies a new configuration (SIGHUP): routes, upstreams, guards, trusted proxies and the certificate
+   * files (re-read, following changed paths). Listener addresses need a restart; a change to them is
+   * logged and ignored.
    */
   async reload(config: Config): Promise<void> {
     const old = this.#state;
     if (JSON.stringify(config.listen) !== JSON.stringify(this.#config.listen)) {
       this.#logger.warn('listen addresses changed: restart mailgate to apply them');
     }
+    this.#tls.reload(config.tls);
+    this.#refreshCrl();
     this.#state = this.#buildState(config);
     this.#config = config;
     this.#logger.info({ routes: config.routes.length }, 'configuration reloaded');

@@ -1,7 +1,11 @@
 /**
  * @module Prometheus metrics with `mailgate_` names (DESIGN.md Observability), on an injected registry.
  */
+import { METHODS } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The methods Node's HTTP/1.1 parser accepts (WebDAV and CalDAV included). */
+const KNOWN_METHODS = new Set(METHODS);
 
 export class GatewayMetrics {
   readonly registry: Registry;
@@ -23,6 +27,8 @@ export class GatewayMetrics {
    * through prom-client's hashing on every request is measurable on the hot path.
    */
   observeRequest(route: string, method: string, status: number, plane: string, seconds: number): void {
+    // h2 carries any token as a method: one series per invented method would let a client grow /metrics.
+    if (!KNOWN_METHODS.has(method)) method = 'OTHER';
     const key = `${route}\u0000${method}\u0000${status}\u0000${plane}`;
     let counter = this.#requestChildren.get(key);
     if (!counter) {

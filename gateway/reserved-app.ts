@@ -11,19 +11,33 @@ import type { Allowed, GatewayRequest } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
 import type { ReservedPlane } from './resolve-request.js';
 
-/** Reserved paths open to everyone; every other `/_mailgate/...` path is on the admin plane (fail closed). */
-const PUBLIC_RESERVED = new Set([
-  '/_mailgate/healthz',
-  '/_mailgate/readyz',
-  '/_mailgate/ca.pem',
-  '/_mailgate/crl.pem',
-  '/.well-known/jwks.json',
-]);
+/** A reserved path's plane and its metric label (a fixed set: never the raw path, which a client chooses). */
+export interface ReservedPath {
+  plane: ReservedPlane;
+  label: string;
+}
 
-/** Which plane guards a canonical (lower-cased) path, or undefined when it is not reserved. */
-export function reservedPlane(matchPath: string): ReservedPlane | undefined {
-  if (PUBLIC_RESERVED.has(matchPath)) return 'public';
-  if (matchPath === '/_mailgate' || matchPath.startsWith('/_mailgate/')) return 'admin';
+/** Reserved paths open to everyone; every other `/_mailgate/...` path is on the admin plane (fail closed). */
+const PUBLIC_RESERVED = new Map<string, ReservedPath>(
+  [
+    '/_mailgate/healthz',
+    '/_mailgate/readyz',
+    '/_mailgate/ca.pem',
+    '/_mailgate/crl.pem',
+    '/.well-known/jwks.json',
+  ].map((path) => [path, { plane: 'public', label: path }]),
+);
+const METRICS: ReservedPath = { plane: 'admin', label: '/_mailgate/metrics' };
+const ADMIN_API: ReservedPath = { plane: 'admin', label: '/_mailgate/admin' };
+const OTHER_ADMIN: ReservedPath = { plane: 'admin', label: '/_mailgate/*' };
+
+/** Which plane guards a canonical (lower-cased) path and how metrics name it; undefined when not reserved. */
+export function reservedPath(matchPath: string): ReservedPath | undefined {
+  const open = PUBLIC_RESERVED.get(matchPath);
+  if (open) return open;
+  if (matchPath === '/_mailgate/metrics') return METRICS;
+  if (matchPath === '/_mailgate/admin' || matchPath.startsWith('/_mailgate/admin/')) return ADMIN_API;
+  if (matchPath === '/_mailgate' || matchPath.startsWith('/_mailgate/')) return OTHER_ADMIN;
   return undefined;
 }
 

@@ -23,8 +23,8 @@ export interface PipelineState {
   upstreams: Upstreams;
   guards: Record<Plane, PlaneGuard>;
   trustedProxies: AddressSet;
-  /** Which plane guards a reserved path (`/_mailgate/...`, `/.well-known/jwks.json`); undefined = not reserved. */
-  reservedPlane: (matchPath: string) => ReservedPlane | undefined;
+  /** Plane and metric label of a reserved path (`/_mailgate/...`, `/.well-known/jwks.json`); undefined = not reserved. */
+  reservedPath: (matchPath: string) => { plane: ReservedPlane; label: string } | undefined;
   /** Serves a reserved path (the Hono app). */
   serveReserved: (
     req: GatewayRequest,
@@ -76,11 +76,11 @@ export function resolveRequest(
     clientAddress: record.client,
     peerAddress: plainAddress(req.socket.remoteAddress),
   };
-  const reserved = state.reservedPlane(target.matchPath);
+  const reserved = state.reservedPath(target.matchPath);
   let route: Route | undefined;
   if (reserved !== undefined) {
-    record.route = target.matchPath.startsWith('/_mailgate/admin/') ? '/_mailgate/admin' : target.matchPath;
-    record.plane = reserved;
+    record.route = reserved.label;
+    record.plane = reserved.plane;
   } else {
     route = state.routes.match(input.host, target.matchPath);
     if (!route) return { kind: 'refused', code: 'not_found' };

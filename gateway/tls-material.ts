@@ -100,33 +100,64 @@ export class TlsMaterial {
   watch(): void {
     if (this.#watching || this.#options.config.tls.cert === 'auto') return;
     this.#watching = true;
-    const onChange = () => this.reloadCertificate();
-    watchFile(this.#certPath, { interval: WATCH_INTERVAL_MS }, onChange);
-    watchFile(this.#keyPath, { interval: WATCH_INTERVAL_MS }, onChange);
+    watchFile(this.#certPath, { interval: WATCH_INTERVAL_MS }, this.#onFileChange);
+    watchFile(this.#keyPath, { interval: WATCH_INTERVAL_MS }, this.#onFileChange);
   }
+
+  readonly #onFileChange = () => this.reloadCertificate();
 
   /**
    * Re-reads the certificate and key. A broken pair (unreadable, mismatched, half-written) keeps the old
    * certificate and logs why.
    */
   reloadCertificate(): boolean {
+    return this.#switchTo(this.#certPath, this.#keyPath);
+  }
+
+  /**
+   * SIGHUP: re-reads the certificate files, following tls.cert/tls.key to new paths when they changed. A
+   * switch between `auto` and files needs a restart. Returns whether the served certificate changed.
+   */
+  reload(tls: Config['tls']): boolean {
+    const { config, logger } = this.#options;
+    if ((tls.cert === 'auto') !== (config.tls.cert === 'auto')) {
+      logger.warn('tls changed between auto and files: restart mailgate to apply it');
+      return this.reloadCertificate();
+    }
+    if (tls.cert === 'auto') return this.reloadCertificate();
+    const [oldCert, oldKey] = [this.#certPath, this.#keyPath];
+    const changed = this.#switchTo(tls.cert, tls.key);
+    if (this.#watching && (this.#certPath !== oldCert || this.#keyPath !== oldKey)) {
+      unwatchFile(oldCert, this.#onFileChange);
+      unwatchFile(oldKey, this.#onFileChange);
+      this.#watching = false;
+      this.watch();
+    }
+    return changed;
+  }
+
+  /** Loads the pair at these paths; on success they become the watched, served pair. */
+  #switchTo(certPath: string, keyPath: string): boolean {
     const { logger, metrics } = this.#options;
     try {
-      const cert = readFileSync(this.#certPath, 'utf8');
-      const key = readFileSync(this.#keyPath, 'utf8');
-      if (cert === this.#cert && key === this.#key) return false;
-      createSecureContext({ ...this.secureContextOptions(), cert, key });
+      const cert = readFileSync(certPath, 'utf8');
+      const key = readFileSync(keyPath, 'utf8');
+      const same = cert === this.#cert && key === this.#key;
+      if (!same) createSecureContext({ ...this.secureContextOptions(), cert, key });
+      this.#certPath = certPath;
+      this.#keyPath = keyPath;
+      if (same) return false;
       this.#cert = cert;
       this.#key = key;
       this.#apply(false);
       this.#updateGauges();
       metrics.tlsReloads.inc({ outcome: 'ok' });
-      logger.info({ cert: this.#certPath }, 'tls certificate reloaded');
+      logger.info({ cert: certPath }, 'tls certificate reloaded');
       return true;
     } catch (error) {
       metrics.tlsReloads.inc({ outcome: 'error' });
       logger.error(
-        { cert: this.#certPath, err: (error as Error).message },
+        { cert: certPath, err: (error as Error).message },
         'tls certificate reload failed; keeping the old one',
       );
       return false;
@@ -177,8 +208,8 @@ export class TlsMaterial {
   close(): void {
     if (!this.#watching) return;
     this.#watching = false;
-    unwatchFile(this.#certPath);
-    unwatchFile(this.#keyPath);
+    unwatchFile(this.#certPath, this.#onFileChange);
+    unwatchFile(this.#keyPath, this.#onFileChange);
   }
 }
 

@@ -156,30 +156,11 @@ describe('signals', () => {
 describe('certificate files given by path', () => {
   it('are swapped in without a restart; a broken new file keeps the old certificate', async () => {
     const cwd = join(root, 'reload');
-    const dataDir = join(cwd, 'data');
     const { mkdirSync } = await import('node:fs');
-    mkdirSync(join(cwd, 'a'), { recursive: true });
-    mkdirSync(join(cwd, 'b'));
-    mkdirSync(join(cwd, 'live'));
-    expect((await runCli(['ca', 'init'], { dataDir })).code).toBe(0);
-    for (const dir of ['a', 'b']) {
-      const issued = await runCli(
-        ['ca', 'issue', 'server', '--dns', 'localhost', '--out', join(cwd, dir), '--json'],
-        { dataDir },
-      );
-      expect(issued.code, issued.stderr).toBe(0);
-    }
-    const files = (dir: string) => {
-      const names = spawnSync('ls', [join(cwd, dir)], { encoding: 'utf8' })
-        .stdout.split('\n')
-        .filter(Boolean);
-      return {
-        cert: join(cwd, dir, names.find((n) => n.endsWith('.crt.pem'))!),
-        key: join(cwd, dir, names.find((n) => n.endsWith('.key.pem'))!),
-      };
-    };
-    const a = files('a');
-    const b = files('b');
+    mkdirSync(join(cwd, 'live'), { recursive: true });
+    const issue = await serverPairIssuer(cwd);
+    const a = await issue('a');
+    const b = await issue('b');
     const live = { cert: join(cwd, 'live', 'cert.pem'), key: join(cwd, 'live', 'key.pem') };
     copyFileSync(a.cert, live.cert);
     copyFileSync(a.key, live.key);
@@ -189,11 +170,6 @@ describe('certificate files given by path', () => {
     );
     const serve = await startServe([], { cwd });
     try {
-      const serialOf = (file: string) =>
-        spawnSync('openssl', ['x509', '-in', file, '-noout', '-serial'], { encoding: 'utf8' })
-          .stdout.trim()
-          .split('=')[1]!
-          .toLowerCase();
       expect(await servedSerial(serve.port)).toBe(serialOf(a.cert));
       // Replace both files the way an ACME client does: write elsewhere, then rename.
       copyFileSync(b.key, `${live.key}.new`);
@@ -209,6 +185,28 @@ describe('certificate files given by path', () => {
       expect(await serve.stop()).toBe(0);
     }
   });
+  it('follow tls.cert/tls.key to new paths on SIGHUP; a broken new pair keeps the old certificate', async () => {
+    const cwd = join(root, 'hup-tls');
+    const issue = await serverPairIssuer(cwd);
+    const a = await issue('a');
+    const b = await issue('b');
+    const tlsYaml = (cert: string, key: string) => configYaml(`tls: { cert: ${cert}, key: ${key} }\n`);
+    writeFileSync(join(cwd, 'mailgate.yaml'), tlsYaml(a.cert, a.key));
+    const serve = await startServe([], { cwd });
+    try {
+      expect(await servedSerial(serve.port)).toBe(serialOf(a.cert));
+      writeFileSync(join(cwd, 'mailgate.yaml'), tlsYaml(b.cert, b.key));
+      serve.child.kill('SIGHUP');
+      await waitFor(async () => (await servedSerial(serve.port)) === serialOf(b.cert), 5_000);
+      writeFileSync(join(cwd, 'mailgate.yaml'), tlsYaml(a.cert, b.key));
+      serve.child.kill('SIGHUP');
+      await waitFor(() => serve.stdout().includes('tls certificate reload failed'), 5_000);
+      expect(await servedSerial(serve.port)).toBe(serialOf(b.cert));
+      expect((await rawGet(serve.port, '/still-up')).status).toBe(200);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
 });
 
 describe('start-up failures', () => {
@@ -216,13 +214,9 @@ describe('start-up failures', () => {
   let busy: Server;
   beforeAll(async () => {
     dir = join(root, 'startup');
-    const dataDir = join(dir, 'data');
-    expect((await runCli(['ca', 'init'], { dataDir })).code).toBe(0);
-    const issued = await runCli(['ca', 'issue', 'server', '--dns', 'localhost', '--out', dir], { dataDir });
-    expect(issued.code, issued.stderr).toBe(0);
-    const names = spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n');
-    copyFileSync(join(dir, names.find((n) => n.endsWith('.crt.pem'))!), join(dir, 'good.crt.pem'));
-    copyFileSync(join(dir, names.find((n) => n.endsWith('.key.pem'))!), join(dir, 'good.key.pem'));
+    const good = await (await serverPairIssuer(dir))('good');
+    copyFileSync(good.cert, join(dir, 'good.crt.pem'));
+    copyFileSync(good.key, join(dir, 'good.key.pem'));
     writeFileSync(join(dir, 'garbage.pem'), 'garbage\n');
     busy = createServer();
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
@@ -329,4 +323,31 @@ async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3_00
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Creates a CA in cwd/data and returns a function that issues a server certificate for localhost into cwd/NAME/. */
+async function serverPairIssuer(cwd: string) {
+  const dataDir = join(cwd, 'data');
+  const { mkdirSync } = await import('node:fs');
+  expect((await runCli(['ca', 'init'], { dataDir })).code).toBe(0);
+  return async (name: string) => {
+    mkdirSync(join(cwd, name), { recursive: true });
+    const issued = await runCli(['ca', 'issue', 'server', '--dns', 'localhost', '--out', join(cwd, name)], {
+      dataDir,
+    });
+    expect(issued.code, issued.stderr).toBe(0);
+    const files = spawnSync('ls', [join(cwd, name)], { encoding: 'utf8' }).stdout.split('\n');
+    return {
+      cert: join(cwd, name, files.find((n) => n.endsWith('.crt.pem'))!),
+      key: join(cwd, name, files.find((n) => n.endsWith('.key.pem'))!),
+    };
+  };
+}
+
+/** A certificate file's serial, lower-case hex. */
+function serialOf(file: string): string {
+  return spawnSync('openssl', ['x509', '-in', file, '-noout', '-serial'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('=')[1]!
+    .toLowerCase();
 }

@@ -353,3 +353,21 @@ describe('protocols', () => {
     expect(status).toBe(403);
   });
 });
+
+describe('metric labels', () => {
+  it('client-chosen paths and methods never become new series', async () => {
+    const series = async () =>
+      (await gw.gateway.metrics.registry.metrics())
+        .split('\n')
+        .filter((line) => line.startsWith('mailgate_http_requests_total{'));
+    for (let i = 0; i < 5; i++) {
+      await rawGet(gw.port, `/_mailgate/probe${i}`);
+      await rawGet(gw.port, `/nowhere-${i}`, { host: 'unknown.example' });
+      await h2Request(gw.port, { ':method': `INVENTED${i}`, ':path': '/' });
+    }
+    const lines = await series();
+    expect(lines.join('\n')).not.toMatch(/probe|nowhere|INVENTED/);
+    expect(lines.some((line) => line.includes('route="/_mailgate/*"'))).toBe(true);
+    expect(lines.some((line) => line.includes('method="OTHER"'))).toBe(true);
+  });
+});
