@@ -51,7 +51,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     if (error instanceof MailgateError) {
-      process.stderr.write(`mailgate: ${error.message}\n`);
+      // One line per problem (a config can have several).
+      for (const line of error.message.split('\n')) process.stderr.write(`mailgate: ${line}\n`);
       process.exitCode = error instanceof UsageError ? 2 : 1;
     } else {
       process.stderr.write(`mailgate: internal error: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -34,12 +34,15 @@ export class UsageError extends MailgateError {
   }
 }
 
-/** The configuration breaks a rule; the message names the dotted key. */
+/** The configuration breaks rules; each problem names its dotted key, one problem per message line. */
 export class ConfigError extends MailgateError {
   readonly key: string;
-  constructor(key: string, message: string, options?: { cause?: unknown }) {
-    super('ERR_CONFIG', key ? `${key}: ${message}` : message, options);
+  readonly problems: readonly string[];
+  constructor(key: string, problem: string | readonly string[], options?: { cause?: unknown }) {
+    const problems = typeof problem === 'string' ? [key ? `${key}: ${problem}` : problem] : problem;
+    super('ERR_CONFIG', problems.join('\n'), options);
     this.key = key;
+    this.problems = problems;
   }
 }
 

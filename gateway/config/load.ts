@@ -64,8 +64,8 @@ export function loadConfig({ configPath, env, dataDir }: LoadConfigOptions): Con
   applyEnv(raw as Record<string, unknown>, env, problems);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(describeIssue(issue));
-    throw invalid(problems);
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue));
+    throw new ConfigError('', problems);
   }
   const config = result.data;
   const base = configPath ? dirname(configPath) : process.cwd();
@@ -73,19 +73,8 @@ export function loadConfig({ configPath, env, dataDir }: LoadConfigOptions): Con
   if (config.tls.cert !== 'auto') config.tls.cert = resolve(base, config.tls.cert);
   if (config.tls.key !== 'auto') config.tls.key = resolve(base, config.tls.key);
   problems.push(...crossCheck(config));
-  if (problems.length > 0) throw invalid(problems);
+  if (problems.length > 0) throw new ConfigError('', problems);
   return config;
-}
-
-function invalid(problems: string[]): ConfigError {
-  const error = new ConfigError('', problems.join('; '));
-  Object.defineProperty(error, 'problems', { value: problems });
-  return error;
-}
-
-/** The problems of a ConfigError from loadConfig, one per line for check-config. */
-export function configProblems(error: ConfigError): string[] {
-  return (error as ConfigError & { problems?: string[] }).problems ?? [error.message];
 }
 
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]) {
@@ -116,13 +105,13 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[last] = value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue): string[] {
   const key = issue.path.map(String).join('.') || '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${issue.path.length ? `${key}.` : ''}${k}: unknown key`).join('; ');
+    return issue.keys.map((k) => `${issue.path.length ? `${key}.` : ''}${k}: unknown key`);
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${key}: is required`;
-  return `${key}: ${issue.message}`;
+  if (issue.code === 'invalid_type' && issue.input === undefined) return [`${key}: is required`];
+  return [`${key}: ${issue.message}`];
 }
 
 function crossCheck(config: Config): string[] {

@@ -300,6 +300,27 @@ describe('mailgate check-config', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('reports every problem of a file on its own line, with --config and with ./mailgate.yaml', async () => {
+    const cwd = join(root, 'many-problems');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(cwd);
+    const yaml = configYaml('colour: blue\nadmin: { sourceCidrs: [10.8.0.0/33] }\n').replace(
+      'port: 0',
+      'port: 70000',
+    );
+    writeFileSync(join(cwd, 'mailgate.yaml'), yaml);
+    for (const args of [['--config', join(cwd, 'mailgate.yaml')], []]) {
+      const result = await runCli(['check-config', ...args], { cwd });
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines.every((line) => line.startsWith('mailgate: '))).toBe(true);
+      expect(result.stderr).toMatch(/^mailgate: colour: unknown key$/m);
+      expect(result.stderr).toMatch(/^mailgate: admin\.sourceCidrs\.0: .*$/m);
+      expect(result.stderr).toMatch(/^mailgate: listen\.https\.port: .*$/m);
+    }
+  });
+
   it('accepts a good config and the built-in defaults', async () => {
     const file = join(root, 'good.yaml');
     writeFileSync(file, configYaml());

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configProblems, loadConfig } from '../../../gateway/config/load.js';
+import { loadConfig } from '../../../gateway/config/load.js';
 import { ConfigError } from '../../../lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-config-'));
@@ -14,13 +14,13 @@ function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
 const minimal =
   'upstreams: { app: { url: "http://127.0.0.1:8080" } }\nroutes: [ { path: /, upstream: app, auth: public } ]\n';
 
-function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): readonly string[] {
   try {
     load(yaml, env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).code).toBe('ERR_CONFIG');
-    return configProblems(error as ConfigError);
+    return (error as ConfigError).problems;
   }
   throw new Error('expected a ConfigError');
 }
