@@ -61,23 +61,27 @@ export function loadConfig({ configPath, env, dataDir }: LoadConfigOptions): Con
       throw new ConfigError('', `${configPath} must hold a mapping`);
   }
   const problems: string[] = [];
-  applyEnv(raw as Record<string, unknown>, env, problems);
+  const fromEnv = applyEnv(raw as Record<string, unknown>, env, problems);
   const result = configSchema.safeParse(raw);
   if (!result.success) {
-    for (const issue of result.error.issues) problems.push(...describeIssue(issue));
+    for (const issue of result.error.issues) problems.push(...describeIssue(issue, fromEnv));
     throw new ConfigError('', problems);
   }
   const config = result.data;
   const base = configPath ? dirname(configPath) : process.cwd();
   config.dataDir = dataDir ?? resolve(base, config.dataDir);
-  if (config.tls.cert !== 'auto') config.tls.cert = resolve(base, config.tls.cert);
-  if (config.tls.key !== 'auto') config.tls.key = resolve(base, config.tls.key);
+  // Paths from the file are relative to the file; paths from MAILGATE_TLS_* to the working directory.
+  const baseOf = (key: string) => (fromEnv.has(key) ? process.cwd() : base);
+  if (config.tls.cert !== 'auto') config.tls.cert = resolve(baseOf('tls.cert'), config.tls.cert);
+  if (config.tls.key !== 'auto') config.tls.key = resolve(baseOf('tls.key'), config.tls.key);
   problems.push(...crossCheck(config));
   if (problems.length > 0) throw new ConfigError('', problems);
   return config;
 }
 
+/** Applies the MAILGATE_* overrides; returns which variable set which dotted key. */
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]) {
+  const fromEnv = new Map<string, string>();
   for (const [name, key, kind] of ENV_OVERRIDES) {
     const text = env[name];
     if (text === undefined || text === '') continue;
@@ -90,7 +94,9 @@ function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, problems
       value = Number(text);
     }
     setPath(raw, key.split('.'), value);
+    fromEnv.set(key, name);
   }
+  return fromEnv;
 }
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown) {
@@ -105,8 +111,10 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[last] = value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
-  const key = issue.path.map(String).join('.') || '(top level)';
+function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, string>): string[] {
+  const path = issue.path.map(String).join('.');
+  const variable = fromEnv.get(path);
+  const key = variable ? `${path} (from ${variable})` : path || '(top level)';
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => `${issue.path.length ? `${key}.` : ''}${k}: unknown key`);
   }

@@ -70,7 +70,7 @@ export const configSchema = z.strictObject({
   /** Where the SQLite file, CA and TLS keys live (0700). */
   dataDir: z.string().min(1).default('./data'),
   /** The public https URL; its host goes into the auto certificate and the token issuer. */
-  publicUrl: z.url({ protocol: /^https$/ }).default(DEFAULT_PUBLIC_URL),
+  publicUrl: z.url({ protocol: /^https$/, error: 'must be an https:// URL' }).default(DEFAULT_PUBLIC_URL),
   listen: z
     .strictObject({
       /** Public TLS entry (HTTP/1.1 and h2). */

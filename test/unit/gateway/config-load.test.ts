@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../gateway/config/load.js';
 import { ConfigError } from '../../../lib/errors.js';
@@ -49,6 +49,11 @@ describe('loadConfig', () => {
     const config = load(minimal, { MAILGATE_HTTPS_PORT: '9443', MAILGATE_METRICS_PORT: '9464' });
     expect(config.listen.https.port).toBe(9443);
     expect(config.listen.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    // Relative paths from the environment resolve against the working directory, not the file's folder.
+    const cert = join(mkdtempSync(join(tmpdir(), 'mailgate-env-tls-')), 'cert.pem');
+    writeFileSync(cert, 'x');
+    const tls = load(minimal, { MAILGATE_TLS_CERT: relative(process.cwd(), cert), MAILGATE_TLS_KEY: cert });
+    expect(tls.tls).toEqual({ cert, key: cert });
   });
 
   it.each([
@@ -71,6 +76,12 @@ describe('loadConfig', () => {
       minimal,
       { MAILGATE_HTTPS_PORT: 'abc' },
       "MAILGATE_HTTPS_PORT: 'abc' is not a port number",
+    ],
+    [
+      'bad env URL',
+      minimal,
+      { MAILGATE_PUBLIC_URL: 'http://mail.example.com' },
+      'publicUrl (from MAILGATE_PUBLIC_URL): must be an https:// URL',
     ],
     [
       'unknown upstream',
