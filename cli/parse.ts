@@ -91,34 +91,28 @@ function str(value: string | boolean | undefined): string | undefined {
 /** The --help text for one command, or the command list. */
 export function helpText(command: CommandSpec | undefined, group?: string): string {
   if (command) {
-    const flags = Object.entries(command.options)
-      .map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`)
-      .join('\n');
     return [
-      `mailgate ${command.path.join(' ')} ${command.usage}`.trimEnd(),
+      `Usage: mailgate ${command.path.join(' ')} ${command.usage}`.trimEnd(),
       '',
       command.summary,
       '',
       'Options:',
-      flags,
+      ...Object.entries(command.options).map(
+        ([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`,
+      ),
       '  --data-dir DIR   data directory (env MAILGATE_DATA_DIR, default ./data)',
       '  --config FILE    configuration file (env MAILGATE_CONFIG, default ./mailgate.yaml when present)',
       '  --json           one JSON document on stdout where the command lists or issues something',
       '  --help           this text',
-    ]
-      .filter((line) => line !== '')
-      .join('\n')
-      .replace('\nOptions:', '\n\nOptions:')
-      .replace(`${command.summary}\n`, `\n${command.summary}\n`);
+    ].join('\n');
   }
-  const rows = COMMANDS.filter((spec) => !group || spec.path.join(' ').startsWith(`${group} `)).map(
-    (spec) => `  ${`${spec.path.join(' ')} ${spec.usage}`.padEnd(60)} ${spec.summary}`,
-  );
+  const listed = COMMANDS.filter((spec) => !group || spec.path.join(' ').startsWith(`${group} `));
+  const width = Math.max(...listed.map((spec) => spec.path.join(' ').length));
   return [
     'Usage: mailgate <command> [options]',
     '',
     'Commands:',
-    ...rows,
+    ...listed.map((spec) => `  ${spec.path.join(' ').padEnd(width)}   ${spec.summary}`),
     '',
     "Run 'mailgate <command> --help' for its options.",
   ].join('\n');

@@ -249,6 +249,17 @@ describe('start-up failures', () => {
       /^mailgate: tls\.cert: \S+garbage\.pem is not a PEM certificate\n$/,
     ],
   ];
+  it('MAILGATE_HTTPS_PORT overrides the port in use that the file names', async () => {
+    writeFileSync(join(dir, 'mailgate.yaml'), cases[0]![1]());
+    const serve = await startServe([], { cwd: dir, env: { MAILGATE_HTTPS_PORT: '0' } });
+    try {
+      expect(serve.port).not.toBe((busy.address() as AddressInfo).port);
+      expect((await rawGet(serve.port, '/_mailgate/healthz')).status).toBe(200);
+    } finally {
+      expect(await serve.stop()).toBe(0);
+    }
+  });
+
   it.each(cases)(
     '%s: one line naming the key, exit 1, nothing listening',
     async (_name, makeYaml, message) => {
