@@ -1,15 +1,24 @@
 /**
  * @module Tracks client connections and their in-flight requests so that SIGTERM drains: idle
- * connections close at once, busy ones after their last response, h2 sessions get a GOAWAY.
+ * connections close at once, busy ones after their last response, h2 sessions get a GOAWAY. An h2
+ * session with no open stream for its idle timeout gets a GOAWAY too.
  */
-import type { Http2Session } from 'node:http2';
+import type { Http2ServerRequest, Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { GatewayRequest } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
 
+/** Open streams of one h2 session and its idle timer (re-armed whenever the last stream closes). */
+interface SessionState {
+  open: number;
+  idle: NodeJS.Timeout | undefined;
+}
+
 export class ConnectionTracker {
   readonly #sockets = new Set<Socket>();
-  readonly #sessions = new Set<Http2Session>();
+  readonly #sessions = new Map<Http2Session, SessionState>();
+  /** h2 requests to their session's state: at the end of a request its stream no longer names the session. */
+  readonly #streamSessions = new WeakMap<GatewayRequest, SessionState>();
   readonly #inflight = new Map<Socket, number>();
   #draining = false;
   #idle: (() => void) | undefined;
@@ -28,9 +37,22 @@ export class ConnectionTracker {
     });
   }
 
-  session(session: Http2Session): void {
-    this.#sessions.add(session);
+  /**
+   * Call for every h2 session. With `idleTimeoutMs`, the session is closed (GOAWAY) once it has had no open
+   * stream for that long; frames alone (PING) do not keep it open. A stream waiting for its response counts
+   * as open however long it is silent (long-polls).
+   */
+  session(session: Http2Session, idleTimeoutMs = 0): void {
+    const state: SessionState = { open: 0, idle: undefined };
+    if (idleTimeoutMs > 0) {
+      state.idle = setTimeout(() => {
+        if (state.open === 0) session.close();
+      }, idleTimeoutMs);
+      state.idle.unref();
+    }
+    this.#sessions.set(session, state);
     session.once('close', () => {
+      clearTimeout(state.idle);
       this.#sessions.delete(session);
       this.#checkIdle();
     });
@@ -39,7 +61,13 @@ export class ConnectionTracker {
 
   /** Call at the start of every request; while draining an HTTP/1.1 response closes its connection. */
   requestStarted(req: GatewayRequest, res: GatewayResponse): void {
-    if (req.httpVersionMajor !== 1) return;
+    if (req.httpVersionMajor !== 1) {
+      const state = this.#sessions.get((req as Http2ServerRequest).stream.session as Http2Session);
+      if (state === undefined) return;
+      state.open++;
+      this.#streamSessions.set(req, state);
+      return;
+    }
     const socket = req.socket;
     this.#inflight.set(socket, (this.#inflight.get(socket) ?? 0) + 1);
     if (this.#draining) res.setHeader('connection', 'close');
@@ -47,7 +75,11 @@ export class ConnectionTracker {
 
   /** Call when the response of a request started with requestStarted has closed. */
   requestEnded(req: GatewayRequest): void {
-    if (req.httpVersionMajor !== 1) return;
+    if (req.httpVersionMajor !== 1) {
+      const state = this.#streamSessions.get(req);
+      if (state !== undefined && --state.open === 0) state.idle?.refresh();
+      return;
+    }
     const socket = req.socket;
     const left = (this.#inflight.get(socket) ?? 1) - 1;
     this.#inflight.set(socket, left);
@@ -60,14 +92,14 @@ export class ConnectionTracker {
    */
   drain(timeoutMs: number): Promise<void> {
     this.#draining = true;
-    for (const session of this.#sessions) session.close();
+    for (const session of this.#sessions.keys()) session.close();
     for (const socket of this.#sockets) {
       if (!this.#inflight.get(socket) && !this.#isH2(socket)) socket.end();
     }
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         for (const socket of this.#sockets) socket.destroy();
-        for (const session of this.#sessions) session.destroy();
+        for (const session of this.#sessions.keys()) session.destroy();
         resolve();
       }, timeoutMs);
       timer.unref();

@@ -22,6 +22,7 @@ import { createRedirectHandler } from './http-redirect.js';
 import { createPlainServer, createTlsServer, listen } from './listeners.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { createMetricsHandler } from './metrics-listener.js';
 import { ALLOW, type PlaneGuard } from './plane-guard.js';
 import { createRequestHandler } from './request-handler.js';
 import { AccessRecorder } from './request-record.js';
@@ -117,6 +118,8 @@ export class Gateway {
       onRequest,
       onUpgrade,
       tracker: this.#tracker,
+      limits: config.limits,
+      recorder,
     });
     this.#tls.attach(publicServer);
     this.#servers.push(publicServer);
@@ -128,26 +131,31 @@ export class Gateway {
         onRequest,
         onUpgrade,
         tracker: this.#tracker,
+        limits: config.limits,
+        recorder,
       });
       this.#tls.attach(adminServer);
       this.#servers.push(adminServer);
       this.addresses.admin = await listen(adminServer, config.listen.admin, 'listen.admin');
     }
     if (config.listen.http) {
-      const redirect = createPlainServer(createRedirectHandler(config.publicUrl, onRequest), this.#tracker);
+      const redirect = createPlainServer(
+        createRedirectHandler({
+          publicUrl: config.publicUrl,
+          pipeline: onRequest,
+          recorder,
+          trustedProxies: () => this.#state.trustedProxies,
+        }),
+        this.#tracker,
+      );
       this.#servers.push(redirect);
       this.addresses.http = await listen(redirect, config.listen.http, 'listen.http');
     }
     if (config.listen.metrics) {
-      const registry = this.metrics.registry;
-      const metricsServer = createPlainServer(async (req, res) => {
-        if (req.url !== '/metrics' && req.url !== '/_mailgate/metrics') {
-          res.writeHead(404).end();
-          return;
-        }
-        const body = await registry.metrics();
-        res.writeHead(200, { 'content-type': registry.contentType }).end(body);
-      }, this.#tracker);
+      const metricsServer = createPlainServer(
+        createMetricsHandler({ registry: this.metrics.registry, logger: this.#logger }),
+        this.#tracker,
+      );
       this.#servers.push(metricsServer);
       this.addresses.metrics = await listen(metricsServer, config.listen.metrics, 'listen.metrics');
     }

@@ -7,10 +7,13 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { ConfigError } from '../lib/errors.js';
-import type { ListenerConfig } from './config/schema.js';
+import { applyHttp1Limits, createClientErrorHandler, limitRequests } from './client-limits.js';
+import { DEFAULT_LIMITS } from './config/defaults.js';
+import type { LimitsConfig, ListenerConfig } from './config/schema.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { GatewayRequest } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
+import type { AccessRecorder } from './request-record.js';
 import type { UpgradeListener } from './upgrade-handler.js';
 
 export interface TlsServerOptions {
@@ -20,6 +23,10 @@ export interface TlsServerOptions {
   onRequest: (req: GatewayRequest, res: GatewayResponse) => void;
   onUpgrade: UpgradeListener;
   tracker: ConnectionTracker;
+  /** Timeouts and header limits (config `limits`). */
+  limits: LimitsConfig;
+  /** Writes the access line of requests refused before the pipeline (parser errors, too many headers). */
+  recorder: AccessRecorder;
 }
 
 /** A TLS server speaking h2 and HTTP/1.1 (ALPN) that asks every client for a certificate. */
@@ -29,6 +36,8 @@ export function createTlsServer({
   onRequest,
   onUpgrade,
   tracker,
+  limits,
+  recorder,
 }: TlsServerOptions): Http2SecureServer {
   const server = createSecureServer(
     {
@@ -36,27 +45,38 @@ export function createTlsServer({
       allowHTTP1: true,
       requestCert: true,
       rejectUnauthorized: requireClientCertificate,
-      // Long-lived ActiveSync requests; idle keep-alive sockets are closed by the HTTP layer.
-      settings: { enablePush: false },
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      // Node counts the pseudo-headers (:method, :path, :scheme, :authority) as entries too.
+      maxHeaderListPairs: limits.maxHeaderCount + 4,
+      settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes },
     },
-    onRequest,
+    limitRequests(onRequest, limits, recorder),
   );
+  applyHttp1Limits(server, limits);
   server.on('secureConnection', (socket: TLSSocket) => {
     // Facts about the peer certificate are cached per connection; renegotiation must not change them.
     socket.disableRenegotiation();
     socket.setNoDelay(true);
     tracker.socket(socket);
   });
-  server.on('session', (session) => tracker.session(session));
+  // Idle h2 sessions: no open stream for keepAliveTimeoutMs (a stream awaiting a long-poll answer is open).
+  server.on('session', (session) => tracker.session(session, limits.keepAliveTimeoutMs));
   server.on('upgrade', onUpgrade);
   // Handshake failures (scanners, wrong CA on the admin port) are routine: never crash, never log a stack.
   server.on('tlsClientError', () => {});
+  // Node's HTTP/1.1 parser errors (and, on a TLS server, handshake failures) arrive here.
+  server.on('clientError', createClientErrorHandler(recorder));
   return server;
 }
 
-/** A plain-HTTP server (redirects, metrics). */
-export function createPlainServer(listener: RequestListener, tracker: ConnectionTracker): HttpServer {
-  const server = createHttpServer(listener);
+/** A plain-HTTP server (redirects, metrics); its requests are small, so the default limits fit. */
+export function createPlainServer(
+  listener: RequestListener,
+  tracker: ConnectionTracker,
+  limits: LimitsConfig = DEFAULT_LIMITS,
+): HttpServer {
+  const server = createHttpServer(limitRequests(listener, limits));
+  applyHttp1Limits(server, limits);
   server.on('connection', (socket) => tracker.socket(socket));
   return server;
 }

@@ -184,6 +184,8 @@ export function proxyRequest(
     const done = (outcome: ProxyOutcome) => {
       // An upload may still be arriving: stop reading it so the connection is not left half-used.
       if (outcome.failure && body && body !== req) (body as Transform).destroy();
+      // The client broke off its own upload (reset, body idle timeout): not the upstream's failure.
+      if (outcome.failure && body && req.destroyed && !req.readableEnded) outcome.failure = 'aborted';
       resolve(outcome);
     };
     request.upstream.pool.dispatch(

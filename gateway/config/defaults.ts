@@ -17,6 +17,27 @@ export const DEFAULT_MAX_CERT_DAYS = 397;
 export const DEFAULT_CRL_DAYS = 7;
 export const DEFAULT_TOKEN_AUDIENCE = 'mailgate';
 export const DEFAULT_TOKEN_CLOCK_TOLERANCE_S = 30;
+/** TLS handshake budget: a mobile client needs well under 2 s; Envoy and HAProxy edge guides use 5-10 s. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Request head budget: Envoy's edge guide uses 10 s, nginx 60 s; 20 s tolerates a stalled mobile radio. */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000;
+/** Idle connection between requests (HTTP/1.1) or with no open stream (h2): nginx's keepalive_timeout. */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 75_000;
+/** Longest pause inside a request body: nginx's client_body_timeout. Uploads may last any time. */
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 60_000;
+/** Request line plus headers: nginx's large_client_header_buffers hold 4 x 8 KiB (big SOGo cookies fit). */
+export const DEFAULT_MAX_HEADER_BYTES = 32_768;
+/** Header fields per request: Envoy's max_headers_count; browsers and ActiveSync send about 20. */
+export const DEFAULT_MAX_HEADER_COUNT = 100;
+/** The `limits` section when it is absent. */
+export const DEFAULT_LIMITS = {
+  handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
+  keepAliveTimeoutMs: DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
+  maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
+  maxHeaderCount: DEFAULT_MAX_HEADER_COUNT,
+} as const;
 
 /** The route table of DESIGN.md: Mailcow behind the public plane, its admin UIs behind the admin plane. */
 export const DEFAULT_CONFIG = {

@@ -4,12 +4,19 @@
 import { z } from 'zod';
 import { type Cidr, parseCidr } from '../../lib/cidr.js';
 import {
+  DEFAULT_BODY_IDLE_TIMEOUT_MS,
   DEFAULT_CLIENT_CERT_DAYS,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_CRL_DAYS,
   DEFAULT_DRAIN_MS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_HTTPS,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_LIMITS,
   DEFAULT_MAX_CERT_DAYS,
+  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_HEADER_COUNT,
   DEFAULT_PUBLIC_URL,
   DEFAULT_TOKEN_AUDIENCE,
   DEFAULT_TOKEN_CLOCK_TOLERANCE_S,
@@ -64,6 +71,25 @@ const route = z.strictObject({
   stripPrefix: z.boolean().default(false),
   /** token routes: forward the Authorization header to the upstream (default: stripped). */
   forwardAuthorization: z.boolean().default(false),
+});
+
+/** Client-side limits of the TLS listeners (the plain-HTTP listeners use the defaults). Restart to apply. */
+const limits = z.strictObject({
+  /** ms from TCP accept to a finished TLS handshake; past it the connection is closed. */
+  handshakeTimeoutMs: z.number().int().positive().default(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+  /** ms to receive a request line and headers (HTTP/1.1); past it 408 and close. */
+  headersTimeoutMs: z.number().int().positive().default(DEFAULT_HEADERS_TIMEOUT_MS),
+  /** ms an HTTP/1.1 connection may idle between requests, or an h2 session with no open stream. */
+  keepAliveTimeoutMs: z.number().int().positive().default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+  /**
+   * ms a request body may stall (no bytes while the gateway is reading); past it 408 (h2: reset) and the
+   * upstream request is cancelled. Never applies once the body has ended: long-polls wait for the upstream.
+   */
+  bodyIdleTimeoutMs: z.number().int().positive().default(DEFAULT_BODY_IDLE_TIMEOUT_MS),
+  /** Request line plus headers, bytes (h2: the header list size); over it 431. */
+  maxHeaderBytes: z.number().int().min(1_024).max(1_048_576).default(DEFAULT_MAX_HEADER_BYTES),
+  /** Header fields per request; over it 431 (h2: the stream is reset, ENHANCE_YOUR_CALM). */
+  maxHeaderCount: z.number().int().min(16).max(10_000).default(DEFAULT_MAX_HEADER_COUNT),
 });
 
 export const configSchema = z.strictObject({
@@ -125,6 +151,7 @@ export const configSchema = z.strictObject({
       clockToleranceSeconds: z.number().int().min(0).max(300).default(DEFAULT_TOKEN_CLOCK_TOLERANCE_S),
     })
     .default({ audience: DEFAULT_TOKEN_AUDIENCE, clockToleranceSeconds: DEFAULT_TOKEN_CLOCK_TOLERANCE_S }),
+  limits: limits.default({ ...DEFAULT_LIMITS }),
   log: z
     .strictObject({
       level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -138,4 +165,5 @@ export type Config = z.output<typeof configSchema>;
 export type RouteConfig = Config['routes'][number];
 export type UpstreamConfig = Config['upstreams'][string];
 export type ListenerConfig = z.output<typeof listener>;
+export type LimitsConfig = z.output<typeof limits>;
 export type AuthKind = RouteConfig['auth'];
