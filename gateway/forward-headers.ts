@@ -36,6 +36,8 @@ export interface ForwardOptions {
   keepAuthorization: boolean;
   /** Identity headers set by the plane guard (X-Mailgate-*). */
   identity?: Record<string, string> | undefined;
+  /** Scheme the client used: `http` only for ACME challenges on the plain listener; https by default. */
+  proto?: 'http' | 'https' | undefined;
 }
 
 function scrubbed(name: string, connectionTokens: Set<string> | undefined, options: ForwardOptions): boolean {
@@ -69,7 +71,7 @@ export function forwardHeaders(inbound: IncomingHttpHeaders, options: ForwardOpt
   out.host = options.host;
   out['x-forwarded-for'] = options.clientAddress;
   out['x-real-ip'] = options.clientAddress;
-  out['x-forwarded-proto'] = 'https';
+  out['x-forwarded-proto'] = options.proto ?? 'https';
   out['x-forwarded-host'] = options.host;
   out['x-request-id'] = options.requestId;
   if (options.identity) Object.assign(out, options.identity);

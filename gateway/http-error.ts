@@ -10,6 +10,7 @@ export type GatewayErrorCode =
   | 'forbidden'
   | 'insufficient_scope'
   | 'not_found'
+  | 'method_not_allowed'
   | 'misdirected_request'
   | 'payload_too_large'
   | 'rate_limited'
@@ -24,6 +25,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   forbidden: 403,
   insufficient_scope: 403,
   not_found: 404,
+  method_not_allowed: 405,
   misdirected_request: 421,
   payload_too_large: 413,
   rate_limited: 429,
@@ -39,6 +41,7 @@ const MESSAGE: Record<GatewayErrorCode, string> = {
   forbidden: 'Forbidden',
   insufficient_scope: 'Insufficient scope',
   not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
   misdirected_request: 'Misdirected request',
   payload_too_large: 'Payload too large',
   rate_limited: 'Too many requests',
@@ -62,6 +65,22 @@ export interface ErrorResponse {
   body: string;
 }
 
+/** Whether Accept ranks text/html at least as high as JSON, and above zero (browsers do; curl and APIs do not). */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (!accept || !/text\/html/i.test(accept)) return false;
+  let html = 0;
+  let json = 0;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';');
+    const q = params.find((param) => param.trim().startsWith('q='));
+    const quality = q === undefined ? 1 : Number(q.trim().slice(2)) || 0;
+    const name = type.trim().toLowerCase();
+    if (name === 'text/html') html = quality;
+    else if (name === 'application/json') json = quality;
+  }
+  return html > 0 && html >= json;
+}
+
 /**
  * Renders an error: JSON `{"error":{"status","code","message","requestId"}}`, or a small HTML page when the
  * client prefers text/html (a browser on webmail).
@@ -74,7 +93,7 @@ export function renderError(
 ): ErrorResponse {
   const status = STATUS[code];
   const message = MESSAGE[code];
-  if (accept?.includes('text/html')) {
+  if (prefersHtml(accept)) {
     const body = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${message}</title></head><body><h1>${status} ${message}</h1><p>Request ${requestId}</p></body></html>\n`;
     return {
       status,

@@ -7,7 +7,12 @@ import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayRequest } from './plane-guard.js';
 import { type GatewayResponse, proxyRequest, type UpstreamFailure } from './proxy.js';
-import { type AccessRecorder, newRequestRecord, type RequestRecord } from './request-record.js';
+import {
+  type AccessRecorder,
+  countReservedBody,
+  newRequestRecord,
+  type RequestRecord,
+} from './request-record.js';
 import {
   type PipelineState,
   type ProxyResolution,
@@ -56,6 +61,7 @@ export function createRequestHandler({
       return;
     }
     const rendered = renderError(code, record.id, req.headers.accept, extra);
+    if (req.method !== 'HEAD') record.bytes = Buffer.byteLength(rendered.body);
     // An unread upload must not keep the connection busy after a refusal (HTTP/1.1 only; h2 resets the stream).
     if (req.httpVersionMajor === 1 && !req.readableEnded) rendered.headers.connection = 'close';
     res.writeHead(rendered.status, rendered.headers);
@@ -114,6 +120,7 @@ export function createRequestHandler({
         sendError(req, res, record, resolution.code, resolution.headers);
         return;
       case 'reserved':
+        countReservedBody(res, record);
         await state.serveReserved(req, res, resolution.decision, record.id);
         return;
       case 'proxy':

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { createAccessLineWriter, type Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayRequest, Plane } from './plane-guard.js';
-import type { UpstreamFailure } from './proxy.js';
+import type { GatewayResponse, UpstreamFailure } from './proxy.js';
 
 /** What the access line and the metrics say about one request. */
 export interface RequestRecord {
@@ -34,6 +34,41 @@ export function newRequestRecord(req: GatewayRequest): RequestRecord {
     plane: 'none',
     client: '',
     bytes: 0,
+  };
+}
+
+type BodyWriter = { write: (...args: unknown[]) => boolean; end: (...args: unknown[]) => unknown };
+
+function chunkBytes(chunk: unknown, encoding: unknown): number {
+  if (typeof chunk === 'string')
+    return Buffer.byteLength(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8');
+  return chunk instanceof Uint8Array ? chunk.byteLength : 0;
+}
+
+/**
+ * Counts what the reserved-path app writes into `record.bytes`: its node adapter does not always set a
+ * Content-Length header to read back. Proxied bodies are counted by the relay as they stream, so proxied
+ * responses are never wrapped.
+ */
+export function countReservedBody(res: GatewayResponse, record: RequestRecord): void {
+  // A HEAD response has no body (RFC 9110 §9.3.2): Node drops what is written.
+  if (record.method === 'HEAD') return;
+  const out = res as unknown as BodyWriter;
+  const { write, end } = out;
+  // h2's end(chunk) calls this.write(chunk); HTTP/1.1's does not: count the chunk once either way.
+  let ending = false;
+  out.write = function countedWrite(this: unknown, ...args: unknown[]) {
+    if (!ending) record.bytes += chunkBytes(args[0], args[1]);
+    return write.apply(this, args);
+  };
+  out.end = function countedEnd(this: unknown, ...args: unknown[]) {
+    record.bytes += chunkBytes(args[0], args[1]);
+    ending = true;
+    try {
+      return end.apply(this, args);
+    } finally {
+      ending = false;
+    }
   };
 }
 

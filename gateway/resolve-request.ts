@@ -68,6 +68,10 @@ export function resolveRequest(
     return { kind: 'refused', code: 'bad_request', reason: `path_${target}` };
   }
   record.path = target.path;
+  if (req.httpVersionMajor === 1) {
+    const hostProblem = http1HostProblem(req);
+    if (hostProblem) return { kind: 'refused', code: 'bad_request', reason: hostProblem };
+  }
   const input: GuardInput = {
     req,
     route: undefined,
@@ -116,6 +120,21 @@ function conclude(
   return { kind: 'proxy', route, target, decision };
 }
 
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host (Node keeps the first of several and the
+ * h2 server's HTTP/1.1 fallback does not require one). Undefined when the request is fine.
+ */
+function http1HostProblem(req: GatewayRequest): string | undefined {
+  if (req.headers.host === undefined) return req.httpVersionMinor === 1 ? 'host_missing' : undefined;
+  const raw = req.rawHeaders;
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++seen > 1) return 'host_repeated';
+  }
+  return undefined;
+}
+
 /** Host as received: HTTP/1.1 Host, or the h2 :authority. */
 export function requestAuthority(req: GatewayRequest): string {
   return req.headers.host ?? (req.headers[':authority'] as string | undefined) ?? '';
@@ -130,5 +149,7 @@ export function upstreamHeaders(req: GatewayRequest, record: RequestRecord, rout
     keepApiKey: route.auth === 'admin',
     keepAuthorization: route.auth !== 'token' || route.forwardAuthorization,
     identity: decision.identity,
+    // Only the plain-HTTP listener's ACME passthrough reaches here unencrypted.
+    proto: (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
   });
 }

@@ -91,6 +91,20 @@ describe('path bypass attempts never reach an admin upstream path through a publ
     expect(echo.received.length).toBe(before);
   });
 
+  it.each([
+    ['no Host', 'GET /open HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+    [
+      'two Host headers',
+      'GET /admin HTTP/1.1\r\nHost: localhost\r\nHost: evil.example\r\nConnection: close\r\n\r\n',
+      400,
+    ],
+    ['HTTP/1.0 without Host (allowed)', 'GET /open HTTP/1.0\r\n\r\n', 200],
+  ])('a request with %s: %i, and nothing refused reaches the upstream', async (_name, request, status) => {
+    const before = echo.received.length;
+    expect((await rawRequest(gw.port, request)).status).toBe(status);
+    expect(echo.received.length).toBe(status === 200 ? before + 1 : before);
+  });
+
   it('a prefix only matches on a segment boundary: /administrator is public', async () => {
     const response = await rawGet(gw.port, '/administrator');
     expect(response.status).toBe(200);

@@ -1,0 +1,63 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../gateway/logger.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mailgate-logger-'));
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Logs through the real logger into a file and returns the lines written. */
+async function logged(write: (logger: ReturnType<typeof createLogger>) => void) {
+  const path = join(root, `${Math.random().toString(36).slice(2)}.log`);
+  const logger = createLogger({ destination: path });
+  write(logger);
+  // The file opens asynchronously: flush until the line is there.
+  let text = '';
+  for (let attempt = 0; attempt < 100 && text === ''; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => logger.flush(resolve));
+    text = readFileSync(path, 'utf8');
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+const secrets = {
+  authorization: 'Bearer secret-token',
+  cookie: 'session=secret-cookie',
+  'x-api-key': 'secret-api-key',
+};
+
+describe('createLogger', () => {
+  it('redacts authorization, cookie and x-api-key wherever a request or its headers are logged', async () => {
+    const [line] = await logged((logger) =>
+      logger.warn(
+        {
+          req: { method: 'GET', headers: { ...secrets, host: 'mail.example.com' } },
+          headers: secrets,
+          ...secrets,
+        },
+        'denied',
+      ),
+    );
+    expect(JSON.stringify(line)).not.toContain('secret');
+    const redacted = { authorization: '[redacted]', cookie: '[redacted]', 'x-api-key': '[redacted]' };
+    expect(line).toMatchObject({ msg: 'denied', ...redacted, headers: redacted });
+    expect((line!.req as { headers: unknown }).headers).toEqual({ ...redacted, host: 'mail.example.com' });
+  });
+
+  it('keeps the other fields as they are', async () => {
+    const [line] = await logged((logger) => logger.info({ reqId: 'r1', path: '/SOGo' }, 'request'));
+    expect(line).toMatchObject({
+      level: 'info',
+      service: 'mailgate',
+      msg: 'request',
+      reqId: 'r1',
+      path: '/SOGo',
+    });
+  });
+});
