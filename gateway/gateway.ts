@@ -147,6 +147,7 @@ export class Gateway {
           trustedProxies: () => this.#state.trustedProxies,
         }),
         this.#tracker,
+        config.limits,
       );
       this.#servers.push(redirect);
       this.addresses.http = await listen(redirect, config.listen.http, 'listen.http');
@@ -155,6 +156,7 @@ export class Gateway {
       const metricsServer = createPlainServer(
         createMetricsHandler({ registry: this.metrics.registry, logger: this.#logger }),
         this.#tracker,
+        config.limits,
       );
       this.#servers.push(metricsServer);
       this.addresses.metrics = await listen(metricsServer, config.listen.metrics, 'listen.metrics');
@@ -227,13 +229,14 @@ export class Gateway {
 
   /**
    * Applies a new configuration (SIGHUP): routes, upstreams, guards, trusted proxies and the certificate
-   * files (re-read, following changed paths). Listener addresses need a restart; a change to them is
+   * files (re-read, following changed paths). Listener addresses and limits need a restart; a change to them is
    * logged and ignored.
    */
   async reload(config: Config): Promise<void> {
     const old = this.#state;
-    if (JSON.stringify(config.listen) !== JSON.stringify(this.#config.listen)) {
-      this.#logger.warn('listen addresses changed: restart mailgate to apply them');
+    for (const key of ['listen', 'limits'] as const) {
+      if (JSON.stringify(config[key]) !== JSON.stringify(this.#config[key]))
+        this.#logger.warn({ key }, `${key} changed: restart mailgate to apply it`);
     }
     this.#tls.reload(config.tls);
     this.#refreshCrl();

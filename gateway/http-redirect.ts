@@ -29,7 +29,7 @@ export interface RedirectOptions {
 
 /**
  * Creates the plain-HTTP request listener.
- * @example createPlainServer(createRedirectHandler({ publicUrl, pipeline, recorder, trustedProxies }), tracker)
+ * @example createPlainServer(createRedirectHandler({ publicUrl, pipeline, recorder, trustedProxies }), tracker, limits)
  */
 export function createRedirectHandler({
   publicUrl,

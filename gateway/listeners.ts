@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { ConfigError } from '../lib/errors.js';
 import { applyHttp1Limits, createClientErrorHandler, limitRequests } from './client-limits.js';
-import { DEFAULT_LIMITS } from './config/defaults.js';
 import type { LimitsConfig, ListenerConfig } from './config/schema.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { GatewayRequest } from './plane-guard.js';
@@ -69,11 +68,11 @@ export function createTlsServer({
   return server;
 }
 
-/** A plain-HTTP server (redirects, metrics); its requests are small, so the default limits fit. */
+/** A plain-HTTP server (redirects, metrics) with the same client limits as the TLS listeners. */
 export function createPlainServer(
   listener: RequestListener,
   tracker: ConnectionTracker,
-  limits: LimitsConfig = DEFAULT_LIMITS,
+  limits: LimitsConfig,
 ): HttpServer {
   const server = createHttpServer(limitRequests(listener, limits));
   applyHttp1Limits(server, limits);

@@ -24,7 +24,7 @@ function send(res: ServerResponse, { status, headers, body }: ErrorResponse) {
 /**
  * Creates the metrics listener's request handler. A collector that throws answers 500 and is logged; it
  * never becomes an unhandled rejection.
- * @example createPlainServer(createMetricsHandler({ registry, logger }), tracker)
+ * @example createPlainServer(createMetricsHandler({ registry, logger }), tracker, limits)
  */
 export function createMetricsHandler({ registry, logger }: MetricsListenerOptions): RequestListener {
   async function serve(req: IncomingMessage, res: ServerResponse) {
