@@ -99,28 +99,58 @@ class ClientAbortedError extends Error {
   readonly code = 'UND_ERR_ABORTED';
 }
 
+/** An upstream timeout, with undici's error codes so classification and metrics stay the same. */
+export class UpstreamTimeoutError extends Error {
+  readonly code: 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT';
+  constructor(phase: 'headers' | 'body', timeoutMs: number) {
+    super(`upstream ${phase} not received within ${timeoutMs} ms`);
+    this.code = phase === 'headers' ? 'UND_ERR_HEADERS_TIMEOUT' : 'UND_ERR_BODY_TIMEOUT';
+  }
+}
+
+/** One module-level callback (the relay is the timer's argument): no closure per request. */
+function onRelayTimeout(relay: ResponseRelay) {
+  relay.timeoutFired();
+}
+
 /**
  * An undici dispatch handler that writes the upstream response straight into the client response: no
- * intermediate stream, backpressure by pausing undici while the client socket drains.
+ * intermediate stream, backpressure by pausing undici while the client socket drains. It also times the
+ * upstream (response headers, then body idle) with one native timer that is re-armed lazily: activity
+ * only records a timestamp. The clock stops while the client is the slow side (upload still arriving,
+ * response backpressure).
  */
 class ResponseRelay implements Dispatcher.DispatchHandler {
+  readonly #req: GatewayRequest;
   readonly #res: GatewayResponse;
   readonly #request: ProxyRequest;
   readonly #counter: ByteCounter;
   readonly #done: (outcome: ProxyOutcome) => void;
+  readonly #uploading: boolean;
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
+  #timer: NodeJS.Timeout;
+  #lastActivity: number;
+  #paused = false;
+  #responseStarted = false;
+  #expired: UpstreamTimeoutError | undefined;
 
   constructor(
+    req: GatewayRequest,
     res: GatewayResponse,
     request: ProxyRequest,
     counter: ByteCounter,
+    uploading: boolean,
     done: (outcome: ProxyOutcome) => void,
   ) {
+    this.#req = req;
     this.#res = res;
     this.#request = request;
     this.#counter = counter;
+    this.#uploading = uploading;
     this.#done = done;
+    this.#lastActivity = performance.now();
+    this.#timer = setTimeout(onRelayTimeout, request.upstream.timeoutMs, this);
     res.once('close', () => {
       if (res.writableFinished) return;
       this.#clientGone = true;
@@ -128,9 +158,24 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     });
   }
 
+  timeoutFired(): void {
+    const timeoutMs = this.#request.upstream.timeoutMs;
+    const now = performance.now();
+    if (this.#paused || (this.#uploading && !this.#req.readableEnded)) this.#lastActivity = now;
+    const left = this.#lastActivity + timeoutMs - now;
+    if (left > 0) {
+      this.#timer = setTimeout(onRelayTimeout, left, this);
+      return;
+    }
+    this.#expired = new UpstreamTimeoutError(this.#responseStarted ? 'body' : 'headers', timeoutMs);
+    // Still queued for a connection: cancelled as soon as it gets one.
+    this.#controller?.abort(this.#expired);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#clientGone) controller.abort(new ClientAbortedError('client went away'));
+    else if (this.#expired) controller.abort(this.#expired);
   }
 
   onResponseStart(
@@ -138,6 +183,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
+    this.#responseStarted = true;
+    this.#lastActivity = performance.now();
     const out = responseHeaders(headers);
     if (this.#request.extraResponseHeaders) Object.assign(out, this.#request.extraResponseHeaders);
     this.#res.writeHead(statusCode, out);
@@ -145,18 +192,25 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.#counter.bytes += chunk.length;
+    this.#lastActivity = performance.now();
     if (!(this.#res as NodeJS.WritableStream).write(chunk)) {
+      this.#paused = true;
       controller.pause();
-      this.#res.once('drain', () => controller.resume());
+      this.#res.once('drain', () => {
+        this.#paused = false;
+        controller.resume();
+      });
     }
   }
 
   onResponseEnd(): void {
+    clearTimeout(this.#timer);
     this.#res.end();
     this.#done({});
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    clearTimeout(this.#timer);
     this.#done({ failure: this.#clientGone ? 'aborted' : classifyUpstreamError(error), error });
   }
 }
@@ -195,7 +249,7 @@ export function proxyRequest(
         headers: request.headers as Record<string, string>,
         body,
       },
-      new ResponseRelay(res, request, counter, done),
+      new ResponseRelay(req, res, request, counter, body !== null, done),
     );
   });
 }

@@ -7,9 +7,10 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
-import { classifyUpstreamError } from './proxy.js';
+import { classifyUpstreamError, UpstreamTimeoutError } from './proxy.js';
 import { type AccessRecorder, newRequestRecord, type RequestRecord } from './request-record.js';
 import { type PipelineState, resolveRequest, upstreamHeaders } from './resolve-request.js';
+import type { Upstream } from './upstreams.js';
 
 export interface UpgradeDeps {
   state: () => PipelineState;
@@ -66,7 +67,7 @@ export function createUpgradeHandler({
     let joined: UpstreamUpgrade;
     try {
       joined = await joinUpstream(
-        upstream.pool,
+        upstream,
         {
           path: target.path + target.query,
           method: 'GET',
@@ -117,28 +118,42 @@ interface UpstreamUpgrade {
 
 /**
  * Sends the upgrade request and resolves with the upstream's 101 headers and socket; a client that leaves
- * first cancels it. A plain dispatch handler: undici's upgrade() helper lives in its API layer, which the
- * gateway does not load.
+ * first cancels it, and so does the upstream's timeout. A plain dispatch handler: undici's upgrade()
+ * helper lives in its API layer, which the gateway does not load.
  */
 function joinUpstream(
-  pool: Dispatcher,
+  upstream: Upstream,
   options: Dispatcher.DispatchOptions,
   client: Duplex,
 ): Promise<UpstreamUpgrade> {
   return new Promise((resolve, reject) => {
-    let cancel: (() => void) | undefined;
-    const settle = () => cancel && client.off('close', cancel);
-    pool.dispatch(options, {
-      onRequestStart: (controller) => {
-        cancel = () => controller.abort(new Error('client went away'));
-        client.once('close', cancel);
+    let controller: Dispatcher.DispatchController | undefined;
+    let failure: Error | undefined;
+    const cancel = (error: Error) => {
+      failure = error;
+      controller?.abort(error);
+    };
+    const onClientClose = () => cancel(new Error('client went away'));
+    const timer = setTimeout(
+      () => cancel(new UpstreamTimeoutError('headers', upstream.timeoutMs)),
+      upstream.timeoutMs,
+    );
+    const settle = () => {
+      client.off('close', onClientClose);
+      clearTimeout(timer);
+    };
+    client.once('close', onClientClose);
+    upstream.pool.dispatch(options, {
+      onRequestStart: (started) => {
+        controller = started;
+        if (failure) started.abort(failure);
       },
       onRequestUpgrade: (_controller, _status, headers, socket) => {
         settle();
         resolve({ headers, socket });
       },
-      onResponseStart: (controller, status) =>
-        controller.abort(
+      onResponseStart: (started, status) =>
+        started.abort(
           Object.assign(new Error(`upstream answered ${status} to an upgrade`), { code: 'UND_ERR_SOCKET' }),
         ),
       onResponseError: (_controller, error) => {

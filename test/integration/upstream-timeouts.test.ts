@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { request } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** The upstream's timeout; every scenario that must pass lasts at least three times as long. */
+const TIMEOUT_MS = 500;
+const LARGE_BYTES = 32 * 1024 * 1024;
+
+let gw: TestGateway;
+let upstream: Server;
+const upgrades: Duplex[] = [];
+
+beforeAll(async () => {
+  // /hang never answers; /stall sends its headers and one chunk, then nothing; /large sends LARGE_BYTES;
+  // /count answers with the number of body bytes once the body has ended. Upgrades are never answered.
+  upstream = createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    req.on('end', () => {
+      if (req.url === '/hang') return;
+      if (req.url === '/stall') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).write('first\n');
+        return;
+      }
+      if (req.url === '/large') {
+        res.writeHead(200, { 'content-length': LARGE_BYTES }).end(Buffer.alloc(LARGE_BYTES, 'x'));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(`bytes=${bytes}`);
+    });
+  });
+  upstream.on('upgrade', (_req, socket) => upgrades.push(socket));
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  gw = await startTestGateway({
+    upstreams: {
+      app: { url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, timeoutMs: TIMEOUT_MS },
+    },
+    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+  });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  // Upgraded sockets are no longer the HTTP server's: it would wait for them forever.
+  for (const socket of upgrades) socket.destroy();
+  upstream?.closeAllConnections();
+  await new Promise((resolve) => upstream?.close(resolve));
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function upstreamErrors(kind: string): Promise<number> {
+  const text = await gw.gateway.metrics.registry.metrics();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('mailgate_upstream_errors_total{') && l.includes(`kind="${kind}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+/** A GET through the gateway; `onResponse` may pause reading before the body is collected. */
+function get(path: string, onResponse?: (res: IncomingMessage) => Promise<void>) {
+  return new Promise<{ status: number; body: string; bytes: number; aborted: boolean }>((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: gw.port, path, servername: 'localhost', rejectUnauthorized: false },
+      async (res) => {
+        if (onResponse) await onResponse(res);
+        let body = '';
+        let bytes = 0;
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          if (body.length < 1024) body += chunk.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, bytes, aborted: false }));
+        res.on('error', () => resolve({ status: res.statusCode ?? 0, body, bytes, aborted: true }));
+        res.on('aborted', () => resolve({ status: res.statusCode ?? 0, body, bytes, aborted: true }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('upstream timeouts', () => {
+  it('504 when the response headers do not come in time', async () => {
+    const before = await upstreamErrors('headers_timeout');
+    const started = Date.now();
+    const response = await get('/hang');
+    expect(response.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS);
+    expect(await upstreamErrors('headers_timeout')).toBe(before + 1);
+  });
+
+  it('a response body that stalls is cut off after the timeout', async () => {
+    const before = await upstreamErrors('body_timeout');
+    const response = await get('/stall');
+    expect(response.status).toBe(200);
+    expect(response.body).toBe('first\n');
+    expect(response.aborted).toBe(true);
+    expect(await upstreamErrors('body_timeout')).toBe(before + 1);
+  });
+
+  it('an upload slower than the timeout still gets its answer (the deadline waits for the client)', async () => {
+    const result = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: gw.port,
+          path: '/count',
+          method: 'POST',
+          servername: 'localhost',
+          rejectUnauthorized: false,
+          headers: { 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        },
+      );
+      req.on('error', reject);
+      (async () => {
+        for (let i = 0; i < 8; i++) {
+          req.write('0123456789');
+          await sleep(TIMEOUT_MS / 2.5);
+        }
+        req.end();
+      })();
+    });
+    expect(result).toBe('200 bytes=80');
+  });
+
+  it('a client that reads slower than the timeout still gets the whole body', async () => {
+    const response = await get('/large', async (res) => {
+      res.pause();
+      await sleep(3 * TIMEOUT_MS);
+      res.resume();
+    });
+    expect(response.aborted).toBe(false);
+    expect(response.bytes).toBe(LARGE_BYTES);
+  });
+
+  it('504 when the upstream never answers a WebSocket upgrade', async () => {
+    const response = await rawRequest(
+      gw.port,
+      'GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    expect(response.status).toBe(504);
+  });
+});
