@@ -13,9 +13,29 @@ export interface AuthorizedToken extends VerifiedToken {
 }
 
 /**
- * Authorizes one request. The signature check may come from the verifier's cache; revocation and the
- * scope check run every time, against state the gateway refreshes when the database changes.
- * @param authorization every Authorization value received (`req.headersDistinct.authorization`).
+ * The per-request checks on a verified token: not revoked, still its app's, scopes cover the route.
+ * Revocation runs every time, against state the gateway refreshes when the database changes.
+ * @returns the token's limits.
+ * @throws TokenError REVOKED/INVALID → 401, SCOPE → 403.
+ */
+export function authorizeVerified(
+  state: TokenState,
+  token: VerifiedToken,
+  requiredScopes: readonly string[],
+): TokenLimits {
+  const status = state.status(token.id);
+  // Unknown ids fail closed: a deleted row, or another instance's token that our key happens to verify.
+  if (!status || status.revoked) throw new TokenError('ERR_TOKEN_REVOKED', 'token revoked');
+  if (status.app !== token.app) throw new TokenError('ERR_TOKEN_INVALID', 'claims invalid');
+  if (!scopesCover(token.scopes, requiredScopes))
+    throw new TokenError('ERR_TOKEN_SCOPE', 'insufficient scope', { app: token.app });
+  return status.limits;
+}
+
+/**
+ * Authorizes one request: verify() (the signature check may come from the verifier's cache), then
+ * authorizeVerified().
+ * @param authorization every Authorization value received.
  * @param requiredScopes the route's `scopes`; each must be covered (see scopesCover).
  * @throws TokenError: MISSING/MALFORMED/INVALID/REVOKED → 401, SCOPE → 403 (tokenErrorStatus).
  * @example const token = await authorizeToken(verifier, state, req.headersDistinct.authorization, route.scopes ?? []);
@@ -27,11 +47,5 @@ export async function authorizeToken(
   requiredScopes: readonly string[],
 ): Promise<AuthorizedToken> {
   const token = await verifier.verify(authorization);
-  const status = state.status(token.id);
-  // Unknown ids fail closed: a deleted row, or another instance's token that our key happens to verify.
-  if (!status || status.revoked) throw new TokenError('ERR_TOKEN_REVOKED', 'token revoked');
-  if (status.app !== token.app) throw new TokenError('ERR_TOKEN_INVALID', 'claims invalid');
-  if (!scopesCover(token.scopes, requiredScopes))
-    throw new TokenError('ERR_TOKEN_SCOPE', 'insufficient scope', { app: token.app });
-  return { ...token, limits: status.limits };
+  return { ...token, limits: authorizeVerified(state, token, requiredScopes) };
 }

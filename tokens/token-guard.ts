@@ -5,11 +5,12 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { GatewayMetrics } from '../gateway/metrics.js';
 import type { GatewayRequest, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
-import { authorizeToken } from './authorize-token.js';
+import { authorizeToken, authorizeVerified } from './authorize-token.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { bearerChallenge, TokenError, tokenErrorStatus } from './token-error.js';
+import type { TokenLimits } from './token-limits.js';
 import type { TokenState } from './token-state.js';
-import type { TokenVerifier } from './verify-token.js';
+import type { TokenVerifier, VerifiedToken } from './verify-token.js';
 
 export interface TokenGuardOptions {
   verifier: TokenVerifier;
@@ -43,23 +44,19 @@ export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGua
     }
     return counter;
   };
-  return async function tokenPlaneGuard({ req, route }: GuardInput): Promise<GuardDecision> {
-    const required = route?.scopes ?? [];
-    let token: Awaited<ReturnType<typeof authorizeToken>>;
-    try {
-      token = await authorizeToken(verifier, state, authorizationValues(req), required);
-    } catch (error) {
-      if (!(error instanceof TokenError)) throw error;
-      const forbidden = tokenErrorStatus(error) === 403;
-      if (error.app) metrics.tokenRequests.inc({ app: error.app, outcome: 'forbidden' });
-      return {
-        allowed: false,
-        code: forbidden ? 'insufficient_scope' : 'unauthorized',
-        reason: error.code.slice(4).toLowerCase(),
-        responseHeaders: { 'www-authenticate': bearerChallenge(error, 'mailgate', required) },
-      };
-    }
-    const rate = limiter.check(token.id, token.limits);
+  const refusal = (error: unknown, required: readonly string[]): GuardDecision => {
+    if (!(error instanceof TokenError)) throw error;
+    const forbidden = tokenErrorStatus(error) === 403;
+    if (error.app) metrics.tokenRequests.inc({ app: error.app, outcome: 'forbidden' });
+    return {
+      allowed: false,
+      code: forbidden ? 'insufficient_scope' : 'unauthorized',
+      reason: error.code.slice(4).toLowerCase(),
+      responseHeaders: { 'www-authenticate': bearerChallenge(error, 'mailgate', required) },
+    };
+  };
+  const limited = (token: VerifiedToken, limits: TokenLimits): GuardDecision => {
+    const rate = limiter.check(token.id, limits);
     const headers: OutgoingHttpHeaders = {
       'ratelimit-limit': rate.limit,
       'ratelimit-remaining': rate.remaining,
@@ -89,5 +86,24 @@ export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGua
       },
       responseHeaders: headers,
     };
+  };
+  // A token verified before decides synchronously (no promise on the hot path); others are verified first.
+  return function tokenPlaneGuard({ req, route }: GuardInput): GuardDecision | Promise<GuardDecision> {
+    const required = route?.scopes ?? [];
+    const authorization = authorizationValues(req);
+    const known = verifier.cached(authorization);
+    if (known) {
+      let limits: TokenLimits;
+      try {
+        limits = authorizeVerified(state, known, required);
+      } catch (error) {
+        return refusal(error, required);
+      }
+      return limited(known, limits);
+    }
+    return authorizeToken(verifier, state, authorization, required).then(
+      (token) => limited(token, token.limits),
+      (error: unknown) => refusal(error, required),
+    );
   };
 }

@@ -31,7 +31,7 @@ export interface TokenVerifierOptions {
   resolveKey: (kid: string) => KeyObject | undefined;
   /** Clock, epoch ms; default Date.now. */
   now?: () => number;
-  /** Verified tokens kept (LRU); default 10,000, 0 disables the cache. */
+  /** Verified tokens kept (oldest evicted first); default 10,000, 0 disables the cache. */
   cacheSize?: number;
   /** Longest Authorization value looked at; default 4096 bytes. Ours are ~400. */
   maxHeaderBytes?: number;
@@ -44,6 +44,11 @@ export interface TokenVerifier {
    * @throws TokenError ERR_TOKEN_MISSING | ERR_TOKEN_MALFORMED | ERR_TOKEN_INVALID
    */
   verify(authorization: string | readonly string[] | undefined): Promise<VerifiedToken>;
+  /**
+   * The token, when this exact value was verified before and has not expired: the send plane's hot path,
+   * without a promise. Undefined otherwise (including for refused values: verify() says why).
+   */
+  cached(authorization: string | readonly string[] | undefined): VerifiedToken | undefined;
   /** Drops every cached result (e.g. after a key was removed from the store). */
   clear(): void;
   /** Number of cached results. */
@@ -74,7 +79,8 @@ export function createTokenVerifier({
   for (const [name, value] of Object.entries({ clockToleranceSeconds, cacheSize, maxHeaderBytes })) {
     if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a whole number >= 0`);
   }
-  // Insertion order of a Map is its LRU order: a hit is re-inserted at the end, the first key is the oldest.
+  // Only valid tokens get in, so eviction order is not a security question: the oldest goes first. Hits are
+  // not re-inserted (as an LRU would): that churns the Map's table on every request under load.
   const cache = new Map<string, { token: VerifiedToken; validUntilMs: number }>();
 
   const keyFor = (header: { kid?: unknown }) => {
@@ -101,16 +107,25 @@ export function createTokenVerifier({
     return toVerified(verified.payload, verified.protectedHeader.kid!);
   }
 
-  async function verify(authorization: string | readonly string[] | undefined): Promise<VerifiedToken> {
-    const jws = bearerToken(authorization, maxHeaderBytes);
+  /** The cached token for a JWS; an expired entry is dropped. */
+  function lookup(jws: string): VerifiedToken | undefined {
     const hit = cache.get(jws);
-    if (hit) {
-      cache.delete(jws);
-      if (hit.validUntilMs > now()) {
-        cache.set(jws, hit);
-        return hit.token;
-      }
-    }
+    if (hit === undefined) return undefined;
+    if (hit.validUntilMs > now()) return hit.token;
+    cache.delete(jws);
+    return undefined;
+  }
+
+  function cached(authorization: string | readonly string[] | undefined): VerifiedToken | undefined {
+    const jws = parseBearer(authorization, maxHeaderBytes);
+    return typeof jws === 'string' ? lookup(jws) : undefined;
+  }
+
+  async function verify(authorization: string | readonly string[] | undefined): Promise<VerifiedToken> {
+    const jws = parseBearer(authorization, maxHeaderBytes);
+    if (typeof jws !== 'string') throw new TokenError(...jws);
+    const hit = lookup(jws);
+    if (hit) return hit;
     const token = await verifyUncached(jws);
     if (cacheSize > 0) {
       cache.set(jws, { token, validUntilMs: (token.exp + clockToleranceSeconds) * 1000 });
@@ -121,6 +136,7 @@ export function createTokenVerifier({
 
   return {
     verify,
+    cached,
     clear: () => cache.clear(),
     get cacheEntries() {
       return cache.size;
@@ -128,23 +144,32 @@ export function createTokenVerifier({
   };
 }
 
+/** Why there is no usable Bearer JWS: the TokenError to raise. */
+type BearerRefusal = readonly [code: 'ERR_TOKEN_MISSING' | 'ERR_TOKEN_MALFORMED', message: string];
+const NO_CREDENTIALS: BearerRefusal = ['ERR_TOKEN_MISSING', 'no Bearer credentials'];
+const TWO_HEADERS: BearerRefusal = ['ERR_TOKEN_MALFORMED', 'more than one Authorization header'];
+const TOO_LARGE: BearerRefusal = ['ERR_TOKEN_MALFORMED', 'token too large'];
+const NOT_JWS: BearerRefusal = ['ERR_TOKEN_MALFORMED', 'not a compact JWS'];
+
 /**
- * The compact JWS out of the Authorization value(s), refusing before any parsing what is absent,
- * duplicated, oversized or not shaped like a JWS (so a 64 KB garbage token costs one length check).
+ * The compact JWS out of the Authorization value(s), or why not: what is absent, duplicated, oversized or
+ * not shaped like a JWS is refused before any parsing (so a 64 KB garbage token costs one length check).
  */
-function bearerToken(authorization: string | readonly string[] | undefined, maxBytes: number): string {
+function parseBearer(
+  authorization: string | readonly string[] | undefined,
+  maxBytes: number,
+): string | BearerRefusal {
   const values = typeof authorization === 'string' ? [authorization] : (authorization ?? []);
-  if (values.length === 0) throw new TokenError('ERR_TOKEN_MISSING', 'no Bearer credentials');
-  if (values.length > 1) throw new TokenError('ERR_TOKEN_MALFORMED', 'more than one Authorization header');
+  if (values.length === 0) return NO_CREDENTIALS;
+  if (values.length > 1) return TWO_HEADERS;
   const value = values[0]!;
-  if (value.length > maxBytes) throw new TokenError('ERR_TOKEN_MALFORMED', 'token too large');
+  if (value.length > maxBytes) return TOO_LARGE;
   const space = value.indexOf(' ');
   const scheme = space === -1 ? value : value.slice(0, space);
   // RFC 7235 §2.1: the scheme is case-insensitive. Another scheme means no Bearer credentials (RFC 6750 §3.1).
-  if (scheme.toLowerCase() !== 'bearer') throw new TokenError('ERR_TOKEN_MISSING', 'no Bearer credentials');
+  if (scheme.toLowerCase() !== 'bearer') return NO_CREDENTIALS;
   const jws = value.slice(scheme.length).trim();
-  if (!COMPACT_JWS.test(jws)) throw new TokenError('ERR_TOKEN_MALFORMED', 'not a compact JWS');
-  return jws;
+  return COMPACT_JWS.test(jws) ? jws : NOT_JWS;
 }
 
 function toVerified(payload: JWTPayload, kid: string): VerifiedToken {

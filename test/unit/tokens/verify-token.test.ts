@@ -297,19 +297,32 @@ describe('createTokenVerifier: cache', () => {
     expect(v.cacheEntries).toBe(0);
   });
 
-  it('stays bounded, evicting the least recently used', async () => {
+  it('stays bounded, evicting the oldest', async () => {
     const v = verifier({ cacheSize: 2 });
     const [a, b, c] = await Promise.all([sign(), sign(), sign()]);
     await v.verify(`Bearer ${a}`);
     await v.verify(`Bearer ${b}`);
-    await v.verify(`Bearer ${a}`); // a is now the most recent
-    await v.verify(`Bearer ${c}`); // evicts b
+    await v.verify(`Bearer ${a}`); // a hit does not reorder the cache
+    await v.verify(`Bearer ${c}`); // evicts a, the oldest
     expect(v.cacheEntries).toBe(2);
     expect(v.lookups).toHaveLength(3);
-    await v.verify(`Bearer ${a}`);
-    expect(v.lookups).toHaveLength(3);
     await v.verify(`Bearer ${b}`);
+    expect(v.lookups).toHaveLength(3);
+    await v.verify(`Bearer ${a}`);
     expect(v.lookups).toHaveLength(4);
+  });
+
+  it('cached() answers synchronously for a value verified before, and never for a refused one', async () => {
+    const v = verifier();
+    const token = await sign();
+    expect(v.cached(`Bearer ${token}`)).toBeUndefined();
+    const verified = await v.verify(`Bearer ${token}`);
+    expect(v.cached(`bearer ${token}`)).toEqual(verified);
+    expect(v.cached([`Bearer ${token}`])).toEqual(verified);
+    expect(v.cached([`Bearer ${token}`, `Bearer ${token}`])).toBeUndefined();
+    expect(v.cached(`Basic ${token}`)).toBeUndefined();
+    expect(v.cached(undefined)).toBeUndefined();
+    expect(v.lookups).toHaveLength(1);
   });
 
   it('drops a cached token once it expires (frozen clock moved past exp + tolerance)', async () => {
