@@ -1,5 +1,8 @@
 // The ceiling for a Node gateway: node:https + undici Pool.request piped to the response, nothing else.
-// Env: PORT, UPSTREAM, CERT, KEY.
+// FORWARD=1 adds the five forwarding headers every mailgate request carries upstream (DESIGN.md rule 6),
+// to show what they cost on their own.
+// Env: PORT, UPSTREAM, CERT, KEY, FORWARD.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { Pool } from 'undici';
@@ -18,6 +21,17 @@ const strip = (headers) => {
   for (const name in headers) if (!HOP.has(name)) out[name] = headers[name];
   return out;
 };
+const forward = process.env.FORWARD === '1';
+const upstreamHeaders = (req) => {
+  const headers = strip(req.headers);
+  if (!forward) return headers;
+  headers['x-forwarded-for'] = req.socket.remoteAddress;
+  headers['x-real-ip'] = req.socket.remoteAddress;
+  headers['x-forwarded-proto'] = 'https';
+  headers['x-forwarded-host'] = req.headers.host;
+  headers['x-request-id'] = randomUUID();
+  return headers;
+};
 const pool = new Pool(process.env.UPSTREAM, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 });
 const server = https.createServer(
   { cert: readFileSync(process.env.CERT), key: readFileSync(process.env.KEY) },
@@ -26,7 +40,7 @@ const server = https.createServer(
       .request({
         method: req.method,
         path: req.url,
-        headers: strip(req.headers),
+        headers: upstreamHeaders(req),
         body: req.method === 'GET' || req.method === 'HEAD' ? null : req,
       })
       .then(

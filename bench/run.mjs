@@ -165,7 +165,8 @@ function row(name, result, extra = {}) {
 async function main() {
   if (!has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
   if (!has('taskset')) throw new Error('taskset is not installed (util-linux)');
-  const [upstreamPort, rawPort, gwPort, nginxPort] = await Promise.all([
+  const [upstreamPort, rawPort, rawFwdPort, gwPort, nginxPort] = await Promise.all([
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -242,6 +243,14 @@ routes:
   const rawIdle = rssMb(raw.pid);
   const rawUrl = `https://127.0.0.1:${rawPort}/`;
   wrk(rawUrl, { seconds: 3 });
+  // The same raw proxy adding mailgate's five forwarding headers: what those headers cost by themselves.
+  const rawFwd = start('raw+fwd', process.execPath, [join(repo, 'bench/raw-proxy.mjs')], {
+    core: 0,
+    env: { PORT: String(rawFwdPort), UPSTREAM: upstreamUrl, CERT: serverCert, KEY: serverKey, FORWARD: '1' },
+  });
+  const rawFwdUrl = `https://127.0.0.1:${rawFwdPort}/`;
+  await waitHttp(rawFwdUrl);
+  wrk(rawFwdUrl, { seconds: 3 });
 
   if (has('nginx')) {
     const conf = join(root, 'nginx.conf');
@@ -289,12 +298,20 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   // The headline comparison alternates the two proxies (both idle on core 0 when not measured) and keeps
   // the median of each, so a disturbance on the machine does not decide it.
   const rawRuns = [];
+  const rawFwdRuns = [];
   const gwRuns = [];
   for (let round = 0; round < ROUNDS; round++) {
     rawRuns.push(
       measured(
         raw.pid,
         () => wrk(rawUrl),
+        () => {},
+      ),
+    );
+    rawFwdRuns.push(
+      measured(
+        rawFwd.pid,
+        () => wrk(rawFwdUrl),
         () => {},
       ),
     );
@@ -307,8 +324,10 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
     );
   }
   row(`raw node:https + undici (median of ${ROUNDS})`, median(rawRuns), { idleRssMb: rawIdle });
+  row(`raw + forwarding headers (median of ${ROUNDS})`, median(rawFwdRuns));
   row(`mailgate public route (median of ${ROUNDS})`, median(gwRuns), { idleRssMb: gwIdle });
   await stop(raw);
+  await stop(rawFwd);
   const bearer = `Authorization: Bearer ${token}`;
   // Each guarded route against the same route set to auth: public, alternating over ROUNDS (medians).
   const pair = (nameA, runA, nameB, runB) => {
@@ -387,6 +406,10 @@ end\n`,
       publicP99VsRawNode:
         find(`mailgate public route (median of ${ROUNDS})`).p99ms /
         find(`raw node:https + undici (median of ${ROUNDS})`).p99ms,
+      publicVsRawWithForwardingHeaders: ratio(
+        `mailgate public route (median of ${ROUNDS})`,
+        `raw + forwarding headers (median of ${ROUNDS})`,
+      ),
       publicVsNginx: ratio(`mailgate public route (median of ${ROUNDS})`, 'nginx (1 worker)'),
       tokenVsPublic: ratio('mailgate token route', 'mailgate same route, auth: public'),
       adminCertVsPublic: ratio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
