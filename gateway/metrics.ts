@@ -19,23 +19,22 @@ export class GatewayMetrics {
   readonly crlNextUpdate: Gauge;
   readonly tlsReloads: Counter<'outcome'>;
 
-  readonly #requestChildren = new Map<string, { inc: () => void }>();
+  /** Requests counted since the last scrape, by label set; pushed into `requests` by its collect(). */
+  readonly #pendingRequests = new Map<string, { labels: Record<string, string>; count: number }>();
   readonly #durationChildren = new Map<string, { observe: (value: number) => void }>();
 
   /**
-   * Counts one answered request and its duration. Label children are cached by key: resolving labels
-   * through prom-client's hashing on every request is measurable on the hot path.
+   * Counts one answered request and its duration. Counts are kept in a plain map and handed to prom-client
+   * at scrape time: its inc() hashes the label set on every call, which is measurable on the hot path.
    */
   observeRequest(route: string, method: string, status: number, plane: string, seconds: number): void {
     // h2 carries any token as a method: one series per invented method would let a client grow /metrics.
     if (!KNOWN_METHODS.has(method)) method = 'OTHER';
     const key = `${route}\u0000${method}\u0000${status}\u0000${plane}`;
-    let counter = this.#requestChildren.get(key);
-    if (!counter) {
-      counter = this.requests.labels(route, method, String(status), plane);
-      this.#requestChildren.set(key, counter);
-    }
-    counter.inc();
+    const pending = this.#pendingRequests.get(key);
+    if (pending) pending.count++;
+    else
+      this.#pendingRequests.set(key, { labels: { route, method, status: String(status), plane }, count: 1 });
     let histogram = this.#durationChildren.get(plane);
     if (!histogram) {
       histogram = this.duration.labels(plane);
@@ -48,11 +47,19 @@ export class GatewayMetrics {
     this.registry = registry;
     collectDefaultMetrics({ register: registry, prefix: 'mailgate_' });
     const registers = [registry];
+    const pendingRequests = this.#pendingRequests;
     this.requests = new Counter({
       name: 'mailgate_http_requests_total',
       help: 'Requests answered, by route (config path or reserved name), method, status and plane.',
       labelNames: ['route', 'method', 'status', 'plane'],
       registers,
+      collect() {
+        for (const pending of pendingRequests.values()) {
+          if (pending.count === 0) continue;
+          this.inc(pending.labels, pending.count);
+          pending.count = 0;
+        }
+      },
     });
     this.duration = new Histogram({
       name: 'mailgate_http_request_duration_seconds',

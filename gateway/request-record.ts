@@ -72,11 +72,33 @@ export function countReservedBody(res: GatewayResponse, record: RequestRecord): 
   };
 }
 
+const json = JSON.stringify;
+
+/**
+ * The access line's fields as JSON members, in a fixed order; absent ones are left out. Rendered field by
+ * field: one JSON.stringify of a 14-key object per request cost more than the whole rest of the line.
+ */
+export function accessLineMembers(
+  record: RequestRecord,
+  status: number,
+  ms: number,
+  completed: boolean,
+): string {
+  let members = `"reqId":${json(record.id)},"method":${json(record.method)},"route":${json(record.route)},"path":${json(record.path)},"status":${status},"ms":${ms},"plane":${json(record.plane)},"client":${json(record.client)}`;
+  if (record.principal !== undefined) members += `,"principal":${json(record.principal)}`;
+  if (record.upstream !== undefined) members += `,"upstream":${json(record.upstream)}`;
+  members += `,"bytes":${record.bytes}`;
+  if (record.denied !== undefined) members += `,"denied":${json(record.denied)}`;
+  if (record.failure !== undefined) members += `,"failure":${json(record.failure)}`;
+  if (!completed) members += ',"aborted":true';
+  return members;
+}
+
 /** Writes access lines, denial lines and the request metrics. */
 export class AccessRecorder {
   readonly #logger: Logger;
   readonly #metrics: GatewayMetrics;
-  readonly #writeAccessLine: (fields: Record<string, unknown>) => void;
+  readonly #writeAccessLine: (members: string) => void;
 
   constructor(logger: Logger, metrics: GatewayMetrics) {
     this.#logger = logger;
@@ -88,22 +110,7 @@ export class AccessRecorder {
   finish(record: RequestRecord, status: number, completed: boolean): void {
     const seconds = (performance.now() - record.start) / 1000;
     this.#metrics.observeRequest(record.route, record.method, status, record.plane, seconds);
-    this.#writeAccessLine({
-      reqId: record.id,
-      method: record.method,
-      route: record.route,
-      path: record.path,
-      status,
-      ms: Math.round(seconds * 10_000) / 10,
-      plane: record.plane,
-      client: record.client,
-      principal: record.principal,
-      upstream: record.upstream,
-      bytes: record.bytes,
-      denied: record.denied,
-      failure: record.failure,
-      aborted: completed ? undefined : true,
-    });
+    this.#writeAccessLine(accessLineMembers(record, status, Math.round(seconds * 10_000) / 10, completed));
   }
 
   /** A security decision that refused something. */

@@ -58,7 +58,9 @@ export async function startTestGateway(raw: Record<string, unknown>, dataDir?: s
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         await new Promise((resolve) => logger.flush(resolve));
-        const text = readFileSync(logPath, 'utf8');
+        const written = readFileSync(logPath, 'utf8');
+        // Whole lines only: the file may be read between two writes of one batch.
+        const text = written.slice(0, written.lastIndexOf('\n') + 1);
         if (until === undefined || text.includes(until) || Date.now() > deadline) {
           return text
             .split('\n')
