@@ -152,6 +152,18 @@ function median(runs) {
   return Object.fromEntries(numeric.map((key) => [key, mid(runs.map((run) => run[key]))]));
 }
 
+/**
+ * Measures each contender ({ pid, run }) once per round, in turn, for ROUNDS rounds, and returns the
+ * median of each: alternating keeps a disturbance on the machine from deciding a comparison.
+ */
+function alternate(contenders) {
+  const runs = contenders.map(() => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    contenders.forEach(({ pid, run }, i) => runs[i].push(measured(pid, run, () => {})));
+  }
+  return runs.map(median);
+}
+
 const rows = [];
 function row(name, result, extra = {}) {
   rows.push({ name, ...result, ...extra });
@@ -295,37 +307,16 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   );
   const gwUrl = `https://127.0.0.1:${gwPort}`;
   wrk(`${gwUrl}/`, { seconds: 3 });
-  // The headline comparison alternates the two proxies (both idle on core 0 when not measured) and keeps
-  // the median of each, so a disturbance on the machine does not decide it.
-  const rawRuns = [];
-  const rawFwdRuns = [];
-  const gwRuns = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    rawRuns.push(
-      measured(
-        raw.pid,
-        () => wrk(rawUrl),
-        () => {},
-      ),
-    );
-    rawFwdRuns.push(
-      measured(
-        rawFwd.pid,
-        () => wrk(rawFwdUrl),
-        () => {},
-      ),
-    );
-    gwRuns.push(
-      measured(
-        gw.pid,
-        () => wrk(`${gwUrl}/`),
-        () => {},
-      ),
-    );
-  }
-  row(`raw node:https + undici (median of ${ROUNDS})`, median(rawRuns), { idleRssMb: rawIdle });
-  row(`raw + forwarding headers (median of ${ROUNDS})`, median(rawFwdRuns));
-  row(`mailgate public route (median of ${ROUNDS})`, median(gwRuns), { idleRssMb: gwIdle });
+  // The headline comparison alternates the proxies (all idle on core 0 when not measured) and keeps the
+  // median of each, so a disturbance on the machine does not decide it.
+  const [rawMedian, rawFwdMedian, gwMedian] = alternate([
+    { pid: raw.pid, run: () => wrk(rawUrl) },
+    { pid: rawFwd.pid, run: () => wrk(rawFwdUrl) },
+    { pid: gw.pid, run: () => wrk(`${gwUrl}/`) },
+  ]);
+  row(`raw node:https + undici (median of ${ROUNDS})`, rawMedian, { idleRssMb: rawIdle });
+  row(`raw + forwarding headers (median of ${ROUNDS})`, rawFwdMedian);
+  row(`mailgate public route (median of ${ROUNDS})`, gwMedian, { idleRssMb: gwIdle });
   await stop(raw);
   await stop(rawFwd);
   const bearer = `Authorization: Bearer ${token}`;
@@ -333,26 +324,12 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   const pair = (nameA, runA, nameB, runB) => {
     runA(2);
     runB(2);
-    const a = [];
-    const b = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      a.push(
-        measured(
-          gw.pid,
-          () => runA(DURATION),
-          () => {},
-        ),
-      );
-      b.push(
-        measured(
-          gw.pid,
-          () => runB(DURATION),
-          () => {},
-        ),
-      );
-    }
-    row(nameA, median(a));
-    row(nameB, median(b));
+    const [a, b] = alternate([
+      { pid: gw.pid, run: () => runA(DURATION) },
+      { pid: gw.pid, run: () => runB(DURATION) },
+    ]);
+    row(nameA, a);
+    row(nameB, b);
   };
   pair(
     'mailgate token route',
