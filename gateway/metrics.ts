@@ -2,15 +2,80 @@
  * @module Prometheus metrics with `mailgate_` names (DESIGN.md Observability), on an injected registry.
  */
 import { METHODS } from 'node:http';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import type { RequestRecord } from './request-record.js';
 
-/** The methods Node's HTTP/1.1 parser accepts (WebDAV and CalDAV included). */
-const KNOWN_METHODS = new Set(METHODS);
+/** The methods Node's HTTP/1.1 parser accepts (WebDAV and CalDAV included), by index; others count as OTHER. */
+const METHOD_INDEX = new Map(METHODS.map((method, index) => [method, index]));
+type MetricPlane = RequestRecord['plane'];
+/** A number per plane, packed into the request series key. */
+const PLANE_INDEX: Record<MetricPlane, number> = { public: 0, admin: 1, token: 2, reserved: 3, none: 4 };
+
+/** One label set of mailgate_http_requests_total and its count since the last scrape. */
+interface RequestSeries {
+  labels: { route: string; method: string; status: string; plane: MetricPlane };
+  count: number;
+}
+
+/** Upper bounds of mailgate_http_request_duration_seconds, in seconds. */
+const DURATION_BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60];
+const DURATION_NAME = 'mailgate_http_request_duration_seconds';
+
+/** Per plane: requests per bucket (not cumulative; the last one is +Inf) and their sum of seconds. */
+interface PlaneDurations {
+  counts: number[];
+  sum: number;
+}
+
+/**
+ * mailgate_http_request_duration_seconds{plane}, counted in plain arrays and rendered when scraped:
+ * prom-client's Histogram hashes the label set on every observe(), which showed in the per-request
+ * profile. The registry reads any metric through name, help, type, aggregator and get().
+ */
+export class DurationHistogram {
+  readonly name = DURATION_NAME;
+  readonly help = 'Time from request start to the last response byte, by plane.';
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #planes = new Map<MetricPlane, PlaneDurations>();
+
+  observe(plane: MetricPlane, seconds: number): void {
+    let durations = this.#planes.get(plane);
+    if (!durations) {
+      durations = { counts: new Array<number>(DURATION_BOUNDS.length + 1).fill(0), sum: 0 };
+      this.#planes.set(plane, durations);
+    }
+    let bucket = 0;
+    while (bucket < DURATION_BOUNDS.length && seconds > DURATION_BOUNDS[bucket]!) bucket++;
+    durations.counts[bucket]!++;
+    durations.sum += seconds;
+  }
+
+  /** The exposition prom-client's own Histogram gives: cumulative buckets, +Inf, _sum, _count. */
+  get() {
+    const values: { metricName: string; labels: Record<string, string | number>; value: number }[] = [];
+    for (const [plane, { counts, sum }] of this.#planes) {
+      let cumulative = 0;
+      for (const [bucket, count] of counts.entries()) {
+        cumulative += count;
+        const le = DURATION_BOUNDS[bucket] ?? '+Inf';
+        values.push({ metricName: `${DURATION_NAME}_bucket`, labels: { le, plane }, value: cumulative });
+      }
+      values.push({ metricName: `${DURATION_NAME}_sum`, labels: { plane }, value: sum });
+      values.push({ metricName: `${DURATION_NAME}_count`, labels: { plane }, value: cumulative });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  reset(): void {
+    this.#planes.clear();
+  }
+}
 
 export class GatewayMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'route' | 'method' | 'status' | 'plane'>;
-  readonly duration: Histogram<'plane'>;
+  readonly duration = new DurationHistogram();
   readonly authDenied: Counter<'plane' | 'reason'>;
   readonly tokenRequests: Counter<'app' | 'outcome'>;
   readonly rateLimited: Counter<'app'>;
@@ -19,28 +84,29 @@ export class GatewayMetrics {
   readonly crlNextUpdate: Gauge;
   readonly tlsReloads: Counter<'outcome'>;
 
-  /** Requests counted since the last scrape, by label set; pushed into `requests` by its collect(). */
-  readonly #pendingRequests = new Map<string, { labels: Record<string, string>; count: number }>();
-  readonly #durationChildren = new Map<string, { observe: (value: number) => void }>();
-
   /**
-   * Counts one answered request and its duration. Counts are kept in a plain map and handed to prom-client
-   * at scrape time: its inc() hashes the label set on every call, which is measurable on the hot path.
+   * Requests counted since the last scrape: route, then method, status and plane packed into one number.
+   * Handed to prom-client by the counter's collect(): its inc() hashes the label set on every call.
    */
-  observeRequest(route: string, method: string, status: number, plane: string, seconds: number): void {
+  readonly #pendingRequests = new Map<string, Map<number, RequestSeries>>();
+
+  /** Counts one answered request and its duration; no string is built or hashed per request. */
+  observeRequest(route: string, method: string, status: number, plane: MetricPlane, seconds: number): void {
     // h2 carries any token as a method: one series per invented method would let a client grow /metrics.
-    if (!KNOWN_METHODS.has(method)) method = 'OTHER';
-    const key = `${route}\u0000${method}\u0000${status}\u0000${plane}`;
-    const pending = this.#pendingRequests.get(key);
-    if (pending) pending.count++;
-    else
-      this.#pendingRequests.set(key, { labels: { route, method, status: String(status), plane }, count: 1 });
-    let histogram = this.#durationChildren.get(plane);
-    if (!histogram) {
-      histogram = this.duration.labels(plane);
-      this.#durationChildren.set(plane, histogram);
+    const methodIndex = METHOD_INDEX.get(method) ?? METHODS.length;
+    const key = (status * 64 + methodIndex) * 8 + PLANE_INDEX[plane];
+    let byRoute = this.#pendingRequests.get(route);
+    if (!byRoute) {
+      byRoute = new Map();
+      this.#pendingRequests.set(route, byRoute);
     }
-    histogram.observe(seconds);
+    const series = byRoute.get(key);
+    if (series) series.count++;
+    else {
+      const labels = { route, method: METHODS[methodIndex] ?? 'OTHER', status: String(status), plane };
+      byRoute.set(key, { labels, count: 1 });
+    }
+    this.duration.observe(plane, seconds);
   }
 
   constructor(registry = new Registry()) {
@@ -54,20 +120,16 @@ export class GatewayMetrics {
       labelNames: ['route', 'method', 'status', 'plane'],
       registers,
       collect() {
-        for (const pending of pendingRequests.values()) {
-          if (pending.count === 0) continue;
-          this.inc(pending.labels, pending.count);
-          pending.count = 0;
-        }
+        for (const byRoute of pendingRequests.values())
+          for (const series of byRoute.values()) {
+            if (series.count === 0) continue;
+            this.inc(series.labels, series.count);
+            series.count = 0;
+          }
       },
     });
-    this.duration = new Histogram({
-      name: 'mailgate_http_request_duration_seconds',
-      help: 'Time from request start to the last response byte, by plane.',
-      labelNames: ['plane'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
-      registers,
-    });
+    // The registry reads only name, help, type, aggregator and get(): see DurationHistogram.
+    registry.registerMetric(this.duration as unknown as Metric);
     this.authDenied = new Counter({
       name: 'mailgate_auth_denied_total',
       help: 'Requests refused by a plane guard or the path canonicaliser, by plane and reason.',
