@@ -60,4 +60,16 @@ describe('createLogger', () => {
       path: '/SOGo',
     });
   });
+
+  it('keeps every line whole and in order across chunks, with non-ASCII text and lines longer than a chunk', async () => {
+    const long = 'é'.repeat(20_000);
+    const lines = await logged((logger) => {
+      for (let n = 0; n < 600; n++) logger.info({ n, path: `/€/${n}/😀` }, 'request');
+      logger.info({ n: 600, long }, 'long');
+      logger.info({ n: 601 }, 'after');
+    });
+    expect(lines.map((line) => line.n)).toEqual(Array.from({ length: 602 }, (_, n) => n));
+    expect(lines[599]!.path).toBe('/€/599/😀');
+    expect(lines[600]!.long).toBe(long);
+  });
 });
