@@ -151,7 +151,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#done = done;
     this.#lastActivity = performance.now();
     this.#timer = setTimeout(onRelayTimeout, request.upstream.timeoutMs, this);
-    res.once('close', () => {
+    res.on('close', () => {
       if (res.writableFinished) return;
       this.#clientGone = true;
       this.#controller?.abort(new ClientAbortedError('client went away'));

@@ -132,7 +132,8 @@ export function createRequestHandler({
   return function mailgateRequest(req, res) {
     const record = newRequestRecord(req);
     tracker.requestStarted(req, res);
-    res.once('close', () => {
+    // 'close' fires once per response: on() spares once()'s wrapper, one per request.
+    res.on('close', () => {
       tracker.requestEnded(req);
       recorder.finish(record, res.headersSent ? res.statusCode : 499, res.writableFinished);
     });
