@@ -2,11 +2,11 @@
  * @module The optional plain-HTTP Prometheus listener (`listen.metrics`): GET or HEAD `/metrics` (or
  * `/_mailgate/metrics`), any query string; everything else gets the gateway's JSON errors.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { type ErrorResponse, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
+import { nextRequestId } from './request-id.js';
 
 const METRICS_PATHS = new Set(['/metrics', '/_mailgate/metrics']);
 const ALLOW = 'GET, HEAD';
@@ -31,18 +31,18 @@ export function createMetricsHandler({ registry, logger }: MetricsListenerOption
     const url = req.url ?? '';
     const query = url.indexOf('?');
     if (!METRICS_PATHS.has(query === -1 ? url : url.slice(0, query))) {
-      send(res, renderError('not_found', randomUUID(), req.headers.accept));
+      send(res, renderError('not_found', nextRequestId(), req.headers.accept));
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, renderError('method_not_allowed', randomUUID(), req.headers.accept, { allow: ALLOW }));
+      send(res, renderError('method_not_allowed', nextRequestId(), req.headers.accept, { allow: ALLOW }));
       return;
     }
     let body: string;
     try {
       body = await registry.metrics();
     } catch (error) {
-      const requestId = randomUUID();
+      const requestId = nextRequestId();
       logger.error({ reqId: requestId, err: error }, 'metrics collection failed');
       send(res, renderError('internal_error', requestId, req.headers.accept));
       return;

@@ -2,11 +2,11 @@
  * @module One record per request: created at the start, written once at the end as the access line and
  * the request metrics; denials also get their own line and counter.
  */
-import { randomUUID } from 'node:crypto';
 import { createAccessLineWriter, type Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { GatewayRequest, Plane } from './plane-guard.js';
 import type { GatewayResponse, UpstreamFailure } from './proxy.js';
+import { nextRequestId } from './request-id.js';
 
 /** What the access line and the metrics say about one request. */
 export interface RequestRecord {
@@ -26,7 +26,7 @@ export interface RequestRecord {
 
 export function newRequestRecord(req: GatewayRequest): RequestRecord {
   return {
-    id: randomUUID(),
+    id: nextRequestId(),
     start: performance.now(),
     method: req.method ?? 'GET',
     path: '',
@@ -90,7 +90,7 @@ export function accessLineMembers(
   ms: number,
   completed: boolean,
 ): string {
-  // The id is a UUID the gateway made itself; the plane one of a fixed set.
+  // The id is one the gateway made itself (hex and dashes); the plane one of a fixed set.
   let members = `"reqId":"${record.id}","method":${json(record.method)},"route":${json(record.route)},"path":${json(record.path)},"status":${status},"ms":${ms},"plane":"${record.plane}","client":${json(record.client)}`;
   if (record.principal !== undefined) members += `,"principal":${json(record.principal)}`;
   if (record.upstream !== undefined) members += `,"upstream":${json(record.upstream)}`;
