@@ -40,7 +40,18 @@ export interface ForwardOptions {
   proto?: 'http' | 'https' | undefined;
 }
 
-function scrubbed(name: string, connectionTokens: Set<string> | undefined, options: ForwardOptions): boolean {
+/**
+ * Header names a Connection header lists (RFC 9110 §7.6.1), to be dropped with it. The usual values,
+ * keep-alive and close, name no header that is not dropped anyway: no Set for them.
+ */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const text = (typeof value === 'string' ? value : value.join(',')).toLowerCase();
+  if (text === 'keep-alive' || text === 'close') return undefined;
+  return new Set(text.split(',').map((token) => token.trim()));
+}
+
+function scrubbed(name: string, listed: Set<string> | undefined, options: ForwardOptions): boolean {
   if (name.charCodeAt(0) === 0x3a) return true; // h2 pseudo-headers
   if (HOP_BY_HOP.has(name)) return true;
   if (SCRUBBED.has(name)) return true;
@@ -50,7 +61,7 @@ function scrubbed(name: string, connectionTokens: Set<string> | undefined, optio
   }
   if (name === 'authorization') return !options.keepAuthorization;
   if (name === 'host') return true; // re-set below from the normalised authority
-  return connectionTokens?.has(name) ?? false;
+  return listed?.has(name) ?? false;
 }
 
 /**
@@ -58,13 +69,10 @@ function scrubbed(name: string, connectionTokens: Set<string> | undefined, optio
  * @example forwardHeaders(req.headers, { clientAddress: '203.0.113.9', host: 'mail.example.com', requestId, keepApiKey: false, keepAuthorization: true })
  */
 export function forwardHeaders(inbound: IncomingHttpHeaders, options: ForwardOptions): OutgoingHttpHeaders {
-  const connection = inbound.connection;
-  const connectionTokens = connection
-    ? new Set(connection.split(',').map((token) => token.trim().toLowerCase()))
-    : undefined;
+  const listed = connectionTokens(inbound.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in inbound) {
-    if (scrubbed(name, connectionTokens, options)) continue;
+    if (scrubbed(name, listed, options)) continue;
     const value = inbound[name];
     if (value !== undefined) out[name] = value;
   }
@@ -84,14 +92,10 @@ export function forwardHeaders(inbound: IncomingHttpHeaders, options: ForwardOpt
 export function responseHeaders(
   upstream: Record<string, string | string[] | undefined>,
 ): OutgoingHttpHeaders {
-  const connection = upstream.connection;
-  const tokens =
-    typeof connection === 'string'
-      ? new Set(connection.split(',').map((t) => t.trim().toLowerCase()))
-      : undefined;
+  const listed = connectionTokens(upstream.connection);
   const out: OutgoingHttpHeaders = {};
   for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || tokens?.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
     const value = upstream[name];
     if (value !== undefined) out[name] = value;
   }

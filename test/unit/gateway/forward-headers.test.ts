@@ -73,4 +73,16 @@ describe('responseHeaders', () => {
       }),
     ).toEqual({ 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
   });
+
+  it('reads the names in Connection in any case, from one header or several', () => {
+    const answer = { 'x-hop': '1', 'x-other': '2', 'content-type': 'text/plain' };
+    expect(responseHeaders({ ...answer, connection: 'Keep-Alive, X-Hop' })).toEqual({
+      'x-other': '2',
+      'content-type': 'text/plain',
+    });
+    expect(responseHeaders({ ...answer, connection: ['keep-alive', 'x-hop , X-Other'] })).toEqual({
+      'content-type': 'text/plain',
+    });
+    expect(responseHeaders({ ...answer, connection: 'Close' })).toEqual(answer);
+  });
 });
