@@ -2,7 +2,7 @@
 // (when installed), in one run on this machine. The proxy under test runs on core 0; the upstream and
 // the load generators on core 1. Prints req/s, p50, p99, CPU per request, RSS and the ratios.
 //
-// Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 3), IDLE_SETTLE_MS (default 30000),
+// Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 5), IDLE_SETTLE_MS (default 30000),
 // INVALID_TOKENS (default 100000), KEEP=1 keeps the temp dir.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ const cli = join(repo, 'dist/cli/main.js');
 const DURATION = Number(process.env.DURATION ?? 8);
 const CONNS = Number(process.env.CONNS ?? 32);
 const INVALID_TOKENS = Number(process.env.INVALID_TOKENS ?? 100_000);
-const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const IDLE_SETTLE_MS = Number(process.env.IDLE_SETTLE_MS ?? 30_000);
 const root = mkdtempSync(join(tmpdir(), 'mailgate-bench-'));
 const dataDir = join(root, 'data');
