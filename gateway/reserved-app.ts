@@ -9,13 +9,7 @@ import { renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { Allowed, GatewayRequest } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
-import type { ReservedPlane } from './resolve-request.js';
-
-/** A reserved path's plane and its metric label (a fixed set: never the raw path, which a client chooses). */
-export interface ReservedPath {
-  plane: ReservedPlane;
-  label: string;
-}
+import type { ReservedPath } from './resolve-request.js';
 
 /** Reserved paths open to everyone; every other `/_mailgate/...` path is on the admin plane (fail closed). */
 const PUBLIC_RESERVED = new Map<string, ReservedPath>(

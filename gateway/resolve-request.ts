@@ -17,6 +17,12 @@ import type { Upstreams } from './upstreams.js';
 /** Reserved paths and which plane guards them. */
 export type ReservedPlane = 'public' | 'admin';
 
+/** A reserved path's plane and its metric label (a fixed set: never the raw path, which a client chooses). */
+export interface ReservedPath {
+  plane: ReservedPlane;
+  label: string;
+}
+
 /** Everything the pipeline needs; swapped as a whole on reload, read once per request. */
 export interface PipelineState {
   routes: RouteTable;
@@ -24,7 +30,7 @@ export interface PipelineState {
   guards: Record<Plane, PlaneGuard>;
   trustedProxies: AddressSet;
   /** Plane and metric label of a reserved path (`/_mailgate/...`, `/.well-known/jwks.json`); undefined = not reserved. */
-  reservedPath: (matchPath: string) => { plane: ReservedPlane; label: string } | undefined;
+  reservedPath: (matchPath: string) => ReservedPath | undefined;
   /** Serves a reserved path (the Hono app). */
   serveReserved: (
     req: GatewayRequest,
