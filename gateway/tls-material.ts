@@ -125,14 +125,11 @@ export class TlsMaterial {
       return this.reloadCertificate();
     }
     if (tls.cert === 'auto') return this.reloadCertificate();
-    const [oldCert, oldKey] = [this.#certPath, this.#keyPath];
+    // Stop watching the old pair; watch() then follows whichever pair is served afterwards.
+    const watching = this.#watching;
+    this.close();
     const changed = this.#switchTo(tls.cert, tls.key);
-    if (this.#watching && (this.#certPath !== oldCert || this.#keyPath !== oldKey)) {
-      unwatchFile(oldCert, this.#onFileChange);
-      unwatchFile(oldKey, this.#onFileChange);
-      this.#watching = false;
-      this.watch();
-    }
+    if (watching) this.watch();
     return changed;
   }
 
