@@ -1,5 +1,5 @@
 /**
- * @module The admin-plane decision (DESIGN.md rule 3) as a pure function of certificate facts, peer
+ * @module The admin-plane decision (docs/security.md rule 3) as a pure function of certificate facts, peer
  * address, route roles, SNI/Host, the revoked set and the time.
  */
 import type { AddressSet } from '../lib/cidr.js';

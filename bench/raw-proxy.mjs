@@ -1,5 +1,5 @@
 // The ceiling for a Node gateway: node:https + undici Pool.request piped to the response, nothing else.
-// FORWARD=1 adds the five forwarding headers every mailgate request carries upstream (DESIGN.md rule 6),
+// FORWARD=1 adds the five forwarding headers every mailgate request carries upstream (security rule 6),
 // to show what they cost on their own.
 // Env: PORT, UPSTREAM, CERT, KEY, FORWARD.
 import { randomUUID } from 'node:crypto';

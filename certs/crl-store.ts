@@ -73,7 +73,8 @@ export function regenerateCrl(db: Database, dataDir: string, options: CrlOptions
 
 /**
  * The current CRL, regenerated first when there is none, when it has passed half its validity, or when
- * the revoked set in the store differs from its entries. Never returns an expired CRL (DESIGN rule 4).
+ * the revoked set in the store differs from its entries. Never returns an expired CRL
+ * (docs/security.md rule 4).
  * Safe against concurrent callers: the decision is re-checked under the write lock.
  * @throws CaMissingError without a CA.
  * @example const { pem, nextUpdate } = ensureFreshCrl(db, dataDir, { crlDays: 7 });

@@ -1,6 +1,6 @@
 /**
  * @module The one canonical form of a request target, used by routing, every check, the log and the
- * forwarded request (DESIGN.md rule 1). Pure.
+ * forwarded request (docs/security.md rule 1). Pure.
  */
 
 /** Why a request target was refused (400). */

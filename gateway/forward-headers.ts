@@ -1,5 +1,5 @@
 /**
- * @module The headers sent to the upstream (DESIGN.md rule 6): inbound identity and hop-by-hop headers
+ * @module The headers sent to the upstream (docs/security.md rule 6): inbound identity and hop-by-hop headers
  * scrubbed, forwarding headers overwritten, the authenticated identity added. Pure.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';

@@ -16,8 +16,7 @@ export type GatewayErrorCode =
   | 'rate_limited'
   | 'internal_error'
   | 'upstream_unreachable'
-  | 'upstream_timeout'
-  | 'unavailable';
+  | 'upstream_timeout';
 
 const STATUS: Record<GatewayErrorCode, number> = {
   bad_request: 400,
@@ -31,7 +30,6 @@ const STATUS: Record<GatewayErrorCode, number> = {
   rate_limited: 429,
   internal_error: 500,
   upstream_unreachable: 502,
-  unavailable: 503,
   upstream_timeout: 504,
 };
 
@@ -47,7 +45,6 @@ const MESSAGE: Record<GatewayErrorCode, string> = {
   rate_limited: 'Too many requests',
   internal_error: 'Internal error',
   upstream_unreachable: 'Bad gateway',
-  unavailable: 'Service unavailable',
   upstream_timeout: 'Gateway timeout',
 };
 

@@ -1,5 +1,5 @@
 /**
- * @module The pino logger: JSON lines on stdout, buffered, secrets redacted (DESIGN.md rule 7).
+ * @module The pino logger: JSON lines on stdout, buffered, secrets redacted (docs/security.md rule 7).
  */
 import { type Logger, pino } from 'pino';
 

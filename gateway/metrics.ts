@@ -1,5 +1,5 @@
 /**
- * @module Prometheus metrics with `mailgate_` names (DESIGN.md Observability), on an injected registry.
+ * @module Prometheus metrics with `mailgate_` names (listed in docs/operations.md), on an injected registry.
  */
 import { METHODS } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';

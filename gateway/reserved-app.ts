@@ -1,5 +1,5 @@
 /**
- * @module The reserved paths (DESIGN.md): health, readiness, CA and CRL, JWKS, metrics and the admin API
+ * @module The reserved paths (docs/security.md): health, readiness, CA and CRL, JWKS, metrics and the admin API
  * mount point, as a Hono app. The pipeline has already applied each path's plane guard.
  */
 import { getRequestListener } from '@hono/node-server';

@@ -1,5 +1,5 @@
 /**
- * @module Most-specific route selection (DESIGN.md rule 2): exact host over wildcard over none, then the
+ * @module Most-specific route selection (security rule 2): exact host over wildcard over none, then the
  * longest path prefix on a segment boundary. Pure; built once per config.
  */
 import type { RouteConfig } from './config/schema.js';

@@ -163,7 +163,7 @@ export class TlsMaterial {
 
   /**
    * Re-reads (and if due regenerates) the CRL. When it changed, new handshakes get it and the session
-   * ticket keys rotate so no resumed session skips the check (DESIGN.md rule 4).
+   * ticket keys rotate so no resumed session skips the check (docs/security.md rule 4).
    */
   refreshCrl(): boolean {
     const before = this.#crlNumber;

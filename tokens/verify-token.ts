@@ -1,5 +1,5 @@
 /**
- * @module Verifying the send plane's bearer token (DESIGN rule 5): header shape, EdDSA signature, claims,
+ * @module Verifying the send plane's bearer token (security rule 5): header shape, EdDSA signature, claims,
  * with a bounded cache of verified tokens. No I/O: keys come from the injected resolver.
  */
 import type { KeyObject } from 'node:crypto';

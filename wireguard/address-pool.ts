@@ -8,7 +8,7 @@ import { ConflictError, UsageError } from '../lib/errors.js';
 const MIN_PREFIX = 8;
 const MAX_PREFIX = 30;
 
-/** Default WireGuard range, as in DESIGN.md's example configuration. */
+/** Default WireGuard range, as in the example configuration (nginx/mailgate.example.yaml). */
 export const DEFAULT_WG_CIDR = '10.8.0.0/24';
 
 /**

@@ -39,7 +39,10 @@ export const DEFAULT_LIMITS = {
   maxHeaderCount: DEFAULT_MAX_HEADER_COUNT,
 } as const;
 
-/** The route table of DESIGN.md: Mailcow behind the public plane, its admin UIs behind the admin plane. */
+/**
+ * The built-in route table (docs/operations.md, configuration reference): Mailcow behind the public plane,
+ * its admin UIs behind the admin plane.
+ */
 export const DEFAULT_CONFIG = {
   dataDir: './data',
   publicUrl: DEFAULT_PUBLIC_URL,
