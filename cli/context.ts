@@ -15,6 +15,8 @@ export interface CliContext {
   env: NodeJS.ProcessEnv;
   /** Machine-readable output (one JSON document with --json). */
   out: (text: string) => void;
+  /** Binary stdout (`ca crl --der`); absent when stdout is a terminal, where bytes would garble it. */
+  outBinary?: (bytes: Uint8Array) => void;
   /** Human-facing messages. */
   err: (text: string) => void;
   /** The validated configuration (loaded once, on first use). @throws ConfigError */

@@ -30,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
     json: parsed.json,
     env: process.env,
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+    outBinary: process.stdout.isTTY ? undefined : (bytes) => process.stdout.write(bytes),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     actor: `cli:${safeUser()}@${hostname()}`,
   };

@@ -221,13 +221,17 @@ export async function caRevoke(flags: FlagValues, target: string, ctx: CliContex
 /** `ca crl [--out FILE] [--der]` */
 export async function caCrl(flags: FlagValues, ctx: CliContext): Promise<void> {
   const out = optionalString(flags, 'out');
-  if (flags.der === true && out === undefined) throw new UsageError('--der needs --out FILE (DER is binary)');
+  // Like `openssl crl -outform DER`: a pipe or a redirect takes the bytes, only a terminal is refused.
+  if (flags.der === true && out === undefined && ctx.outBinary === undefined)
+    throw new UsageError('--der writes binary: give --out FILE or redirect stdout to a file or pipe');
   const { crlDays } = (await ctx.config()).ca;
   requireCa(ctx);
   const { ensureFreshCrl } = await import('../../certs/crl-store.js');
   const { pem } = await withDatabase(ctx, (db) => ensureFreshCrl(db, ctx.dataDir, { crlDays }));
-  if (out === undefined) ctx.out(pem);
-  else if (flags.der === true) writeFileAtomic(resolve(out), pemBody(pem), { mode: 0o644 });
+  if (out === undefined) {
+    if (flags.der === true) ctx.outBinary!(pemBody(pem));
+    else ctx.out(pem);
+  } else if (flags.der === true) writeFileAtomic(resolve(out), pemBody(pem), { mode: 0o644 });
   else writeFileAtomic(resolve(out), pem, { mode: 0o644 });
 }
 

@@ -1,10 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tool } from '../helpers/ca-fixture.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI_MAIN, runCli } from '../helpers/cli.js';
 
 let root: string;
 let dataDir: string;
@@ -199,6 +200,19 @@ describe('mailgate ca (spawned CLI)', () => {
     expect(
       tool('openssl', ['crl', '-inform', 'DER', '-in', crlDer, '-CAfile', caPem, '-noout']).out,
     ).toContain('verify OK');
+    // --der without --out: DER into a pipe, read by openssl as `openssl crl -outform DER | ...` would be.
+    const mailgate = `'${process.execPath}' '${CLI_MAIN}' ca crl --der --data-dir '${dataDir}'`;
+    const piped = tool('sh', ['-c', `${mailgate} | openssl crl -inform DER -CAfile '${caPem}' -noout`]);
+    expect(piped.out).toContain('verify OK');
+    const bytes = spawnSync('sh', ['-c', mailgate]);
+    expect(bytes.status).toBe(0);
+    expect(bytes.stdout.equals(readFileSync(crlDer))).toBe(true);
+    // Only a terminal is refused (script gives the command a pseudo-terminal), with a usage error.
+    const onTerminal = tool('script', ['-qec', mailgate, '/dev/null']);
+    expect(onTerminal.code).toBe(2);
+    expect(onTerminal.stdout.trim()).toBe(
+      'mailgate: --der writes binary: give --out FILE or redirect stdout to a file or pipe',
+    );
     const check = ['verify', '-crl_check', '-CAfile', caPem, '-CRLfile', crlPem];
     expect(tool('openssl', [...check, join(out, 'alice.crt.pem')]).out).toContain('certificate revoked');
     expect(tool('openssl', [...check, join(out, 'carol.crt.pem')]).stdout).toContain(': OK');
@@ -334,7 +348,6 @@ describe('bad input: one clear line, the right exit code, nothing written', () =
       2,
       '--ip holds an invalid IP address',
     ],
-    ['--der without --out', ['ca', 'crl', '--der'], 2, '--der needs --out'],
     ['bad --since', ['audit', '--since', 'yesterday'], 2, '--since must be a duration'],
     ['bad --expiring', ['ca', 'list', '--expiring', 'soon'], 2, '--expiring must be a whole number'],
     ['--revoked with --expiring', ['ca', 'list', '--revoked', '--expiring', '5'], 2, 'exclude each other'],
