@@ -6,8 +6,10 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'n
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import { type DavOrigins, publicLocation } from './dav-headers.js';
 import { responseHeaders } from './forward-headers.js';
 import type { GatewayRequest } from './plane-guard.js';
+import { requestAuthority } from './resolve-request.js';
 import type { Upstream } from './upstreams.js';
 
 export type GatewayResponse = ServerResponse | Http2ServerResponse;
@@ -81,6 +83,8 @@ export interface ProxyRequest {
   maxBodyBytes: number | undefined;
   /** Headers added to the response (RateLimit-*). */
   extraResponseHeaders?: OutgoingHttpHeaders | undefined;
+  /** The route prefix removed from the path ('' for none): put back into Location and Content-Location. */
+  strippedPrefix: string;
 }
 
 export interface ProxyOutcome {
@@ -186,8 +190,22 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#responseStarted = true;
     this.#lastActivity = performance.now();
     const out = responseHeaders(headers);
+    if (out.location !== undefined || out['content-location'] !== undefined) this.#publicLocations(out);
     if (this.#request.extraResponseHeaders) Object.assign(out, this.#request.extraResponseHeaders);
     this.#res.writeHead(statusCode, out);
+  }
+
+  /** Location and Content-Location naming the upstream are moved to the public origin (nginx's proxy_redirect). */
+  #publicLocations(out: OutgoingHttpHeaders): void {
+    const origins: DavOrigins = {
+      publicAuthority: requestAuthority(this.#req),
+      upstreamOrigin: this.#request.upstream.origin,
+      strippedPrefix: this.#request.strippedPrefix,
+    };
+    if (typeof out.location === 'string') out.location = publicLocation(out.location, origins);
+    const contentLocation = out['content-location'];
+    if (typeof contentLocation === 'string')
+      out['content-location'] = publicLocation(contentLocation, origins);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

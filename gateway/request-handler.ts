@@ -3,6 +3,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ConnectionTracker } from './connection-tracker.js';
+import { rewriteDestination } from './dav-headers.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayRequest } from './plane-guard.js';
@@ -16,6 +17,7 @@ import {
 import {
   type PipelineState,
   type ProxyResolution,
+  requestAuthority,
   resolveRequest,
   upstreamHeaders,
 } from './resolve-request.js';
@@ -89,7 +91,16 @@ export function createRequestHandler({
       return;
     }
     let path = target.path;
-    if (route.stripPrefix && route.prefix !== '') path = path.slice(route.prefix.length) || '/';
+    const strippedPrefix = route.stripPrefix ? route.prefix : '';
+    if (strippedPrefix !== '') path = path.slice(strippedPrefix.length) || '/';
+    const headers = upstreamHeaders(req, record, route, decision);
+    // WebDAV COPY/MOVE name their target by absolute URL: the upstream must see its own origin in it.
+    if (headers.destination !== undefined && upstream.rewriteDestination)
+      headers.destination = rewriteDestination(String(headers.destination), {
+        publicAuthority: requestAuthority(req),
+        upstreamOrigin: upstream.origin,
+        strippedPrefix,
+      });
     const outcome = await proxyRequest(
       req,
       res,
@@ -97,9 +108,10 @@ export function createRequestHandler({
         upstream,
         method: req.method ?? 'GET',
         path: path + target.query,
-        headers: upstreamHeaders(req, record, route, decision),
+        headers,
         maxBodyBytes: route.maxBodyBytes,
         extraResponseHeaders: decision.responseHeaders,
+        strippedPrefix,
       },
       record,
     );

@@ -15,6 +15,10 @@ export interface Upstream {
   pool: Pool;
   /** Budget for response headers and for body idle time, ms (timed by the relay, not by undici). */
   timeoutMs: number;
+  /** `scheme://host:port` as configured, for WebDAV's absolute URLs (dav-headers.ts). */
+  origin: string;
+  /** Config `rewriteDestination`. */
+  rewriteDestination: boolean;
 }
 
 export class Upstreams {
@@ -23,7 +27,8 @@ export class Upstreams {
 
   constructor(configs: Record<string, UpstreamConfig>) {
     for (const [name, config] of Object.entries(configs)) {
-      const pool = new PoolClass(new URL(config.url).origin, {
+      const origin = new URL(config.url).origin;
+      const pool = new PoolClass(origin, {
         connections: config.connections,
         connect: { timeout: config.connectTimeoutMs },
         // Timed by the relay instead (proxy.ts): undici's per-request timers wait in its half-second timer
@@ -34,7 +39,13 @@ export class Upstreams {
         // Pipelining would let one slow ActiveSync request stall the ones queued behind it.
         pipelining: 1,
       });
-      this.#byName.set(name, { name, pool, timeoutMs: config.timeoutMs });
+      this.#byName.set(name, {
+        name,
+        pool,
+        timeoutMs: config.timeoutMs,
+        origin,
+        rewriteDestination: config.rewriteDestination,
+      });
     }
   }
 

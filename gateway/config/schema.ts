@@ -46,6 +46,12 @@ const upstream = z.strictObject({
   connectTimeoutMs: z.number().int().positive().default(DEFAULT_CONNECT_TIMEOUT_MS),
   /** Most keep-alive connections kept to this upstream. */
   connections: z.number().int().positive().default(DEFAULT_UPSTREAM_CONNECTIONS),
+  /**
+   * WebDAV COPY/MOVE: a Destination naming the public origin is rewritten to the upstream's scheme (Host is
+   * forwarded as received, and the route's stripped prefix comes off the path). Turn off for an upstream
+   * that expects the public URL, e.g. one that is itself told it runs behind https.
+   */
+  rewriteDestination: z.boolean().default(true),
 });
 
 const route = z.strictObject({

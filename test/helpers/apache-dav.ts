@@ -1,0 +1,105 @@
+/**
+ * @module Debian's Apache httpd with mod_dav/mod_dav_fs as a real WebDAV upstream: an unprivileged
+ * instance with its own ServerRoot, PidFile, ErrorLog and lock database in a temp dir, on a free port.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MODULES = '/usr/lib/apache2/modules';
+
+export interface ApacheDav {
+  url: string;
+  port: number;
+  /** The served directory (Dav On): what the WebDAV methods actually changed. */
+  docRoot: string;
+  errorLog: () => string;
+  close: () => Promise<void>;
+}
+
+/** A port nobody listens on right now (Apache cannot be told to pick one). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function accepting(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts `apache2 -DFOREGROUND` serving `docRoot` with `Dav On`; `extra` is appended to the config.
+ * @example const dav = await startApacheDav(); ... await dav.close();
+ */
+export async function startApacheDav(extra = ''): Promise<ApacheDav> {
+  const root = mkdtempSync(join(tmpdir(), 'mailgate-apache-'));
+  const docRoot = join(root, 'htdocs');
+  mkdirSync(docRoot);
+  const port = await freePort();
+  const conf = join(root, 'httpd.conf');
+  writeFileSync(
+    conf,
+    `ServerRoot ${root}
+LoadModule mpm_event_module ${MODULES}/mod_mpm_event.so
+LoadModule authz_core_module ${MODULES}/mod_authz_core.so
+LoadModule dav_module ${MODULES}/mod_dav.so
+LoadModule dav_fs_module ${MODULES}/mod_dav_fs.so
+PidFile ${root}/httpd.pid
+ErrorLog ${root}/error.log
+LogLevel warn
+Listen 127.0.0.1:${port}
+ServerName localhost
+DAVLockDB ${root}/lockdb
+DocumentRoot ${docRoot}
+<Directory ${docRoot}>
+  Dav On
+  Require all granted
+</Directory>
+${extra}
+`,
+  );
+  const child: ChildProcess = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 15_000;
+  while (!(await accepting(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      rmSync(root, { recursive: true, force: true });
+      throw new Error(`apache2 did not start: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    docRoot,
+    errorLog: () => readFileSync(join(root, 'error.log'), 'utf8'),
+    close: async () => {
+      // SIGTERM to the parent stops its workers too.
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
