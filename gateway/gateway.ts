@@ -195,6 +195,7 @@ export class Gateway {
       jwks: () => this.#tokens.jwks,
       ready: () => !this.#tracker.draining,
       logger: this.#logger,
+      publicUrl: config.publicUrl,
       adminApi: createAdminApi({
         db: this.#apiDb,
         dataDir: config.dataDir,

@@ -13,6 +13,7 @@ export type GatewayErrorCode =
   | 'method_not_allowed'
   | 'misdirected_request'
   | 'payload_too_large'
+  | 'unsupported_media_type'
   | 'rate_limited'
   | 'internal_error'
   | 'upstream_unreachable'
@@ -27,6 +28,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   method_not_allowed: 405,
   misdirected_request: 421,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   rate_limited: 429,
   internal_error: 500,
   upstream_unreachable: 502,
@@ -42,6 +44,7 @@ const MESSAGE: Record<GatewayErrorCode, string> = {
   method_not_allowed: 'Method not allowed',
   misdirected_request: 'Misdirected request',
   payload_too_large: 'Payload too large',
+  unsupported_media_type: 'Unsupported media type',
   rate_limited: 'Too many requests',
   internal_error: 'Internal error',
   upstream_unreachable: 'Bad gateway',
@@ -53,6 +56,8 @@ function fixedHeaders(body: string, contentType: string): OutgoingHttpHeaders {
     'content-type': contentType,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    // A fixed body is never a script or a page to sniff into one.
+    'x-content-type-options': 'nosniff',
   };
 }
 
@@ -104,4 +109,21 @@ export function renderError(
     headers: { ...extraHeaders, ...fixedHeaders(body, 'application/json') },
     body,
   };
+}
+
+/**
+ * renderError as a fetch Response, for the Hono handlers (Hono's c.body() takes only string header
+ * values; the Headers constructor converts the numeric content-length).
+ * @example return errorResponse('forbidden', requestId, c.req.header('accept'))
+ */
+export function errorResponse(
+  code: GatewayErrorCode,
+  requestId: string,
+  accept: IncomingHttpHeaders['accept'],
+): Response {
+  const rendered = renderError(code, requestId, accept);
+  return new Response(rendered.body, {
+    status: rendered.status,
+    headers: rendered.headers as Record<string, string>,
+  });
 }

@@ -5,7 +5,9 @@
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import { renderError } from './http-error.js';
+import { crossSiteGuard } from '../admin/cross-site-guard.js';
+import type { CrossSiteRefusal } from '../admin/cross-site-policy.js';
+import { errorResponse } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { Allowed, GatewayRequest } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
@@ -46,6 +48,10 @@ export interface ReservedAppOptions {
   logger: Logger;
   /** The admin API, mounted at /_mailgate/admin/api. */
   adminApi?: Hono<ReservedEnv> | undefined;
+  /** config.publicUrl: the gateway's own origin for the cross-site check. */
+  publicUrl: string;
+  /** Told about each cross-site refusal on the admin plane. */
+  onCrossSiteRefused?: ((reason: CrossSiteRefusal, path: string) => void) | undefined;
 }
 
 /** What the pipeline decided about a reserved request, read by the Hono handlers. */
@@ -53,8 +59,12 @@ const reservedContexts = new WeakMap<GatewayRequest, { decision: Allowed; reques
 
 export type ReservedEnv = {
   Bindings: { incoming: GatewayRequest; outgoing: GatewayResponse };
-  Variables: { decision: Allowed };
+  Variables: { decision: Allowed; requestId: string };
 };
+
+/** Where the admin API lives; the rest of /_mailgate/admin/ is the console, whose pages post HTML forms. */
+const ADMIN_API_PREFIX = '/_mailgate/admin/api';
+const isAdminApi = (path: string) => path === ADMIN_API_PREFIX || path.startsWith(`${ADMIN_API_PREFIX}/`);
 
 /**
  * Builds the reserved-path app and returns the function the pipeline calls for a reserved path.
@@ -63,8 +73,20 @@ export function createReservedApp(options: ReservedAppOptions) {
   const app = new Hono<ReservedEnv>();
   // Registered first: Hono runs handlers in registration order, and the admin API reads the decision.
   app.use(async (c, next) => {
-    c.set('decision', reservedContexts.get(c.env.incoming)!.decision);
+    const context = reservedContexts.get(c.env.incoming)!;
+    c.set('decision', context.decision);
+    c.set('requestId', context.requestId);
     await next();
+  });
+  // Before any admin handler, on every admin-plane path whatever its case (the pipeline matched it
+  // case-insensitively): the client certificate comes with cross-site requests too.
+  const crossSite = crossSiteGuard({
+    publicUrl: options.publicUrl,
+    formsAllowed: (path) => !isAdminApi(path),
+    onRefused: options.onCrossSiteRefused,
+  });
+  app.use(function adminPlaneCrossSite(c, next) {
+    return reservedPath(c.req.path.toLowerCase())?.plane === 'admin' ? crossSite(c, next) : next();
   });
   const pemHeaders = { 'content-type': 'application/x-pem-file', 'cache-control': 'no-cache' };
   app.get('/_mailgate/healthz', (c) => c.json({ status: 'ok' }));
@@ -79,20 +101,12 @@ export function createReservedApp(options: ReservedAppOptions) {
   app.get('/_mailgate/metrics', async (c) =>
     c.body(await options.registry.metrics(), 200, { 'content-type': options.registry.contentType }),
   );
-  if (options.adminApi) app.route('/_mailgate/admin/api', options.adminApi);
-  app.notFound((c) => {
-    const rendered = renderError(
-      'not_found',
-      reservedContexts.get(c.env.incoming)?.requestId ?? '-',
-      c.req.header('accept'),
-    );
-    return c.body(rendered.body, 404, rendered.headers as Record<string, string>);
-  });
+  if (options.adminApi) app.route(ADMIN_API_PREFIX, options.adminApi);
+  app.notFound((c) => errorResponse('not_found', c.get('requestId') ?? '-', c.req.header('accept')));
   app.onError((error, c) => {
-    const requestId = reservedContexts.get(c.env.incoming)?.requestId ?? '-';
+    const requestId = c.get('requestId') ?? '-';
     options.logger.error({ reqId: requestId, err: error }, 'reserved path failed');
-    const rendered = renderError('internal_error', requestId, c.req.header('accept'));
-    return c.body(rendered.body, 500, rendered.headers as Record<string, string>);
+    return errorResponse('internal_error', requestId, c.req.header('accept'));
   });
   const listener = getRequestListener(app.fetch as never);
   return function serveReserved(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { prefersHtml, renderError } from '../../../gateway/http-error.js';
+import { errorResponse, prefersHtml, renderError } from '../../../gateway/http-error.js';
 
 describe('prefersHtml', () => {
   it.each([
@@ -30,5 +30,21 @@ describe('renderError', () => {
     expect(html.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(html.headers['www-authenticate']).toBe('x');
     expect(html.body).toContain('403 Forbidden');
+  });
+});
+
+describe('errorResponse', () => {
+  it('is renderError as a fetch Response, with nosniff and no-store', async () => {
+    const response = errorResponse('unsupported_media_type', 'req-3', 'application/json');
+    expect(response.status).toBe(415);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    const body = await response.text();
+    expect(response.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(JSON.parse(body).error).toMatchObject({
+      status: 415,
+      code: 'unsupported_media_type',
+      requestId: 'req-3',
+    });
   });
 });
