@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, untilAccepting } from './ports.js';
 
 const MODULES = '/usr/lib/apache2/modules';
 
@@ -17,29 +17,6 @@ export interface ApacheDav {
   docRoot: string;
   errorLog: () => string;
   close: () => Promise<void>;
-}
-
-/** A port nobody listens on right now (Apache cannot be told to pick one). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-function accepting(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -81,14 +58,11 @@ ${extra}
     stderr += chunk;
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 15_000;
-  while (!(await accepting(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      rmSync(root, { recursive: true, force: true });
-      throw new Error(`apache2 did not start: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await untilAccepting(port, child);
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw new Error(`apache2 did not start: ${stderr}`, { cause: error });
   }
   return {
     url: `http://127.0.0.1:${port}`,
