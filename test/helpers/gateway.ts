@@ -10,6 +10,7 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { type Config, configSchema } from '../../gateway/config/schema.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger } from '../../gateway/logger.js';
+import { eventually } from './eventually.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -21,8 +22,9 @@ export interface TestGateway {
   caPem: string;
   logPath: string;
   /**
-   * The log lines written so far, parsed; with `until`, waits (up to 3 s) for a line that contains it,
-   * since the access line is written when the response closes, which may be after the client has read it.
+   * The log lines written so far, parsed; with `until`, waits for a line that contains it (the access line
+   * is written when the response closes, which may be after the client has read it) and throws at the
+   * deadline of `eventually`.
    */
   logLines: (until?: string) => Promise<Array<Record<string, unknown>>>;
   close: () => Promise<void>;
@@ -53,22 +55,19 @@ export async function startTestGateway(raw: Record<string, unknown>, dataDir?: s
     config,
     caPem: readFileSync(join(config.dataDir, 'ca', 'ca.crt.pem'), 'utf8'),
     logPath,
-    logLines: async (until) => {
-      const deadline = Date.now() + 3_000;
-      for (;;) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+    logLines: (until) =>
+      eventually(async () => {
         await new Promise((resolve) => logger.flush(resolve));
         const written = readFileSync(logPath, 'utf8');
         // Whole lines only: the file may be read between two writes of one batch.
         const text = written.slice(0, written.lastIndexOf('\n') + 1);
-        if (until === undefined || text.includes(until) || Date.now() > deadline) {
-          return text
-            .split('\n')
-            .filter(Boolean)
-            .map((line) => JSON.parse(line));
-        }
-      }
-    },
+        if (until !== undefined && !text.includes(until))
+          throw new Error(`no log line contains ${JSON.stringify(until)} (${logPath})`);
+        return text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>);
+      }),
     close: async () => {
       await gateway.close(500);
       logger.flush();

@@ -1,6 +1,6 @@
 /**
- * @module Helpers for send-plane integration tests: polling until the gateway has seen a store change,
- * and h2 requests through the real curl (which, unlike Node's client, sends a header twice when told to).
+ * @module Helpers for send-plane integration tests: h2 requests through the real curl (which, unlike
+ * Node's client, sends a header twice when told to).
  */
 import { execFile } from 'node:child_process';
 
@@ -9,22 +9,6 @@ export interface SendPlaneResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
-}
-
-/**
- * Retries `check` every `everyMs` until it stops throwing, then returns its result; rethrows the last
- * failure after `timeoutMs`. The gateway sees store changes of other connections within ~200 ms.
- */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 2_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() >= deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
-    }
-  }
 }
 
 /**

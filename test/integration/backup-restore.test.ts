@@ -25,8 +25,8 @@ import { initServer } from '../../wireguard/init-server.js';
 import { tool } from '../helpers/ca-fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { eventually } from '../helpers/send-plane.js';
 
 const ISSUER = 'https://mail.example.test';
 const DAY_MS = 86_400_000;

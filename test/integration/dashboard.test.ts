@@ -8,8 +8,8 @@ import { parseRate } from '../../lib/duration.js';
 import { openDatabase } from '../../store/database.js';
 import { issueToken } from '../../tokens/index.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { eventually } from '../helpers/send-plane.js';
 
 const MONITORING = fileURLToPath(new URL('../../monitoring/', import.meta.url));
 

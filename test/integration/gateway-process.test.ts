@@ -8,6 +8,7 @@ import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { rawGet } from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
 
@@ -141,10 +142,10 @@ describe('signals', () => {
         ),
       );
       serve.child.kill('SIGHUP');
-      await waitFor(async () => (await rawGet(serve.port, '/blocked')).status === 403);
+      await eventually(async () => (await rawGet(serve.port, '/blocked')).status === 403);
       writeFileSync(join(cwd, 'mailgate.yaml'), 'routes: [ {{ broken');
       serve.child.kill('SIGHUP');
-      await waitFor(() => serve.stdout().includes('configuration reload refused'));
+      await eventually(() => serve.stdout().includes('configuration reload refused'));
       expect((await rawGet(serve.port, '/blocked')).status).toBe(403);
       expect((await rawGet(serve.port, '/open')).status).toBe(200);
     } finally {
@@ -176,9 +177,9 @@ describe('certificate files given by path', () => {
       copyFileSync(b.cert, `${live.cert}.new`);
       renameSync(`${live.key}.new`, live.key);
       renameSync(`${live.cert}.new`, live.cert);
-      await waitFor(async () => (await servedSerial(serve.port)) === serialOf(b.cert), 5_000);
+      await eventually(async () => (await servedSerial(serve.port)) === serialOf(b.cert), 5_000);
       writeFileSync(live.cert, '-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n');
-      await waitFor(() => serve.stdout().includes('tls certificate reload failed'), 5_000);
+      await eventually(() => serve.stdout().includes('tls certificate reload failed'), 5_000);
       expect(await servedSerial(serve.port)).toBe(serialOf(b.cert));
       expect((await rawGet(serve.port, '/still-up')).status).toBe(200);
     } finally {
@@ -197,10 +198,10 @@ describe('certificate files given by path', () => {
       expect(await servedSerial(serve.port)).toBe(serialOf(a.cert));
       writeFileSync(join(cwd, 'mailgate.yaml'), tlsYaml(b.cert, b.key));
       serve.child.kill('SIGHUP');
-      await waitFor(async () => (await servedSerial(serve.port)) === serialOf(b.cert), 5_000);
+      await eventually(async () => (await servedSerial(serve.port)) === serialOf(b.cert), 5_000);
       writeFileSync(join(cwd, 'mailgate.yaml'), tlsYaml(a.cert, b.key));
       serve.child.kill('SIGHUP');
-      await waitFor(() => serve.stdout().includes('tls certificate reload failed'), 5_000);
+      await eventually(() => serve.stdout().includes('tls certificate reload failed'), 5_000);
       expect(await servedSerial(serve.port)).toBe(serialOf(b.cert));
       expect((await rawGet(serve.port, '/still-up')).status).toBe(200);
     } finally {
@@ -347,15 +348,6 @@ describe('mailgate check-config', () => {
     expect(result.stderr).toMatch(/Unknown option '--colour'/);
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 3_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Creates a CA in cwd/data and returns a function that issues a server certificate for localhost into cwd/NAME/. */
 async function serverPairIssuer(cwd: string) {

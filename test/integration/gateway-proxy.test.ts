@@ -3,6 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket, { type ClientOptions } from 'ws';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 let echo: EchoUpstream;
@@ -31,14 +32,6 @@ afterAll(async () => {
   await gw?.close();
   await echo?.close();
 });
-
-async function eventually(check: () => boolean, timeoutMs = 2_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function upstreamSaw(pathPattern: RegExp) {
   return echo.received.filter((r) => pathPattern.test(r.url.toLowerCase()));

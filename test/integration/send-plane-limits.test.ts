@@ -7,8 +7,8 @@ import { openDatabase } from '../../store/database.js';
 import { msUntilUtcMidnight, utcDay } from '../../tokens/token-bucket.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { eventually } from '../helpers/send-plane.js';
 
 const ISSUER = 'https://mail.example.test';
 const RAW_CONFIG = {

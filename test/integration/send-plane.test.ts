@@ -17,8 +17,9 @@ import { type Database, openDatabase } from '../../store/database.js';
 import { issueToken } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { curlH2, eventually, type SendPlaneResponse } from '../helpers/send-plane.js';
+import { curlH2, type SendPlaneResponse } from '../helpers/send-plane.js';
 
 const ISSUER = 'https://mail.example.test';
 const AUDIENCE = 'mailgate';

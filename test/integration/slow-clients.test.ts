@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { connect as netConnect } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Every client-side timeout of the gateway under test; each scenario outlasts all of them. */
@@ -156,17 +157,9 @@ function within<T>(promise: Promise<T>, ms = LIMIT_MS + 3_000): Promise<T> {
   ]);
 }
 
-/** The access lines written so far (refreshed by `eventually`). */
-let accessLines: Array<Record<string, unknown>> = [];
-
-async function eventually(check: () => boolean, timeoutMs = 3_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    accessLines = (await gw.logLines()).filter((l) => l.msg === 'request');
-    if (check()) return;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
+/** The access lines written so far. */
+async function accessLines(): Promise<Array<Record<string, unknown>>> {
+  return (await gw.logLines()).filter((l) => l.msg === 'request');
 }
 
 describe('slow and idle connections are cut', () => {
@@ -187,7 +180,9 @@ describe('slow and idle connections are cut', () => {
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
     expect(at).toBeGreaterThanOrEqual(LIMIT_MS - 50);
     expect(at).toBeLessThan(LIMIT_MS + 1_500);
-    await eventually(() => accessLines.some((l) => l.denied === 'request_timeout' && l.status === 408));
+    await eventually(async () =>
+      (await accessLines()).some((l) => l.denied === 'request_timeout' && l.status === 408),
+    );
   });
 
   it('an idle HTTP/1.1 keep-alive connection is closed after keepAliveTimeoutMs', async () => {
@@ -239,7 +234,7 @@ describe('slow and idle connections are cut', () => {
     expect(at).toBeGreaterThanOrEqual(LIMIT_MS - 50);
     expect(at).toBeLessThan(LIMIT_MS + 1_500);
     await eventually(() => uploadsCancelled === before + 1);
-    await eventually(() => accessLines.some((l) => l.path === '/upload' && l.status === 408));
+    await eventually(async () => (await accessLines()).some((l) => l.path === '/upload' && l.status === 408));
   });
 
   it('a stalled h2 body gets 408 or a reset after bodyIdleTimeoutMs and the upstream request is cancelled', async () => {

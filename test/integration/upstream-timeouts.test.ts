@@ -2,7 +2,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** The upstream's timeout; every scenario that must pass lasts at least three times as long. */
@@ -152,5 +154,41 @@ describe('upstream timeouts', () => {
       'GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
     );
     expect(response.status).toBe(504);
+  });
+
+  it('a WebSocket client that leaves mid-handshake is an abort, not an upstream failure', async () => {
+    const socketBefore = await upstreamErrors('socket');
+    const abortedBefore = await upstreamErrors('aborted');
+    const upgradesBefore = upgrades.length;
+    const client = tlsConnect({
+      host: '127.0.0.1',
+      port: gw.port,
+      servername: 'localhost',
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: false,
+    });
+    client.on('error', () => {});
+    client.write(
+      'GET /ws/leaving HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    // The upstream holds the upgrade request; the client gives up before any answer.
+    await eventually(() => upgrades.length > upgradesBefore);
+    // The upstream's HTTP server keeps upgraded sockets half-open: the gateway's end shows as 'end'.
+    let upstreamEnded = false;
+    upgrades.at(-1)!.once('end', () => {
+      upstreamEnded = true;
+    });
+    upgrades.at(-1)!.resume();
+    client.destroy();
+    // The gateway cancels the upstream request: its connection to the upstream is closed.
+    await eventually(() => upstreamEnded);
+    const line = await eventually(async () =>
+      (await gw.logLines('/ws/leaving')).find((l) => l.msg === 'request' && l.path === '/ws/leaving'),
+    );
+    expect(line).toMatchObject({ status: 499 });
+    expect(await upstreamErrors('aborted')).toBe(abortedBefore + 1);
+    expect(await upstreamErrors('socket')).toBe(socketBefore);
+    // Still serving.
+    expect((await get('/count')).status).toBe(200);
   });
 });
