@@ -7,7 +7,7 @@ import { rewriteDestination } from './dav-headers.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayRequest } from './plane-guard.js';
-import { type GatewayResponse, proxyRequest, type UpstreamFailure } from './proxy.js';
+import { type GatewayResponse, proxyRequest } from './proxy.js';
 import {
   type AccessRecorder,
   countReservedBody,
@@ -21,6 +21,7 @@ import {
   resolveRequest,
   upstreamHeaders,
 } from './resolve-request.js';
+import { upstreamFailureCode } from './upstream-failure.js';
 
 export interface PipelineDeps {
   state: () => PipelineState;
@@ -28,16 +29,6 @@ export interface PipelineDeps {
   recorder: AccessRecorder;
   tracker: ConnectionTracker;
 }
-
-const UPSTREAM_FAILURE_CODE: Record<UpstreamFailure, GatewayErrorCode> = {
-  connect: 'upstream_unreachable',
-  connect_timeout: 'upstream_unreachable',
-  socket: 'upstream_unreachable',
-  headers_timeout: 'upstream_timeout',
-  body_timeout: 'upstream_timeout',
-  too_large: 'payload_too_large',
-  aborted: 'upstream_unreachable',
-};
 
 export type RequestListener = (req: GatewayRequest, res: GatewayResponse) => void;
 
@@ -117,8 +108,9 @@ export function createRequestHandler({
     );
     if (outcome.failure) {
       recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
-      if (outcome.failure === 'aborted') res.destroy();
-      else sendError(req, res, record, UPSTREAM_FAILURE_CODE[outcome.failure], decision.responseHeaders);
+      const code = upstreamFailureCode(outcome.failure);
+      if (code === undefined) res.destroy();
+      else sendError(req, res, record, code, decision.responseHeaders);
     }
   }
 

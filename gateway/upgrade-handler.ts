@@ -10,6 +10,7 @@ import type { Logger } from './logger.js';
 import { classifyUpstreamError, UpstreamTimeoutError } from './proxy.js';
 import { type AccessRecorder, newRequestRecord, type RequestRecord } from './request-record.js';
 import { type PipelineState, resolveRequest, upstreamHeaders } from './resolve-request.js';
+import { upstreamFailureCode } from './upstream-failure.js';
 import type { Upstream } from './upstreams.js';
 
 export interface UpgradeDeps {
@@ -77,14 +78,12 @@ export function createUpgradeHandler({
         socket,
       );
     } catch (error) {
-      const kind = classifyUpstreamError(error);
+      // A client that left mid-handshake cancelled the upstream request: that is not the upstream's fault.
+      const kind = socket.destroyed ? 'aborted' : classifyUpstreamError(error);
       recorder.upstreamFailed(record, upstream.name, kind, error);
-      refuse(
-        req,
-        socket,
-        record,
-        kind.endsWith('timeout') && kind !== 'connect_timeout' ? 'upstream_timeout' : 'upstream_unreachable',
-      );
+      const code = upstreamFailureCode(kind);
+      if (code === undefined) recorder.finish(record, 499, false);
+      else refuse(req, socket, record, code);
       return;
     }
     const upstreamSocket = joined.socket;
