@@ -16,6 +16,7 @@ import { RateLimiter } from '../tokens/rate-limiter.js';
 import { createTokenGuard } from '../tokens/token-guard.js';
 import { TokenState } from '../tokens/token-state.js';
 import { createTokenVerifier } from '../tokens/verify-token.js';
+import { AddressLimits, capConnections } from './address-limits.js';
 import type { Config } from './config/schema.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { createRedirectHandler } from './http-redirect.js';
@@ -61,6 +62,8 @@ export class Gateway {
   readonly #watch: ChangeWatch;
   readonly #tokens: TokenState;
   readonly #limiter: RateLimiter;
+  /** Per-address connection and request limits; `limits` needs a restart, so they live as long as the gateway. */
+  readonly #addressLimits: AddressLimits;
   readonly #servers: Array<HttpServer | Http2SecureServer> = [];
   #config: Config;
   #state!: PipelineState;
@@ -84,6 +87,8 @@ export class Gateway {
     this.#limiter = new RateLimiter(this.#db, {
       onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
     });
+    this.#addressLimits = new AddressLimits(config.limits);
+    this.metrics.watchAddressLimits(this.#addressLimits);
     this.#watch.onChange(() => this.#onStoreChange());
   }
 
@@ -122,6 +127,7 @@ export class Gateway {
       recorder,
     });
     this.#tls.attach(publicServer);
+    this.#capConnections(publicServer);
     this.#servers.push(publicServer);
     this.addresses.https = await listen(publicServer, config.listen.https, 'listen.https');
     if (config.listen.admin) {
@@ -135,6 +141,7 @@ export class Gateway {
         recorder,
       });
       this.#tls.attach(adminServer);
+      this.#capConnections(adminServer);
       this.#servers.push(adminServer);
       this.addresses.admin = await listen(adminServer, config.listen.admin, 'listen.admin');
     }
@@ -149,6 +156,7 @@ export class Gateway {
         this.#tracker,
         config.limits,
       );
+      this.#capConnections(redirect);
       this.#servers.push(redirect);
       this.addresses.http = await listen(redirect, config.listen.http, 'listen.http');
     }
@@ -165,6 +173,10 @@ export class Gateway {
     this.#crlTimer = setInterval(() => this.#refreshCrl(), CRL_CHECK_MS);
     this.#crlTimer.unref();
     this.#logger.info({ addresses: this.addresses, dataDir: config.dataDir }, 'mailgate listening');
+  }
+
+  #capConnections(server: HttpServer | Http2SecureServer) {
+    capConnections(server, this.#addressLimits, () => this.#state.trustedProxies);
   }
 
   #buildState(config: Config): PipelineState {
@@ -208,6 +220,7 @@ export class Gateway {
       upstreams,
       guards,
       trustedProxies: new AddressSet(config.trustedProxies),
+      addressLimits: this.#addressLimits,
       reservedPath,
       serveReserved,
     };

@@ -3,6 +3,7 @@
  */
 import { METHODS } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
+import type { AddressLimitCounts, AddressLimits } from './address-limits.js';
 import type { RequestRecord } from './request-record.js';
 
 /** The methods Node's HTTP/1.1 parser accepts (WebDAV and CalDAV included), by index; others count as OTHER. */
@@ -83,6 +84,10 @@ export class GatewayMetrics {
   readonly certificateExpiry: Gauge<'kind'>;
   readonly crlNextUpdate: Gauge;
   readonly tlsReloads: Counter<'outcome'>;
+  readonly clientLimited: Counter<'limit'>;
+  readonly clientAddresses: Gauge<'table'>;
+  /** The per-address limits, read at scrape time (see watchAddressLimits). */
+  #addressLimits: AddressLimits | undefined;
 
   /**
    * Requests counted since the last scrape: route, then method, status and plane packed into one number.
@@ -165,11 +170,44 @@ export class GatewayMetrics {
       help: 'nextUpdate of the CRL loaded into the TLS context, as a Unix timestamp.',
       registers,
     });
+    const metrics = this;
+    const reported: AddressLimitCounts = { connections: 0, requests: 0 };
+    this.clientLimited = new Counter({
+      name: 'mailgate_client_limited_total',
+      help: 'Refused by the per-address limits: connections over limits.clientConnections, requests over the rate (429).',
+      labelNames: ['limit'],
+      registers,
+      collect() {
+        const counts = metrics.#addressLimits?.refused;
+        if (!counts) return;
+        for (const limit of ['connections', 'requests'] as const) {
+          this.inc({ limit }, counts[limit] - reported[limit]);
+          reported[limit] = counts[limit];
+        }
+      },
+    });
+    this.clientAddresses = new Gauge({
+      name: 'mailgate_client_addresses',
+      help: 'Addresses the per-address limits hold: with an open connection (connections), with a request bucket (buckets).',
+      labelNames: ['table'],
+      registers,
+      collect() {
+        const sizes = metrics.#addressLimits?.sizes;
+        if (!sizes) return;
+        this.set({ table: 'connections' }, sizes.connections);
+        this.set({ table: 'buckets' }, sizes.buckets);
+      },
+    });
     this.tlsReloads = new Counter({
       name: 'mailgate_tls_reloads_total',
       help: 'TLS context reloads (certificate files or CRL changed), by outcome.',
       labelNames: ['outcome'],
       registers,
     });
+  }
+
+  /** Reports `limits` (it keeps plain numbers) as mailgate_client_limited_total and mailgate_client_addresses. */
+  watchAddressLimits(limits: AddressLimits): void {
+    this.#addressLimits = limits;
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { AddressSet } from '../lib/cidr.js';
+import type { AddressLimits } from './address-limits.js';
 import { type CanonicalTarget, canonicalizeTarget } from './canonical-path.js';
 import { clientAddress, plainAddress } from './client-address.js';
 import { forwardHeaders } from './forward-headers.js';
@@ -29,6 +30,8 @@ export interface PipelineState {
   upstreams: Upstreams;
   guards: Record<Plane, PlaneGuard>;
   trustedProxies: AddressSet;
+  /** Per-address request rate (lives as long as the gateway, not one configuration). */
+  addressLimits: AddressLimits;
   /** Plane and metric label of a reserved path (`/_mailgate/...`, `/.well-known/jwks.json`); undefined = not reserved. */
   reservedPath: (matchPath: string) => ReservedPath | undefined;
   /** Serves a reserved path (the Hono app). */
@@ -67,6 +70,14 @@ export function resolveRequest(
     req.headers['x-forwarded-for'],
     state.trustedProxies,
   );
+  // Before any other work: a flood is refused at the cost of one bucket update per request.
+  const retryAfter = state.addressLimits.takeRequest(record.client, Math.floor(record.start));
+  if (retryAfter > 0) {
+    // One access line (its `denied` member), no separate warning: a flood must not multiply log lines.
+    record.denied = 'client_rate';
+    record.path = (req.url ?? '').slice(0, 256);
+    return { kind: 'refused', code: 'rate_limited', headers: { 'retry-after': String(retryAfter) } };
+  }
   const rawUrl = req.url ?? '';
   const target = canonicalizeTarget(rawUrl);
   if (typeof target === 'string') {

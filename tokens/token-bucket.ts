@@ -33,28 +33,42 @@ export function newBucket(now: number, { perMs, burst }: BucketLimits): BucketSt
 }
 
 /**
- * Refills the bucket up to `now` and takes one request from it when there is one. Mutates `state`
- * (it lives in the limiter's map; a copy per request would only make garbage).
- * @example const b = newBucket(0, { count: 1, perMs: 1000, burst: 2 });
- * takeToken(b, 0, limits).allowed // true, true, then false with retryAfterSeconds 1
+ * Refills the bucket up to `now` and takes one request from it when there is one; true when it did.
+ * Mutates `state` and allocates nothing (the per-address limit calls it on every request).
  */
-export function takeToken(
-  state: BucketState,
-  now: number,
-  { count, perMs, burst }: BucketLimits,
-): BucketDecision {
-  const capacity = burst * perMs;
+export function take(state: BucketState, now: number, { count, perMs, burst }: BucketLimits): boolean {
   const elapsed = Math.max(0, now - state.updatedAt);
-  let credits = Math.min(capacity, state.credits + elapsed * count);
+  let credits = Math.min(burst * perMs, state.credits + elapsed * count);
   state.updatedAt = Math.max(now, state.updatedAt);
   const allowed = credits >= perMs;
   if (allowed) credits -= perMs;
   state.credits = credits;
+  return allowed;
+}
+
+/** Seconds until one request fits, at least 1 (RFC 9110 §10.2.3 Retry-After); call after `take` refused. */
+export function retryAfterSeconds(state: BucketState, { count, perMs }: BucketLimits): number {
+  return Math.max(1, Math.ceil((perMs - state.credits) / count / 1000));
+}
+
+/** Whether the bucket has refilled to capacity by `now`: then it is the same as a new one. */
+export function isFull(state: BucketState, now: number, { count, perMs, burst }: BucketLimits): boolean {
+  return state.credits + Math.max(0, now - state.updatedAt) * count >= burst * perMs;
+}
+
+/**
+ * `take`, with what the RateLimit-* headers need.
+ * @example const b = newBucket(0, { count: 1, perMs: 1000, burst: 2 });
+ * takeToken(b, 0, limits).allowed // true, true, then false with retryAfterSeconds 1
+ */
+export function takeToken(state: BucketState, now: number, limits: BucketLimits): BucketDecision {
+  const allowed = take(state, now, limits);
+  const { count, perMs, burst } = limits;
   return {
     allowed,
-    remaining: Math.floor(credits / perMs),
-    resetMs: Math.ceil((capacity - credits) / count),
-    retryAfterSeconds: allowed ? 0 : Math.ceil((perMs - credits) / count / 1000),
+    remaining: Math.floor(state.credits / perMs),
+    resetMs: Math.ceil((burst * perMs - state.credits) / count),
+    retryAfterSeconds: allowed ? 0 : retryAfterSeconds(state, limits),
   };
 }
 

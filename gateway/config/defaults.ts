@@ -29,6 +29,14 @@ export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_HEADER_BYTES = 32_768;
 /** Header fields per request: Envoy's max_headers_count; browsers and ActiveSync send about 20. */
 export const DEFAULT_MAX_HEADER_COUNT = 100;
+/** Open connections per address: a NAT with dozens of browsers (6 each over HTTP/1.1) and DAV clients fits. */
+export const DEFAULT_CLIENT_CONNECTIONS = 512;
+/** Sustained requests per address: 100/s, far above what a NAT full of webmail and DAV clients sends. */
+export const DEFAULT_CLIENT_REQUESTS_PER_MINUTE = 6_000;
+/** Requests an address may send at once: several SOGo page loads (about 100 requests each). */
+export const DEFAULT_CLIENT_REQUEST_BURST = 1_000;
+/** Addresses whose request bucket is kept: about 120 bytes each, so at most some 8 MB. */
+export const DEFAULT_CLIENT_TABLE_SIZE = 65_536;
 /** The `limits` section when it is absent. */
 export const DEFAULT_LIMITS = {
   handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -37,6 +45,10 @@ export const DEFAULT_LIMITS = {
   bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
   maxHeaderCount: DEFAULT_MAX_HEADER_COUNT,
+  clientConnections: DEFAULT_CLIENT_CONNECTIONS,
+  clientRequestsPerMinute: DEFAULT_CLIENT_REQUESTS_PER_MINUTE,
+  clientRequestBurst: DEFAULT_CLIENT_REQUEST_BURST,
+  clientTableSize: DEFAULT_CLIENT_TABLE_SIZE,
 } as const;
 
 /**

@@ -6,6 +6,10 @@ import { type Cidr, parseCidr } from '../../lib/cidr.js';
 import {
   DEFAULT_BODY_IDLE_TIMEOUT_MS,
   DEFAULT_CLIENT_CERT_DAYS,
+  DEFAULT_CLIENT_CONNECTIONS,
+  DEFAULT_CLIENT_REQUEST_BURST,
+  DEFAULT_CLIENT_REQUESTS_PER_MINUTE,
+  DEFAULT_CLIENT_TABLE_SIZE,
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_CRL_DAYS,
   DEFAULT_DRAIN_MS,
@@ -96,6 +100,22 @@ const limits = z.strictObject({
   maxHeaderBytes: z.number().int().min(1_024).max(1_048_576).default(DEFAULT_MAX_HEADER_BYTES),
   /** Header fields per request; over it 431 (h2: the stream is reset, ENHANCE_YOUR_CALM). */
   maxHeaderCount: z.number().int().min(16).max(10_000).default(DEFAULT_MAX_HEADER_COUNT),
+  /**
+   * Open connections per peer address (nginx limit_conn); more are closed on accept, before TLS. 0 = no cap.
+   * Trusted proxies are not capped.
+   */
+  clientConnections: z.number().int().min(0).max(1_000_000).default(DEFAULT_CLIENT_CONNECTIONS),
+  /** Sustained requests per minute per client address (nginx limit_req); over it 429. 0 = no limit. */
+  clientRequestsPerMinute: z
+    .number()
+    .int()
+    .min(0)
+    .max(60_000_000)
+    .default(DEFAULT_CLIENT_REQUESTS_PER_MINUTE),
+  /** Requests per client address allowed at once above the sustained rate. */
+  clientRequestBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_CLIENT_REQUEST_BURST),
+  /** Most client addresses whose request rate is tracked at once (memory: about 120 bytes each). */
+  clientTableSize: z.number().int().min(1_000).max(10_000_000).default(DEFAULT_CLIENT_TABLE_SIZE),
 });
 
 export const configSchema = z.strictObject({

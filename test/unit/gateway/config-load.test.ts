@@ -109,6 +109,18 @@ describe('loadConfig', () => {
       'tls.cert: cannot read /no/such.pem (ENOENT)',
     ],
     [
+      'client table too small',
+      `${minimal}limits: { clientTableSize: 10 }\n`,
+      {},
+      'limits.clientTableSize: Too small: expected number to be >=1000',
+    ],
+    [
+      'negative connection cap',
+      `${minimal}limits: { clientConnections: -1 }\n`,
+      {},
+      'limits.clientConnections',
+    ],
+    [
       'two listeners on one port',
       `${minimal}listen: { https: { host: a, port: 8443 }, http: { host: a, port: 8443 } }\n`,
       {},

@@ -1,0 +1,307 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type SSLSession, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { startServe } from '../helpers/serve-process.js';
+
+let echo: EchoUpstream;
+let gw: TestGateway;
+
+const BURST = 5;
+
+beforeAll(async () => {
+  echo = await startEchoUpstream();
+  gw = await startTestGateway({
+    upstreams: { app: { url: echo.url } },
+    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+    trustedProxies: ['127.0.0.6/32'],
+    limits: { clientConnections: 3, clientRequestsPerMinute: 60, clientRequestBurst: BURST },
+  });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await echo?.close();
+});
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A TLS connection from `localAddress` that completed its handshake (HTTP/1.1, left open). */
+function openTls(port: number, localAddress: string): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+      },
+      () => resolve(socket),
+    );
+    socket.once('error', reject);
+  });
+}
+
+/** What a plain TCP connection from `localAddress` receives before the server closes it. */
+function bytesBeforeClose(port: number, localAddress: string): Promise<{ bytes: number; closed: boolean }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    const socket = netConnect({ host: '127.0.0.1', port, localAddress }, () => {
+      // A ClientHello would start TLS work; the cap must already have closed the connection.
+      socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]));
+    });
+    socket.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    socket.on('error', () => {});
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ bytes, closed: false });
+    }, 5_000);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ bytes, closed: true });
+    });
+  });
+}
+
+const receivedFrom = (client: string) =>
+  echo.received.filter((r) => r.headers['x-forwarded-for'] === client).length;
+
+describe('connections per address (limits.clientConnections)', () => {
+  it('closes a connection over the cap on accept, before any TLS byte, and admits again after one closes', async () => {
+    const held = [
+      await openTls(gw.port, '127.0.0.2'),
+      await openTls(gw.port, '127.0.0.2'),
+      await openTls(gw.port, '127.0.0.2'),
+    ];
+    try {
+      expect(await bytesBeforeClose(gw.port, '127.0.0.2')).toEqual({ bytes: 0, closed: true });
+      await expect(openTls(gw.port, '127.0.0.2')).rejects.toThrow();
+      // Other addresses are not affected.
+      expect((await rawGet(gw.port, '/other', {}, { localAddress: '127.0.0.3' })).status).toBe(200);
+      held.pop()!.destroy();
+      await eventually(async () => {
+        const response = await rawGet(gw.port, '/again', {}, { localAddress: '127.0.0.2' }).catch(
+          () => undefined,
+        );
+        return response?.status === 200;
+      });
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+  });
+
+  it('does not cap a trusted proxy, which carries many clients', async () => {
+    const held = await Promise.all(Array.from({ length: 6 }, () => openTls(gw.port, '127.0.0.6')));
+    for (const socket of held) socket.destroy();
+  });
+});
+
+describe('request rate per address (limits.clientRequestsPerMinute, clientRequestBurst)', () => {
+  it('answers 429 with Retry-After and the JSON error past the burst; nothing more reaches the upstream', async () => {
+    const tls = { localAddress: '127.0.0.4' };
+    for (let i = 0; i < BURST; i++) expect((await rawGet(gw.port, `/ok${i}`, {}, tls)).status).toBe(200);
+    const refused = await rawGet(gw.port, '/over', { accept: 'application/json' }, tls);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(refused.body).error).toMatchObject({ status: 429, code: 'rate_limited' });
+    // The same address over h2 shares the bucket.
+    const h2 = await h2Request(gw.port, { ':path': '/over-h2' }, { localAddress: '127.0.0.4' });
+    expect(h2.status).toBe(429);
+    expect(h2.headers['retry-after']).toBeDefined();
+    expect(receivedFrom('127.0.0.4')).toBe(BURST);
+    // Another address still gets through.
+    expect((await rawGet(gw.port, '/fine', {}, { localAddress: '127.0.0.5' })).status).toBe(200);
+
+    // One access line per refusal (its `denied` member), and no separate warning line per request.
+    const lines = await gw.logLines('/over-h2');
+    const fromClient = lines.filter((line) => line.client === '127.0.0.4');
+    const refusals = fromClient.filter((line) => line.status === 429);
+    expect(refusals.map((line) => [line.path, line.denied])).toEqual([
+      ['/over', 'client_rate'],
+      ['/over-h2', 'client_rate'],
+    ]);
+    expect(fromClient.filter((line) => line.msg === 'denied')).toEqual([]);
+  });
+
+  it('behind a trusted proxy, limits each forwarded client address on its own', async () => {
+    const tls = { localAddress: '127.0.0.6' };
+    const as = (client: string) => ({ 'x-forwarded-for': client });
+    for (let i = 0; i < BURST; i++)
+      expect((await rawGet(gw.port, '/p', as('198.51.100.1'), tls)).status).toBe(200);
+    expect((await rawGet(gw.port, '/p', as('198.51.100.1'), tls)).status).toBe(429);
+    expect((await rawGet(gw.port, '/p', as('198.51.100.2'), tls)).status).toBe(200);
+  });
+
+  it('counts refusals in mailgate_client_limited_total', async () => {
+    const text = await gw.gateway.metrics.registry.metrics();
+    expect(text).toMatch(/mailgate_client_limited_total\{limit="connections"\} [1-9]/);
+    expect(text).toMatch(/mailgate_client_limited_total\{limit="requests"\} [1-9]/);
+  });
+});
+
+/** The nth address of the flood, from 127.1.0.0 upwards (never 127.255.255.255, lo's broadcast). */
+function floodAddress(n: number): string {
+  return `127.${1 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
+}
+
+/** One plain-HTTP request from `localAddress` on a new connection; resolves with the status line. */
+function plainGet(port: number, localAddress: string, path: string): Promise<string> {
+  return new Promise((resolve) => {
+    let head = '';
+    const socket: Socket = netConnect({ host: '127.0.0.1', port, localAddress }, () => {
+      // write, not end: Node's HTTP server drops a request whose client half-closed first.
+      socket.write(`GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`);
+    });
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      if (head.length < 64) head += chunk;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(head.slice(0, head.indexOf('\r\n'))));
+  });
+}
+
+/** One TLS request from `localAddress`, resuming `session` when given (the flood measures the table, not RSA). */
+function tlsGet(
+  port: number,
+  localAddress: string,
+  session: { ticket?: SSLSession | Buffer },
+): Promise<string> {
+  return new Promise((resolve) => {
+    let head = '';
+    const socket = tlsConnect(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        ALPNProtocols: ['http/1.1'],
+        maxVersion: 'TLSv1.2',
+        session: session.ticket as Buffer | undefined,
+      },
+      () => socket.write('GET /tls HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'),
+    );
+    socket.once('session', (ticket: Buffer) => {
+      session.ticket ??= ticket;
+    });
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      if (head.length < 64) head += chunk;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(head.slice(0, head.indexOf('\r\n'))));
+  });
+}
+
+async function runPool(count: number, concurrency: number, task: (n: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
+
+const FLOOD_ADDRESSES = 100_000;
+const TLS_ADDRESSES = 1_000;
+const TABLE_SIZE = 10_000;
+
+describe('a flood of distinct source addresses', () => {
+  let upstream: Server;
+  let root: string;
+
+  beforeAll(async () => {
+    upstream = createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    root = mkdtempSync(join(tmpdir(), 'mailgate-flood-'));
+  });
+
+  afterAll(async () => {
+    upstream?.closeAllConnections();
+    await new Promise((resolve) => upstream?.close(resolve));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it(`keeps the address table bounded over ${FLOOD_ADDRESSES} addresses from 127.0.0.0/8`, async () => {
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+    writeFileSync(
+      join(root, 'mailgate.yaml'),
+      [
+        'publicUrl: https://localhost',
+        'listen:',
+        '  https: { host: 127.0.0.1, port: 0 }',
+        '  http: { host: 127.0.0.1, port: 0 }',
+        '  metrics: { host: 127.0.0.1, port: 0 }',
+        `limits: { clientTableSize: ${TABLE_SIZE} }`,
+        'log: { level: info }',
+        `upstreams: { app: { url: 'http://127.0.0.1:${upstreamPort}' } }`,
+        'routes: [{ path: /, upstream: app, auth: public }]',
+        '',
+      ].join('\n'),
+    );
+    const serve = await startServe([], { cwd: root });
+    try {
+      await eventually(() => serve.stdout().includes('mailgate listening'));
+      const listening = serve
+        .stdout()
+        .split('\n')
+        .find((line) => line.includes('mailgate listening'));
+      const { addresses } = JSON.parse(listening!) as {
+        addresses: Record<'http' | 'metrics', AddressInfo>;
+      };
+      const metric = async (table: string) => {
+        const text = await fetch(`http://127.0.0.1:${addresses.metrics.port}/metrics`).then((r) => r.text());
+        return Number(new RegExp(`mailgate_client_addresses\\{table="${table}"\\} (\\d+)`).exec(text)![1]);
+      };
+      // ACME challenges on the plain-HTTP listener take the same pipeline (and the same limits) without the
+      // cost of a TLS handshake per address; a share of the addresses comes over TLS as well.
+      const acme = '/.well-known/acme-challenge/t';
+      const statuses = new Map<string, number>();
+      const count = (status: string) => statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      await runPool(2_000, 32, async (n) =>
+        count(await plainGet(addresses.http.port, floodAddress(n), acme)),
+      );
+      const before = rssKiB(serve.child.pid!);
+      const started = performance.now();
+      await runPool(FLOOD_ADDRESSES - 2_000, 64, async (n) =>
+        count(await plainGet(addresses.http.port, floodAddress(n + 2_000), acme)),
+      );
+      const session = {};
+      await runPool(TLS_ADDRESSES, 16, async (n) =>
+        count(await tlsGet(serve.port, floodAddress(FLOOD_ADDRESSES + n), session)),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      const after = rssKiB(serve.child.pid!);
+      console.log(
+        `flood: ${FLOOD_ADDRESSES + TLS_ADDRESSES} addresses in ${seconds.toFixed(1)} s; gateway RSS ${Math.round(before / 1024)} MiB after warm-up -> ${Math.round(after / 1024)} MiB; table ${await metric('buckets')}/${TABLE_SIZE}`,
+      );
+      expect(Object.fromEntries(statuses)).toEqual({ 'HTTP/1.1 200 OK': FLOOD_ADDRESSES + TLS_ADDRESSES });
+      expect(await metric('buckets')).toBeLessThanOrEqual(TABLE_SIZE);
+      await eventually(async () => (await metric('connections')) === 0);
+      // Still serving, and a fresh address gets a fresh bucket.
+      expect(await tlsGet(serve.port, '127.0.0.7', {})).toBe('HTTP/1.1 200 OK');
+    } finally {
+      await serve.stop();
+    }
+  }, 600_000);
+});
