@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type SSLSession, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -48,7 +48,7 @@ function openTls(port: number, localAddress: string): Promise<TLSSocket> {
         servername: 'localhost',
         rejectUnauthorized: false,
         ALPNProtocols: ['http/1.1'],
-      },
+      } as ConnectionOptions,
       () => resolve(socket),
     );
     socket.once('error', reject);
@@ -78,6 +78,9 @@ function bytesBeforeClose(port: number, localAddress: string): Promise<{ bytes: 
   });
 }
 
+/** TLS options binding the client socket to `localAddress` (net.connect's option; tls passes it on). */
+const from = (localAddress: string) => ({ localAddress }) as ConnectionOptions;
+
 const receivedFrom = (client: string) =>
   echo.received.filter((r) => r.headers['x-forwarded-for'] === client).length;
 
@@ -92,12 +95,10 @@ describe('connections per address (limits.clientConnections)', () => {
       expect(await bytesBeforeClose(gw.port, '127.0.0.2')).toEqual({ bytes: 0, closed: true });
       await expect(openTls(gw.port, '127.0.0.2')).rejects.toThrow();
       // Other addresses are not affected.
-      expect((await rawGet(gw.port, '/other', {}, { localAddress: '127.0.0.3' })).status).toBe(200);
+      expect((await rawGet(gw.port, '/other', {}, from('127.0.0.3'))).status).toBe(200);
       held.pop()!.destroy();
       await eventually(async () => {
-        const response = await rawGet(gw.port, '/again', {}, { localAddress: '127.0.0.2' }).catch(
-          () => undefined,
-        );
+        const response = await rawGet(gw.port, '/again', {}, from('127.0.0.2')).catch(() => undefined);
         return response?.status === 200;
       });
     } finally {
@@ -113,19 +114,19 @@ describe('connections per address (limits.clientConnections)', () => {
 
 describe('request rate per address (limits.clientRequestsPerMinute, clientRequestBurst)', () => {
   it('answers 429 with Retry-After and the JSON error past the burst; nothing more reaches the upstream', async () => {
-    const tls = { localAddress: '127.0.0.4' };
+    const tls = from('127.0.0.4');
     for (let i = 0; i < BURST; i++) expect((await rawGet(gw.port, `/ok${i}`, {}, tls)).status).toBe(200);
     const refused = await rawGet(gw.port, '/over', { accept: 'application/json' }, tls);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(refused.body).error).toMatchObject({ status: 429, code: 'rate_limited' });
     // The same address over h2 shares the bucket.
-    const h2 = await h2Request(gw.port, { ':path': '/over-h2' }, { localAddress: '127.0.0.4' });
+    const h2 = await h2Request(gw.port, { ':path': '/over-h2' }, from('127.0.0.4'));
     expect(h2.status).toBe(429);
     expect(h2.headers['retry-after']).toBeDefined();
     expect(receivedFrom('127.0.0.4')).toBe(BURST);
     // Another address still gets through.
-    expect((await rawGet(gw.port, '/fine', {}, { localAddress: '127.0.0.5' })).status).toBe(200);
+    expect((await rawGet(gw.port, '/fine', {}, from('127.0.0.5'))).status).toBe(200);
 
     // One access line per refusal (its `denied` member), and no separate warning line per request.
     const lines = await gw.logLines('/over-h2');
@@ -139,7 +140,7 @@ describe('request rate per address (limits.clientRequestsPerMinute, clientReques
   });
 
   it('behind a trusted proxy, limits each forwarded client address on its own', async () => {
-    const tls = { localAddress: '127.0.0.6' };
+    const tls = from('127.0.0.6');
     const as = (client: string) => ({ 'x-forwarded-for': client });
     for (let i = 0; i < BURST; i++)
       expect((await rawGet(gw.port, '/p', as('198.51.100.1'), tls)).status).toBe(200);
@@ -177,11 +178,7 @@ function plainGet(port: number, localAddress: string, path: string): Promise<str
 }
 
 /** One TLS request from `localAddress`, resuming `session` when given (the flood measures the table, not RSA). */
-function tlsGet(
-  port: number,
-  localAddress: string,
-  session: { ticket?: SSLSession | Buffer },
-): Promise<string> {
+function tlsGet(port: number, localAddress: string, session: { ticket?: Buffer }): Promise<string> {
   return new Promise((resolve) => {
     let head = '';
     const socket = tlsConnect(
@@ -193,8 +190,8 @@ function tlsGet(
         rejectUnauthorized: false,
         ALPNProtocols: ['http/1.1'],
         maxVersion: 'TLSv1.2',
-        session: session.ticket as Buffer | undefined,
-      },
+        session: session.ticket,
+      } as ConnectionOptions,
       () => socket.write('GET /tls HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'),
     );
     socket.once('session', (ticket: Buffer) => {
@@ -209,7 +206,7 @@ function tlsGet(
   });
 }
 
-async function runPool(count: number, concurrency: number, task: (n: number) => Promise<void>) {
+async function runPool(count: number, concurrency: number, task: (n: number) => unknown) {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
