@@ -38,6 +38,7 @@ export function createTlsServer({
   limits,
   recorder,
 }: TlsServerOptions): Http2SecureServer {
+  const listener = limitRequests(onRequest, limits, recorder);
   const server = createSecureServer(
     {
       ...tls,
@@ -49,9 +50,11 @@ export function createTlsServer({
       maxHeaderListPairs: limits.maxHeaderCount + 4,
       settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes },
     },
-    limitRequests(onRequest, limits, recorder),
+    listener,
   );
   applyHttp1Limits(server, limits);
+  // Expect: 100-continue is for the upstream to answer (proxy.ts), not for Node to grant up front.
+  server.on('checkContinue', listener);
   server.on('secureConnection', (socket: TLSSocket) => {
     // Facts about the peer certificate are cached per connection; renegotiation must not change them.
     socket.disableRenegotiation();

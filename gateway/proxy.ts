@@ -4,9 +4,10 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import { Transform, type TransformCallback } from 'node:stream';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type DavOrigins, publicLocation } from './dav-headers.js';
+import { dispatchExpectingContinue } from './expect-continue.js';
 import { responseHeaders } from './forward-headers.js';
 import type { GatewayRequest } from './plane-guard.js';
 import { requestAuthority } from './resolve-request.js';
@@ -84,7 +85,8 @@ export interface ProxyRequest {
   /** Headers added to the response (RateLimit-*). */
   extraResponseHeaders?: OutgoingHttpHeaders | undefined;
   /** The route prefix removed from the path ('' for none): put back into Location and Content-Location. */
-  strippedPrefix: string;
+  strippedPrefix: string /** The client sent `Expect: 100-continue`: the upstream is asked and its 100 relayed. */;
+  expectsContinue: boolean;
 }
 
 export interface ProxyOutcome {
@@ -187,12 +189,36 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
-    this.#responseStarted = true;
     this.#lastActivity = performance.now();
+    if (statusCode < 200) {
+      this.#informational(statusCode, headers);
+      return;
+    }
+    this.#responseStarted = true;
     const out = responseHeaders(headers);
     if (out.location !== undefined || out['content-location'] !== undefined) this.#publicLocations(out);
     if (this.#request.extraResponseHeaders) Object.assign(out, this.#request.extraResponseHeaders);
     this.#res.writeHead(statusCode, out);
+  }
+
+  /**
+   * Relays a 1xx (RFC 9110 §15.2): 100 only to a client that asked for it, 102 and 103 (Early Hints) as
+   * they come; never to an HTTP/1.0 client, which cannot read them. Others have no meaning to pass on.
+   */
+  #informational(statusCode: number, headers: IncomingHttpHeaders): void {
+    const req = this.#req;
+    const h2 = (req as Http2ServerRequest).stream;
+    if (!h2 && req.httpVersionMinor === 0) return;
+    if (statusCode === 100) {
+      if (this.#request.expectsContinue) this.#res.writeContinue();
+    } else if (statusCode === 103) {
+      // Node writes Early Hints only with a Link header, which is their point.
+      if (headers.link !== undefined)
+        this.#res.writeEarlyHints(responseHeaders(headers) as Record<string, string>);
+    } else if (statusCode === 102) {
+      if (h2) h2.additionalHeaders({ ':status': 102 });
+      else (this.#res as ServerResponse).writeProcessing();
+    }
   }
 
   /** Location and Content-Location naming the upstream are moved to the public origin (nginx's proxy_redirect). */
@@ -260,6 +286,13 @@ export function proxyRequest(
       if (outcome.failure && body && req.destroyed && !req.readableEnded) outcome.failure = 'aborted';
       resolve(outcome);
     };
+    const relay = new ResponseRelay(req, res, request, counter, body !== null, done);
+    if (request.expectsContinue && body !== null) {
+      const { origin } = request.upstream;
+      const { method, path, headers } = request;
+      dispatchExpectingContinue({ origin, method, path, headers, body: body as Readable }, relay);
+      return;
+    }
     request.upstream.pool.dispatch(
       {
         method: request.method as Dispatcher.HttpMethod,
@@ -267,7 +300,7 @@ export function proxyRequest(
         headers: request.headers as Record<string, string>,
         body,
       },
-      new ResponseRelay(req, res, request, counter, body !== null, done),
+      relay,
     );
   });
 }

@@ -4,6 +4,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ConnectionTracker } from './connection-tracker.js';
 import { rewriteDestination } from './dav-headers.js';
+import { expectsContinue } from './expect-continue.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { GatewayRequest } from './plane-guard.js';
@@ -103,6 +104,7 @@ export function createRequestHandler({
         maxBodyBytes: route.maxBodyBytes,
         extraResponseHeaders: decision.responseHeaders,
         strippedPrefix,
+        expectsContinue: expectsContinue(req),
       },
       record,
     );
@@ -125,6 +127,8 @@ export function createRequestHandler({
         return;
       case 'reserved':
         countReservedBody(res, record);
+        // The gateway answers these itself: it also says when to send the body.
+        if (expectsContinue(req)) res.writeContinue();
         await state.serveReserved(req, res, resolution.decision, record.id);
         return;
       case 'proxy':
