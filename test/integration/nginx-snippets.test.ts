@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../gateway/config/load.js';
+import { nginxConfig } from '../helpers/nginx.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-nginx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -18,16 +19,9 @@ function nginxTest(snippet: string) {
   const conf = join(dir, `nginx-${Math.random().toString(36).slice(2)}.conf`);
   writeFileSync(
     conf,
-    `pid ${join(dir, 'nginx.pid')};
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir};
-  proxy_temp_path ${dir};
-  fastcgi_temp_path ${dir};
-  uwsgi_temp_path ${dir};
-  scgi_temp_path ${dir};
-  server {
+    nginxConfig(
+      dir,
+      `  server {
     listen 127.0.0.1:8080;
     set_real_ip_from 10.0.0.0/8;
     set_real_ip_from 172.16.0.0/12;
@@ -37,9 +31,8 @@ http {
     real_ip_header X-Forwarded-For;
     real_ip_recursive on;
     include ${snippet};
-  }
-}
-`,
+  }`,
+    ),
   );
   return spawnSync('nginx', ['-t', '-q', '-p', dir, '-c', conf, '-g', 'error_log stderr;'], {
     encoding: 'utf8',
