@@ -2,7 +2,6 @@ import type { ConnectionOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCertificate } from '../../certs/certificate-store.js';
 import { issueClientCertificate } from '../../certs/issue-client.js';
-import { openDatabase } from '../../store/database.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import {
   h2Request,
@@ -11,6 +10,7 @@ import {
   startTestGateway,
   type TestGateway,
 } from '../helpers/gateway.js';
+import { withDatabase } from '../helpers/temp-store.js';
 
 /** Admin traffic must come from here; the admin's browser sits inside this range. */
 const INSIDE = '127.0.0.2';
@@ -22,27 +22,13 @@ let adminTls: ConnectionOptions;
 let adminListenerPort: number;
 
 async function issue(name: string, role: 'admin' | 'viewer') {
-  const db = openDatabase(gw.dataDir);
-  try {
-    return await issueClientCertificate(db, gw.dataDir, {
-      name,
-      role,
-      days: 30,
-      actor: 'test',
-      email: undefined,
-    });
-  } finally {
-    db.close();
-  }
+  return withDatabase(gw.dataDir, (db) =>
+    issueClientCertificate(db, gw.dataDir, { name, role, days: 30, actor: 'test', email: undefined }),
+  );
 }
 
 function isRevoked(serial: string): boolean {
-  const db = openDatabase(gw.dataDir);
-  try {
-    return getCertificate(db, serial)?.revokedAt != null;
-  } finally {
-    db.close();
-  }
+  return withDatabase(gw.dataDir, (db) => getCertificate(db, serial)?.revokedAt != null);
 }
 
 /** One HTTP/1.1 request as a browser (or the CLI) would send it, with the admin's certificate. */

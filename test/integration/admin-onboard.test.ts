@@ -15,7 +15,6 @@ import { onboardAdmin } from '../../admin/onboard.js';
 import { type OutputFile, writeNewFile } from '../../admin/onboard-files.js';
 import type { FlagValues } from '../../cli/command-spec.js';
 import { adminOnboard } from '../../cli/commands/admin-onboard.js';
-import type { CliContext } from '../../cli/context.js';
 import { configSchema } from '../../gateway/config/schema.js';
 import { FileError, type MailgateError } from '../../lib/errors.js';
 import { openDatabase } from '../../store/database.js';
@@ -24,6 +23,7 @@ import { parseEndpoint } from '../../wireguard/endpoint.js';
 import { initServer } from '../../wireguard/init-server.js';
 import { createTestCa, type TestCa, tool } from '../helpers/ca-fixture.js';
 import { runCli } from '../helpers/cli.js';
+import { cliContext } from '../helpers/cli-context.js';
 
 const PUBLIC_URL = 'https://mail.example.test';
 const config = configSchema.parse({
@@ -47,30 +47,8 @@ beforeAll(async () => {
 });
 afterAll(() => fixture?.cleanup());
 
-interface Captured {
-  stdout: string[];
-  stderr: string[];
-}
-
-function context(json: boolean): CliContext & Captured {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    dataDir: fixture.dataDir,
-    configPath: undefined,
-    json,
-    env: {},
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    config: async () => config,
-    actor: 'cli:test@host',
-    stdout,
-    stderr,
-  };
-}
-
 async function onboard(name: string, flags: FlagValues, json = true) {
-  const ctx = context(json);
+  const ctx = cliContext({ dataDir: fixture.dataDir, json, config: () => config });
   await adminOnboard(flags, [name], ctx);
   return ctx;
 }

@@ -3,11 +3,11 @@ import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'n
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate } from '../../certs/issue-client.js';
-import { openDatabase } from '../../store/database.js';
 import { createTestCa, type TestCa } from '../helpers/ca-fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { withDatabase } from '../helpers/temp-store.js';
 
 /** Admin traffic must come from here (the "WireGuard" range of this test); 127.0.0.1 is outside it. */
 const INSIDE = '127.0.0.2';
@@ -23,20 +23,17 @@ async function issue(
   role: 'admin' | 'operator' | 'viewer',
   extra: { days?: number; now?: number } = {},
 ) {
-  const db = openDatabase(gw.dataDir);
-  try {
-    const issued = await issueClientCertificate(db, gw.dataDir, {
+  const issued = await withDatabase(gw.dataDir, (db) =>
+    issueClientCertificate(db, gw.dataDir, {
       name,
       role,
       days: extra.days ?? 30,
       actor: 'test',
       email: undefined,
       ...(extra.now && { now: extra.now }),
-    });
-    return { serial: issued.serial, cert: issued.certPem, key: issued.keyPem };
-  } finally {
-    db.close();
-  }
+    }),
+  );
+  return { serial: issued.serial, cert: issued.certPem, key: issued.keyPem };
 }
 
 beforeAll(async () => {

@@ -9,6 +9,7 @@ import { CLI_MAIN, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { withDatabase } from '../helpers/temp-store.js';
 
 const ISSUER = 'https://mail.example.test';
 const RAW_CONFIG = {
@@ -78,15 +79,14 @@ const header = (response: { headers: Record<string, string> }, name: string) =>
   Number(response.headers[name]);
 
 function usageToday(id: string): number {
-  const db = openDatabase(dataDir);
-  try {
-    const row = db
-      .prepare('SELECT count FROM token_usage WHERE token_id = ? AND day = ?')
-      .get(id, utcDay(Date.now())) as { count: number } | undefined;
-    return row?.count ?? 0;
-  } finally {
-    db.close();
-  }
+  const row = withDatabase(
+    dataDir,
+    (db) =>
+      db
+        .prepare('SELECT count FROM token_usage WHERE token_id = ? AND day = ?')
+        .get(id, utcDay(Date.now())) as { count: number } | undefined,
+  );
+  return row?.count ?? 0;
 }
 
 describe('rate limit', () => {

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliContext } from '../../cli/context.js';
 import { parseCommandLine } from '../../cli/parse.js';
 import { loadConfig } from '../../gateway/config/load.js';
 import { openDatabase } from '../../store/database.js';
@@ -11,6 +10,7 @@ import { authorizeToken } from '../../tokens/authorize-token.js';
 import { TokenState } from '../../tokens/token-state.js';
 import { createTokenVerifier } from '../../tokens/verify-token.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
+import { cliContext } from '../helpers/cli-context.js';
 
 let root: string;
 beforeAll(() => {
@@ -26,20 +26,13 @@ const freshDataDir = () => join(root, `data-${++dirs}`);
 /** Runs one command line through the real parser and command table, in process. */
 async function mailgate(argv: string[], dataDir: string) {
   const parsed = parseCommandLine(argv, {}, root);
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = {
+  const ctx = cliContext({
     dataDir,
-    configPath: undefined,
     json: parsed.json,
-    env: {},
-    out: (text) => out.push(text),
-    err: (text) => err.push(text),
-    config: async () => loadConfig({ configPath: undefined, env: {}, dataDir }),
-    actor: 'cli:test@host',
-  };
+    config: () => loadConfig({ configPath: undefined, env: {}, dataDir }),
+  });
   await parsed.command!.run(parsed.flags, parsed.positionals, ctx);
-  return { out, err, json: () => JSON.parse(out.join('')) };
+  return { out: ctx.stdout, err: ctx.stderr, json: () => JSON.parse(ctx.stdout.join('')) };
 }
 
 function gatewayView(dataDir: string) {

@@ -21,6 +21,8 @@ import { openDatabase } from '../../store/database.js';
 import { addPeer } from '../../wireguard/add-peer.js';
 import { wireguardRange } from '../../wireguard/server-config.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
+import { cliContext } from '../helpers/cli-context.js';
+import { withDatabase } from '../helpers/temp-store.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mailgate-wg-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -31,34 +33,12 @@ beforeEach(() => {
   dataDir = join(root, `case-${++n}`, 'data');
 });
 
-interface Run {
-  stdout: string[];
-  stderr: string[];
-}
-
-function context(json = false): CliContext & Run {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  return {
-    dataDir,
-    configPath: undefined,
-    json,
-    env: {},
-    out: (text) => stdout.push(text),
-    err: (text) => stderr.push(text),
-    config: () => Promise.reject(new Error('no config in these tests')),
-    actor: 'cli:test@host',
-    stdout,
-    stderr,
-  };
-}
-
 type Command = (flags: FlagValues, positionals: string[], ctx: CliContext) => Promise<void>;
 const wgDisable: Command = (f, p, ctx) => wgSetEnabled(f, p, ctx, false);
 const wgEnable: Command = (f, p, ctx) => wgSetEnabled(f, p, ctx, true);
 
 async function run(command: Command, flags: FlagValues = {}, positionals: string[] = [], json = false) {
-  const ctx = context(json);
+  const ctx = cliContext({ dataDir, json });
   await command(flags, positionals, ctx);
   return ctx;
 }
@@ -105,9 +85,11 @@ describe('wg init', () => {
       listenPort: 51820,
     });
     expect(snapshot()).toMatchObject({ audit: [{ action: 'wg.init', target: '10.8.0.1' }] });
-    const db = openDatabase(dataDir);
-    expect(wireguardRange(db)).toEqual({ address: '10.8.0.0', prefix: 24, family: 'ipv4' });
-    db.close();
+    expect(withDatabase(dataDir, wireguardRange)).toEqual({
+      address: '10.8.0.0',
+      prefix: 24,
+      family: 'ipv4',
+    });
   });
 
   it.each([

@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFreshCrl } from '../../../certs/crl-store.js';
 import { issueClientCertificate } from '../../../certs/issue-client.js';
-import { openDatabase } from '../../../store/database.js';
 import { createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 const DAY = 86_400_000;
 let t: TestCa;
@@ -82,17 +81,11 @@ describe('ensureFreshCrl', () => {
   });
 
   it('throws CaMissingError without a CA and writes nothing', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mailgate-noca-'));
-    const db = openDatabase(dir);
-    try {
-      expect(() => ensureFreshCrl(db, dir, { crlDays: 7 })).toThrow(
-        expect.objectContaining({ code: 'ERR_CA_MISSING' }),
-      );
-      expect(db.prepare('SELECT count(*) FROM crl').pluck().get()).toBe(0);
-      expect(existsSync(join(dir, 'ca'))).toBe(false);
-    } finally {
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { dataDir: dir, db } = tempDatabase('mailgate-noca-');
+    expect(() => ensureFreshCrl(db, dir, { crlDays: 7 })).toThrow(
+      expect.objectContaining({ code: 'ERR_CA_MISSING' }),
+    );
+    expect(db.prepare('SELECT count(*) FROM crl').pluck().get()).toBe(0);
+    expect(existsSync(join(dir, 'ca'))).toBe(false);
   });
 });

@@ -1,11 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate } from '../../../certs/issue-client.js';
-import { openDatabase } from '../../../store/database.js';
 import { createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 let t: TestCa;
 beforeAll(async () => {
@@ -138,19 +137,13 @@ describe('issueClientCertificate', () => {
   });
 
   it('refuses without a CA, telling the user to run ca init', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'mailgate-noca-'));
-    const db = openDatabase(dir);
-    try {
-      await expect(
-        issueClientCertificate(db, dir, { name: 'dave', role: 'admin', days: 10, actor: 'test' }),
-      ).rejects.toMatchObject({
-        code: 'ERR_CA_MISSING',
-        message: expect.stringContaining("run 'mailgate ca init' first"),
-      });
-      expect(db.prepare('SELECT count(*) FROM certificates').pluck().get()).toBe(0);
-    } finally {
-      db.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const { dataDir: dir, db } = tempDatabase('mailgate-noca-');
+    await expect(
+      issueClientCertificate(db, dir, { name: 'dave', role: 'admin', days: 10, actor: 'test' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_CA_MISSING',
+      message: expect.stringContaining("run 'mailgate ca init' first"),
+    });
+    expect(db.prepare('SELECT count(*) FROM certificates').pluck().get()).toBe(0);
   });
 });

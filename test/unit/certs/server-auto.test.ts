@@ -1,15 +1,15 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caPaths } from '../../../certs/ca-files.js';
 import { ensureServerCertificate } from '../../../certs/server-auto.js';
 import { type Database, openDatabase } from '../../../store/database.js';
 import { tool } from '../../helpers/ca-fixture.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 const DAY = 86_400_000;
-let root: string;
+let _root: string;
 let dataDir: string;
 let db: Database;
 let other: Database;
@@ -17,16 +17,10 @@ const kinds = () =>
   db.prepare('SELECT kind, count(*) AS n FROM certificates GROUP BY kind ORDER BY kind').all();
 
 beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-auto-'));
-  dataDir = join(root, 'data');
-  db = openDatabase(dataDir);
+  ({ dataDir, db } = tempDatabase('mailgate-auto-'));
   other = openDatabase(dataDir);
 });
-afterAll(() => {
-  db.close();
-  other.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => other.close());
 
 describe('ensureServerCertificate', () => {
   it('creates the CA and one server certificate when two callers race on an empty data dir', async () => {

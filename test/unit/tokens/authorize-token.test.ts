@@ -1,17 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../../store/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../../store/database.js';
 import { authorizeToken } from '../../../tokens/authorize-token.js';
 import { issueToken } from '../../../tokens/issue-token.js';
 import { revokeToken } from '../../../tokens/revoke-token.js';
 import { rotateSigningKey } from '../../../tokens/signing-keys.js';
 import { TokenState } from '../../../tokens/token-state.js';
 import { createTokenVerifier } from '../../../tokens/verify-token.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 const ISSUER = 'https://mail.example.com';
-let dir: string;
 let db: Database;
 
 const issue = (scopes: string[]) =>
@@ -35,13 +32,7 @@ function gateway() {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-authorize-'));
-  db = openDatabase(dir);
-});
-
-afterAll(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  ({ db } = tempDatabase('mailgate-authorize-'));
 });
 
 describe('authorizeToken', () => {

@@ -1,15 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readAudit } from '../../../store/audit.js';
-import { type Database, openDatabase } from '../../../store/database.js';
+import type { Database } from '../../../store/database.js';
 import { type IssueTokenOptions, issueToken } from '../../../tokens/issue-token.js';
 import { TOKEN_ID } from '../../../tokens/token-format.js';
 import { TokenState } from '../../../tokens/token-state.js';
 import { findToken } from '../../../tokens/token-store.js';
 import { createTokenVerifier } from '../../../tokens/verify-token.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const base: IssueTokenOptions = {
@@ -22,17 +20,11 @@ const base: IssueTokenOptions = {
   now: NOW,
 };
 
-let dir: string;
+let _dir: string;
 let db: Database;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-issue-'));
-  db = openDatabase(dir);
-});
-
-afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  ({ dataDir: _dir, db } = tempDatabase('mailgate-issue-'));
 });
 
 describe('issueToken', () => {

@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type Database, openDatabase } from '../../../store/database.js';
+import type { Database } from '../../../store/database.js';
 import { issueToken } from '../../../tokens/issue-token.js';
 import { RateLimiter } from '../../../tokens/rate-limiter.js';
 import type { TokenLimits } from '../../../tokens/token-limits.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 const NOON = Date.UTC(2026, 10, 28, 12, 0, 0);
 const MIDNIGHT = Date.UTC(2026, 10, 29);
@@ -15,7 +13,6 @@ const perMinute = (count: number, burst: number, quotaPerDay?: number): TokenLim
   quotaPerDay,
 });
 
-let dir: string;
 let db: Database;
 let tokenId: string;
 const limiters: RateLimiter[] = [];
@@ -29,8 +26,7 @@ function limiter(now = NOON) {
 const usage = () => db.prepare('SELECT token_id, day, count FROM token_usage ORDER BY day').all();
 
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-limiter-'));
-  db = openDatabase(dir);
+  ({ db } = tempDatabase('mailgate-limiter-'));
   ({ id: tokenId } = await issueToken(db, {
     app: 'shop',
     scopes: ['send'],
@@ -44,8 +40,6 @@ beforeEach(async () => {
 
 afterEach(() => {
   for (const l of limiters.splice(0)) l.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('RateLimiter', () => {

@@ -1,24 +1,16 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readAudit } from '../../../store/audit.js';
-import { type Database, openDatabase } from '../../../store/database.js';
+import type { Database } from '../../../store/database.js';
 import { issueToken } from '../../../tokens/issue-token.js';
 import { revokeToken } from '../../../tokens/revoke-token.js';
 import { findToken } from '../../../tokens/token-store.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
-let dir: string;
+let _dir: string;
 let db: Database;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-revoke-'));
-  db = openDatabase(dir);
-});
-
-afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  ({ dataDir: _dir, db } = tempDatabase('mailgate-revoke-'));
 });
 
 describe('revokeToken', () => {

@@ -1,9 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { readAudit } from '../../../store/audit.js';
-import { type Database, openDatabase } from '../../../store/database.js';
+import type { Database } from '../../../store/database.js';
 import {
   ensureSigningKey,
   loadVerificationKeys,
@@ -11,18 +8,13 @@ import {
   rotateSigningKey,
 } from '../../../tokens/signing-keys.js';
 import { KEY_ID } from '../../../tokens/token-format.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
-let dir: string;
+let _dir: string;
 let db: Database;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-keys-'));
-  db = openDatabase(dir);
-});
-
-afterEach(() => {
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
+  ({ dataDir: _dir, db } = tempDatabase('mailgate-keys-'));
 });
 
 describe('signing keys', () => {

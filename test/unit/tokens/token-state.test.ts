@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../../store/database.js';
 import { issueToken } from '../../../tokens/issue-token.js';
 import { revokeToken } from '../../../tokens/revoke-token.js';
 import { rotateSigningKey } from '../../../tokens/signing-keys.js';
 import { TokenState } from '../../../tokens/token-state.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 let dir: string;
 let db: Database;
@@ -24,17 +22,12 @@ const issue = (overrides = {}) =>
   });
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-state-'));
-  db = openDatabase(dir);
+  ({ dataDir: dir, db } = tempDatabase('mailgate-state-'));
   // A second connection stands in for the CLI process writing the same file.
   cli = openDatabase(dir);
 });
 
-afterEach(() => {
-  cli.close();
-  db.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => cli.close());
 
 describe('TokenState', () => {
   it('sees tokens, keys and revocations written by another connection after refresh()', async () => {
