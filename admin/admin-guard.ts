@@ -13,6 +13,8 @@ export interface AdminGuardOptions {
   sourceCidrs: AddressSet;
   /** The current revoked serials (refreshed when the store changes). */
   revoked: () => ReadonlySet<string>;
+  /** Serial -> role of every client certificate in the store (refreshed when the store changes). */
+  storedRoles: () => ReadonlyMap<string, AdminRole>;
   audit: AuditBuffer;
   now?: () => number;
 }
@@ -42,6 +44,7 @@ const DEFAULT_ROUTE_ROLES: readonly AdminRole[] = ['admin'];
 export function createAdminGuard({
   sourceCidrs,
   revoked,
+  storedRoles,
   audit,
   now = Date.now,
 }: AdminGuardOptions): PlaneGuard {
@@ -57,6 +60,7 @@ export function createAdminGuard({
       servername: typeof socket.servername === 'string' ? socket.servername : undefined,
       host: input.host,
       revoked: revoked(),
+      storedRole: cert.present ? storedRoles().get(cert.serial) : undefined,
       now: now(),
     });
     const principal = cert.present ? cert.serial : undefined;

@@ -34,7 +34,9 @@ export type AdminDenyReason =
   | 'certificate_not_yet_valid'
   | 'certificate_revoked'
   | 'no_client_auth'
-  | 'role_not_allowed';
+  | 'role_not_allowed'
+  | 'certificate_unknown'
+  | 'role_mismatch';
 
 export interface AdminPolicyInput {
   cert: PeerCertificateFacts;
@@ -47,6 +49,8 @@ export interface AdminPolicyInput {
   /** Normalised Host / :authority. */
   host: string;
   revoked: ReadonlySet<string>;
+  /** The role the store holds for the certificate's serial (what `ca list` shows); undefined = not issued here. */
+  storedRole: AdminRole | undefined;
   now: number;
 }
 
@@ -62,7 +66,9 @@ const deny = (reason: AdminDenyReason, status: 403 | 421 = 403): AdminDecision =
 
 /**
  * Allows only a valid, unrevoked mailgate client certificate with clientAuth and an allowed role, from
- * an address inside the admin source ranges, with SNI (when sent) equal to Host.
+ * an address inside the admin source ranges, with SNI (when sent) equal to Host. The certificate's role
+ * must be the one the store recorded at issuance for its serial, so the gateway decides on the facts
+ * `ca list`, the API and the audit trail show.
  * @example decideAdminAccess({ cert, clientAddress: '10.8.0.2', sourceCidrs, allowedRoles: ['admin'], servername: 'mail.example.com', host: 'mail.example.com', revoked, now: Date.now() })
  */
 export function decideAdminAccess(input: AdminPolicyInput): AdminDecision {
@@ -78,6 +84,10 @@ export function decideAdminAccess(input: AdminPolicyInput): AdminDecision {
     return deny(cert.authorizationError === 'CERT_REVOKED' ? 'certificate_revoked' : 'untrusted_certificate');
   if (input.revoked.has(cert.serial)) return deny('certificate_revoked');
   if (!cert.clientAuth) return deny('no_client_auth');
-  if (!cert.role || !input.allowedRoles.includes(cert.role)) return deny('role_not_allowed');
+  if (!cert.role) return deny('role_not_allowed');
+  // Issue 12: the role the certificate states must be the one issued (a crafted SAN cannot raise it).
+  if (input.storedRole === undefined) return deny('certificate_unknown');
+  if (cert.role !== input.storedRole) return deny('role_mismatch');
+  if (!input.allowedRoles.includes(cert.role)) return deny('role_not_allowed');
   return { allowed: true, role: cert.role };
 }

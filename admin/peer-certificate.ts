@@ -3,10 +3,10 @@
  * disabled, so they cannot change under a connection).
  */
 import type { TLSSocket } from 'node:tls';
-import { ADMIN_ROLES, type AdminRole, type PeerCertificateFacts } from './admin-policy.js';
+import { roleFromCertificate } from '../certs/client-role.js';
+import type { PeerCertificateFacts } from './admin-policy.js';
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
-const ROLE_URI = /URI:urn:mailgate:role:([a-z]+)/;
 
 const factsBySocket = new WeakMap<TLSSocket, PeerCertificateFacts>();
 
@@ -35,7 +35,6 @@ function readFacts(socket: TLSSocket): PeerCertificateFacts {
   if (typeof socket.getPeerCertificate !== 'function') return NONE;
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return NONE;
-  const role = ROLE_URI.exec(cert.subjectaltname ?? '')?.[1];
   const cn = cert.subject?.CN;
   return {
     present: true,
@@ -47,6 +46,7 @@ function readFacts(socket: TLSSocket): PeerCertificateFacts {
     notBefore: Date.parse(cert.valid_from),
     notAfter: Date.parse(cert.valid_to),
     clientAuth: (cert.ext_key_usage ?? []).includes(CLIENT_AUTH_OID),
-    role: ADMIN_ROLES.includes(role as AdminRole) ? (role as AdminRole) : undefined,
+    // From the SAN's structure, never from the subjectaltname text (issue 12).
+    role: roleFromCertificate(cert.raw).role,
   };
 }

@@ -4,7 +4,7 @@
 import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import type { CrlEntry } from './crl-encode.js';
-import type { RevocationReason } from './rules.js';
+import type { ClientRole, RevocationReason } from './rules.js';
 
 export type CertificateKind = 'ca' | 'client' | 'server';
 export type CertificateStatus = 'valid' | 'revoked' | 'expired';
@@ -165,6 +165,15 @@ export function revokedEntries(db: Database): CrlEntry[] {
 export function revokedSerials(db: Database): Set<string> {
   const rows = db.prepare('SELECT serial FROM certificates WHERE revoked_at IS NOT NULL').pluck().all();
   return new Set(rows as string[]);
+}
+
+/** Serial -> role of every client certificate, for the gateway's check that a certificate says what the store does. */
+export function clientRoles(db: Database): Map<string, ClientRole> {
+  const rows = db.prepare("SELECT serial, role FROM certificates WHERE kind = 'client'").all() as Array<{
+    serial: string;
+    role: ClientRole;
+  }>;
+  return new Map(rows.map((row) => [row.serial, row.role]));
 }
 
 /**

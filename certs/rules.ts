@@ -70,10 +70,31 @@ export function checkDays(text: string | undefined, fallback: number, max: numbe
   return Number(text);
 }
 
-/** A loose e-mail check: one '@', no spaces or control characters (RFC 5280 rfc822Name is IA5). */
-export function checkEmail(email: string): string {
-  if (!/^[\x21-\x7e]+@[A-Za-z0-9.-]+$/.test(email) || email.split('@').length !== 2) {
-    throw new UsageError(`--email must be an e-mail address, got ${JSON.stringify(email)}`);
+/** RFC 5322 §3.2.3 atext without `'` (which Node's SAN text escaping treats as a quote), dot-separated. */
+const EMAIL_LOCAL = /^[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&*+/=?^_`{|}~-]+)*$/;
+const EMAIL_DOMAIN =
+  /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/**
+ * Checks an e-mail address for the rfc822Name SAN: a dot-atom local part (at most 64 characters) and a
+ * DNS domain, at most 254 in all. No `:`, `,`, quotes, whitespace or control characters: text renderings
+ * of the SAN list (`email:…, URI:…`) must not be able to read one as a role URI (issue 12).
+ * @throws UsageError naming the flag.
+ */
+export function checkEmail(email: string, flag = '--email'): string {
+  const at = email.lastIndexOf('@');
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  if (
+    at < 1 ||
+    local.length > 64 ||
+    email.length > 254 ||
+    !EMAIL_LOCAL.test(local) ||
+    !EMAIL_DOMAIN.test(domain)
+  ) {
+    throw new UsageError(
+      `${flag} must be an e-mail address (local@domain; no ':', ',', quotes, spaces or control characters), got ${JSON.stringify(email)}`,
+    );
   }
   return email;
 }

@@ -6,8 +6,9 @@ import type { Server as HttpServer } from 'node:http';
 import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createAdminGuard } from '../admin/admin-guard.js';
+import type { AdminRole } from '../admin/admin-policy.js';
 import { createAdminApi } from '../admin/api/index.js';
-import { revokedSerials } from '../certs/certificate-store.js';
+import { clientRoles, revokedSerials } from '../certs/certificate-store.js';
 import { AddressSet } from '../lib/cidr.js';
 import { AuditBuffer } from '../store/audit-buffer.js';
 import { ChangeWatch } from '../store/change-watch.js';
@@ -68,6 +69,7 @@ export class Gateway {
   #config: Config;
   #state!: PipelineState;
   #revoked: ReadonlySet<string>;
+  #clientRoles: ReadonlyMap<string, AdminRole>;
   #crlTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -83,6 +85,7 @@ export class Gateway {
       logger.error({ err: error }, 'store change handling failed'),
     );
     this.#revoked = revokedSerials(this.#db);
+    this.#clientRoles = clientRoles(this.#db);
     this.#tokens = new TokenState(this.#db);
     this.#limiter = new RateLimiter(this.#db, {
       onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
@@ -185,6 +188,7 @@ export class Gateway {
       admin: createAdminGuard({
         sourceCidrs: new AddressSet(config.admin.sourceCidrs),
         revoked: () => this.#revoked,
+        storedRoles: () => this.#clientRoles,
         audit: this.#audit,
       }),
       token: createTokenGuard({
@@ -228,6 +232,7 @@ export class Gateway {
 
   #onStoreChange() {
     this.#revoked = revokedSerials(this.#db);
+    this.#clientRoles = clientRoles(this.#db);
     this.#tokens.refresh();
     this.#refreshCrl();
   }

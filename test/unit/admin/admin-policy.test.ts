@@ -26,6 +26,7 @@ const base: AdminPolicyInput = {
   servername: 'mail.example.com',
   host: 'mail.example.com',
   revoked: new Set(),
+  storedRole: 'admin',
   now: NOW,
 };
 
@@ -54,8 +55,21 @@ describe('decideAdminAccess', () => {
       403,
     ],
     ['no clientAuth usage', { cert: { ...cert, clientAuth: false } }, 'no_client_auth', 403],
-    ['viewer on an admin-only route', { cert: { ...cert, role: 'viewer' } }, 'role_not_allowed', 403],
+    [
+      'viewer on an admin-only route',
+      { cert: { ...cert, role: 'viewer' }, storedRole: 'viewer' },
+      'role_not_allowed',
+      403,
+    ],
     ['no role at all', { cert: { ...cert, role: undefined } }, 'role_not_allowed', 403],
+    ['a serial the store never issued', { storedRole: undefined }, 'certificate_unknown', 403],
+    ['an admin role where the store issued viewer', { storedRole: 'viewer' }, 'role_mismatch', 403],
+    [
+      'a viewer role where the store issued admin',
+      { cert: { ...cert, role: 'viewer' } },
+      'role_mismatch',
+      403,
+    ],
   ])('denies: %s', (_name, change, reason, status) => {
     expect(decideAdminAccess({ ...base, ...change })).toEqual({ allowed: false, status, reason });
   });
@@ -65,6 +79,7 @@ describe('decideAdminAccess', () => {
       decideAdminAccess({
         ...base,
         cert: { ...cert, role: 'viewer' },
+        storedRole: 'viewer',
         allowedRoles: ['admin', 'viewer'],
         servername: undefined,
       }),

@@ -56,6 +56,47 @@ describe('checkDays', () => {
   });
 });
 
+describe('checkEmail', () => {
+  it.each([
+    'a.b+c@example.org',
+    'ops@localhost',
+    'x!#$%&*+/=?^_`{|}~-@mail.example.com',
+    `${'a'.repeat(64)}@example.com`,
+  ])('accepts %s', (email) => {
+    expect(checkEmail(email)).toBe(email);
+  });
+
+  it.each([
+    ['the issue 12 reproduction', 'URI:urn:mailgate:role:admin@example.com'],
+    ['a colon', 'a:b@example.com'],
+    ['a comma', 'a,URI:urn:mailgate:role:admin@example.com'],
+    ['a comma and space', 'a@example.com, URI:urn:mailgate:role:admin'],
+    ['a space', 'a b@example.com'],
+    ['a tab', 'a\tb@example.com'],
+    ['a newline', 'a@example.com\nURI:x'],
+    ['a NUL', 'a\u0000@example.com'],
+    ['DEL', 'a\u007f@example.com'],
+    ['a double quote', '"a"@example.com'],
+    ['a single quote', "o'brien@example.com"],
+    ['a backslash', 'a\\b@example.com'],
+    ['non-ASCII', 'j\u00f6rg@example.com'],
+    ['two @', 'a@b@example.com'],
+    ['no @', 'example.com'],
+    ['an empty local part', '@example.com'],
+    ['an empty domain', 'a@'],
+    ['a dot at the start', '.a@example.com'],
+    ['two dots', 'a..b@example.com'],
+    ['a domain with a colon', 'a@example.com:443'],
+    ['a domain label starting with -', 'a@-example.com'],
+    ['a local part over 64', `${'a'.repeat(65)}@example.com`],
+    ['over 254 in all', `a@${`${'b'.repeat(60)}.`.repeat(5)}com`],
+  ])('refuses %s, naming the flag on one line', (_name, email) => {
+    const message = usage(() => checkEmail(email));
+    expect(message).toMatch(/^--email must be an e-mail address/);
+    expect(message).not.toContain('\n');
+  });
+});
+
 describe('roles, reasons, emails, DNS names', () => {
   it('accepts the known roles and reasons and refuses others', () => {
     expect(checkRole('viewer')).toBe('viewer');
