@@ -32,6 +32,7 @@ import { createReservedApp, reservedPath } from './reserved-app.js';
 import type { PipelineState } from './resolve-request.js';
 import { RouteTable } from './route-table.js';
 import { TlsMaterial } from './tls-material.js';
+import { hstsHeader } from './tls-profile.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
 import { Upstreams } from './upstreams.js';
 
@@ -227,6 +228,7 @@ export class Gateway {
       addressLimits: this.#addressLimits,
       reservedPath,
       serveReserved,
+      hsts: hstsHeader(config.tls.hsts),
     };
   }
 

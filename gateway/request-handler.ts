@@ -2,6 +2,7 @@
  * @module The HTTP request listener (HTTP/1.1 and h2): resolve, then serve a reserved path or proxy.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { ConnectionTracker } from './connection-tracker.js';
 import { rewriteDestination } from './dav-headers.js';
 import { expectsContinue } from './expect-continue.js';
@@ -118,6 +119,10 @@ export function createRequestHandler({
 
   async function handle(req: GatewayRequest, res: GatewayResponse, record: RequestRecord) {
     const state = currentState();
+    // Set before any head is written: an upstream's own header, passed to writeHead, replaces this one.
+    // Never over plain HTTP (ACME passthrough), where RFC 6797 §7.2 forbids it.
+    if (state.hsts !== undefined && (req.socket as TLSSocket).encrypted)
+      res.setHeader('strict-transport-security', state.hsts);
     const resolving = resolveRequest(req, state, record);
     const resolution = resolving instanceof Promise ? await resolving : resolving;
     switch (resolution.kind) {

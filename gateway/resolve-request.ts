@@ -41,6 +41,8 @@ export interface PipelineState {
     decision: Allowed,
     requestId: string,
   ) => Promise<void>;
+  /** Strict-Transport-Security for responses over TLS that carry none from the upstream (`tls.hsts`). */
+  hsts: string | undefined;
 }
 
 export interface ProxyResolution {

@@ -13,6 +13,7 @@ import type { Database } from '../store/database.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
+import { TLS_PROFILES, type TlsProfileName } from './tls-profile.js';
 
 /** How often watched certificate files are stat'ed (Mailcow's ACME client replaces them by rename). */
 const WATCH_INTERVAL_MS = 1_000;
@@ -35,9 +36,11 @@ export class TlsMaterial {
   #crl = '';
   #crlNumber = -1;
   #watching = false;
+  #profile: TlsProfileName;
 
   constructor(options: TlsMaterialOptions) {
     this.#options = options;
+    this.#profile = options.config.tls.profile;
   }
 
   /** Resolves the certificate files (issuing the auto certificate and the CA when missing) and loads everything. */
@@ -80,7 +83,7 @@ export class TlsMaterial {
 
   /** Options for createSecureContext / server construction (client certificates requested, not required). */
   secureContextOptions(): SecureContextOptions {
-    return { cert: this.#cert, key: this.#key, ca: this.#ca, crl: this.#crl, minVersion: 'TLSv1.2' };
+    return { ...TLS_PROFILES[this.#profile], cert: this.#cert, key: this.#key, ca: this.#ca, crl: this.#crl };
   }
 
   caPem(): string {
@@ -120,6 +123,12 @@ export class TlsMaterial {
    */
   reload(tls: Config['tls']): boolean {
     const { config, logger } = this.#options;
+    if (tls.profile !== this.#profile) {
+      // New handshakes negotiate by the new profile; open connections keep what they agreed.
+      this.#profile = tls.profile;
+      this.#apply(false);
+      logger.info({ profile: tls.profile }, 'tls profile changed');
+    }
     if ((tls.cert === 'auto') !== (config.tls.cert === 'auto')) {
       logger.warn('tls changed between auto and files: restart mailgate to apply it');
       return this.reloadCertificate();

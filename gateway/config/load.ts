@@ -30,6 +30,7 @@ const ENV_OVERRIDES: ReadonlyArray<[string, string, 'port' | 'string']> = [
   ['MAILGATE_METRICS_PORT', 'listen.metrics.port', 'port'],
   ['MAILGATE_TLS_CERT', 'tls.cert', 'string'],
   ['MAILGATE_TLS_KEY', 'tls.key', 'string'],
+  ['MAILGATE_TLS_PROFILE', 'tls.profile', 'string'],
 ];
 
 /**

@@ -15,6 +15,7 @@ import {
   DEFAULT_DRAIN_MS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
+  DEFAULT_HSTS_MAX_AGE_S,
   DEFAULT_HTTPS,
   DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
   DEFAULT_LIMITS,
@@ -140,8 +141,43 @@ export const configSchema = z.strictObject({
       /** `auto` (issued by mailgate's CA) or a PEM path, watched and hot-reloaded. */
       cert: z.string().min(1).default('auto'),
       key: z.string().min(1).default('auto'),
+      /**
+       * Protocols and suites of every TLS listener (Mozilla's guidelines): `intermediate` (TLS 1.2 with
+       * ECDHE + AEAD suites, and TLS 1.3) or `modern` (TLS 1.3 only; older phones and Outlook cannot connect).
+       */
+      profile: z.enum(['intermediate', 'modern']).default('intermediate'),
+      /**
+       * Strict-Transport-Security on every response of the TLS listeners that has none from its upstream.
+       * Off by default: Mailcow's nginx sends its own. `true` = one year; an object sets each part.
+       */
+      hsts: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            /** Seconds (default one year). */
+            maxAge: z.number().int().min(0).max(63_072_000).default(DEFAULT_HSTS_MAX_AGE_S),
+            includeSubDomains: z.boolean().default(false),
+            /** Browsers' preload lists require includeSubDomains and a max-age of a year or more. */
+            preload: z.boolean().default(false),
+          }),
+        ])
+        .default(false)
+        .transform((hsts) =>
+          hsts === false
+            ? undefined
+            : hsts === true
+              ? { maxAge: DEFAULT_HSTS_MAX_AGE_S, includeSubDomains: false, preload: false }
+              : hsts,
+        )
+        .refine(
+          (hsts) => !hsts?.preload || (hsts.includeSubDomains && hsts.maxAge >= DEFAULT_HSTS_MAX_AGE_S),
+          {
+            message: 'preload needs includeSubDomains: true and a maxAge of at least 31536000',
+            path: ['preload'],
+          },
+        ),
     })
-    .default({ cert: 'auto', key: 'auto' }),
+    .default({ cert: 'auto', key: 'auto', profile: 'intermediate', hsts: undefined }),
   admin: z
     .strictObject({
       /** Peer addresses allowed on the admin plane (the socket's, never a header). */

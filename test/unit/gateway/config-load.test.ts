@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     const config = load(minimal);
     expect(config.listen.https).toEqual({ host: '127.0.0.1', port: 8443 });
     expect(config.upstreams.app!.timeoutMs).toBe(60_000);
-    expect(config.tls).toEqual({ cert: 'auto', key: 'auto' });
+    expect(config.tls).toEqual({ cert: 'auto', key: 'auto', profile: 'intermediate', hsts: undefined });
     expect(config.dataDir).toBe(join(dir, 'data'));
   });
 
@@ -53,7 +53,7 @@ describe('loadConfig', () => {
     const cert = join(mkdtempSync(join(tmpdir(), 'mailgate-env-tls-')), 'cert.pem');
     writeFileSync(cert, 'x');
     const tls = load(minimal, { MAILGATE_TLS_CERT: relative(process.cwd(), cert), MAILGATE_TLS_KEY: cert });
-    expect(tls.tls).toEqual({ cert, key: cert });
+    expect(tls.tls).toEqual({ cert, key: cert, profile: 'intermediate' });
   });
 
   it.each([
@@ -120,6 +120,14 @@ describe('loadConfig', () => {
       {},
       'limits.clientConnections',
     ],
+    ['unknown TLS profile', `${minimal}tls: { profile: old }\n`, {}, 'tls.profile: Invalid option'],
+    [
+      'HSTS preload without includeSubDomains',
+      `${minimal}tls: { hsts: { preload: true } }\n`,
+      {},
+      'tls.hsts.preload: preload needs includeSubDomains: true and a maxAge of at least 31536000',
+    ],
+    ['unknown HSTS key', `${minimal}tls: { hsts: { maxage: 60 } }\n`, {}, 'tls.hsts'],
     [
       'two listeners on one port',
       `${minimal}listen: { https: { host: a, port: 8443 }, http: { host: a, port: 8443 } }\n`,
@@ -128,6 +136,21 @@ describe('loadConfig', () => {
     ],
   ])('rejects %s', (_name, yaml, env, message) => {
     expect(problems(yaml, env).join('\n')).toContain(message);
+  });
+
+  it('reads tls.profile (also MAILGATE_TLS_PROFILE) and tls.hsts (true = one year)', () => {
+    expect(load(minimal, { MAILGATE_TLS_PROFILE: 'modern' }).tls.profile).toBe('modern');
+    expect(load(`${minimal}tls: { hsts: true }\n`).tls.hsts).toEqual({
+      maxAge: 31_536_000,
+      includeSubDomains: false,
+      preload: false,
+    });
+    expect(load(`${minimal}tls: { hsts: { maxAge: 600, includeSubDomains: true } }\n`).tls.hsts).toEqual({
+      maxAge: 600,
+      includeSubDomains: true,
+      preload: false,
+    });
+    expect(load(`${minimal}tls: { hsts: false }\n`).tls.hsts).toBeUndefined();
   });
 
   it('rejects two routes with the same host and prefix', () => {
