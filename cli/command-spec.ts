@@ -1,5 +1,5 @@
 /**
- * @module The shape of a command table entry, shared by every capability's command list.
+ * @module The shape of a command table entry, shared by the tables in cli/tables/.
  */
 import type { ParseArgsConfig } from 'node:util';
 import type { CliContext } from './context.js';

@@ -1,12 +1,13 @@
 /**
  * @module The command table: every `mailgate` command, its flags and the lazily imported module behind it.
  */
-import { ADMIN_COMMANDS } from '../admin/commands.js';
-import { CERTS_COMMANDS } from '../certs/commands.js';
-import { STORE_COMMANDS } from '../store/commands.js';
-import { TOKENS_COMMANDS } from '../tokens/commands.js';
-import { WIREGUARD_COMMANDS } from '../wireguard/commands.js';
+
 import { booleanFlag, type CommandSpec, stringFlag } from './command-spec.js';
+import { ADMIN_COMMANDS } from './tables/admin.js';
+import { CERTS_COMMANDS } from './tables/certs.js';
+import { STORE_COMMANDS } from './tables/store.js';
+import { TOKENS_COMMANDS } from './tables/tokens.js';
+import { WIREGUARD_COMMANDS } from './tables/wireguard.js';
 
 export type { CommandSpec, FlagValues } from './command-spec.js';
 

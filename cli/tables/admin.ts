@@ -1,7 +1,7 @@
 /**
- * @module The `mailgate admin ...` commands, merged into the table in cli/commands.ts.
+ * @module The `mailgate admin ...` commands, merged into the table in ../commands.ts.
  */
-import { type CommandSpec, stringFlag } from '../cli/command-spec.js';
+import { type CommandSpec, stringFlag } from '../command-spec.js';
 
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
   {
@@ -19,6 +19,6 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
       'route-public': stringFlag,
     },
     positionals: [1, 1],
-    run: async (f, p, ctx) => (await import('../cli/commands/admin-onboard.js')).adminOnboard(f, p, ctx),
+    run: async (f, p, ctx) => (await import('../commands/admin-onboard.js')).adminOnboard(f, p, ctx),
   },
 ];

@@ -1,7 +1,7 @@
 /**
- * @module The `mailgate` commands of this capability, merged into the table in cli/commands.ts.
+ * @module The `mailgate token ...` and `mailgate keys rotate` commands, merged into the table in ../commands.ts.
  */
-import { type CommandSpec, stringFlag } from '../cli/command-spec.js';
+import { type CommandSpec, stringFlag } from '../command-spec.js';
 
 export const TOKENS_COMMANDS: readonly CommandSpec[] = [
   {
@@ -17,14 +17,14 @@ export const TOKENS_COMMANDS: readonly CommandSpec[] = [
       burst: stringFlag,
       quota: stringFlag,
     },
-    run: async (f, _p, ctx) => (await import('../cli/commands/token.js')).tokenIssue(f, ctx),
+    run: async (f, _p, ctx) => (await import('../commands/token.js')).tokenIssue(f, ctx),
   },
   {
     path: ['token', 'list'],
     summary: 'list API tokens (metadata only)',
     usage: '[--json]',
     options: {},
-    run: async (_f, _p, ctx) => (await import('../cli/commands/token.js')).tokenList(ctx),
+    run: async (_f, _p, ctx) => (await import('../commands/token.js')).tokenList(ctx),
   },
   {
     path: ['token', 'revoke'],
@@ -32,13 +32,13 @@ export const TOKENS_COMMANDS: readonly CommandSpec[] = [
     usage: 'ID',
     options: {},
     positionals: [1, 1],
-    run: async (_f, p, ctx) => (await import('../cli/commands/token.js')).tokenRevoke(p[0]!, ctx),
+    run: async (_f, p, ctx) => (await import('../commands/token.js')).tokenRevoke(p[0]!, ctx),
   },
   {
     path: ['keys', 'rotate'],
     summary: 'make a new active token signing key (old keys keep verifying)',
     usage: '',
     options: {},
-    run: async (_f, _p, ctx) => (await import('../cli/commands/keys.js')).keysRotate(ctx),
+    run: async (_f, _p, ctx) => (await import('../commands/keys.js')).keysRotate(ctx),
   },
 ];

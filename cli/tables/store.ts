@@ -1,9 +1,9 @@
 /**
- * @module The `mailgate backup` and `mailgate restore` commands, merged into the table in cli/commands.ts.
+ * @module The `mailgate backup` and `mailgate restore` commands, merged into the table in ../commands.ts.
  */
-import { booleanFlag, type CommandSpec, stringFlag } from '../cli/command-spec.js';
+import { booleanFlag, type CommandSpec, stringFlag } from '../command-spec.js';
 
-const backup = () => import('../cli/commands/backup.js');
+const backup = () => import('../commands/backup.js');
 
 export const STORE_COMMANDS: readonly CommandSpec[] = [
   {

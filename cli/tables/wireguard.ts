@@ -1,9 +1,9 @@
 /**
- * @module The `mailgate wg ...` commands, merged into the table in cli/commands.ts.
+ * @module The `mailgate wg ...` commands, merged into the table in ../commands.ts.
  */
-import { booleanFlag, type CommandSpec, stringFlag } from '../cli/command-spec.js';
+import { booleanFlag, type CommandSpec, stringFlag } from '../command-spec.js';
 
-const wg = () => import('../cli/commands/wg.js');
+const wg = () => import('../commands/wg.js');
 
 export const WIREGUARD_COMMANDS: readonly CommandSpec[] = [
   {

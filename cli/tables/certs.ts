@@ -1,9 +1,9 @@
 /**
- * @module The `mailgate ca ...` and `mailgate audit` commands, merged into the table in cli/commands.ts.
+ * @module The `mailgate ca ...` and `mailgate audit` commands, merged into the table in ../commands.ts.
  */
-import { booleanFlag, type CommandSpec, stringFlag } from '../cli/command-spec.js';
+import { booleanFlag, type CommandSpec, stringFlag } from '../command-spec.js';
 
-const ca = () => import('../cli/commands/ca.js');
+const ca = () => import('../commands/ca.js');
 
 export const CERTS_COMMANDS: readonly CommandSpec[] = [
   {
@@ -73,6 +73,6 @@ export const CERTS_COMMANDS: readonly CommandSpec[] = [
     summary: 'show the audit trail (issuance, revocation, admin access)',
     usage: '[--since 24h] [--json]',
     options: { since: stringFlag },
-    run: async (f, _p, ctx) => (await import('../cli/commands/audit.js')).audit(f, ctx),
+    run: async (f, _p, ctx) => (await import('../commands/audit.js')).audit(f, ctx),
   },
 ];
