@@ -3,7 +3,7 @@
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { DEFAULT_CRL_DAYS } from '../gateway/config/defaults.js';
+import { stageFiles } from '../lib/staged-files.js';
 import type { Database } from '../store/database.js';
 import { caExists, caPaths, ensurePrivateDir } from './ca-files.js';
 import { CA_KEY_BITS, createCa } from './ca-init.js';
@@ -12,7 +12,6 @@ import { normaliseIps, normaliseNames, signServerCertificate } from './issue-ser
 import { generateRsaKey } from './keys.js';
 import { loadCa } from './load-ca.js';
 import { DAY_MS, DEFAULT_CA_CN, DEFAULT_CA_DAYS, DEFAULT_SERVER_DAYS } from './rules.js';
-import { stageFiles } from './staged-files.js';
 
 /** Reissue when fewer days than this remain, so a long-running gateway never serves an expired certificate. */
 export const RENEW_BEFORE_DAYS = 30;
@@ -22,8 +21,8 @@ export interface EnsureServerCertificateOptions {
   hosts: string[];
   ips: string[];
   days?: number;
-  /** CRL validity when the CA has to be created. */
-  crlDays?: number;
+  /** Validity of the first CRL when the CA has to be created (config ca.crlDays). */
+  crlDays: number;
   actor?: string;
   now?: number;
 }
@@ -34,7 +33,7 @@ export interface EnsureServerCertificateOptions {
  * RENEW_BEFORE_DAYS of expiry. Keys are generated off the event loop before taking the database's write
  * lock; the decision is re-checked under the lock, so two processes starting together issue once.
  * @throws UsageError for invalid host names or IPs.
- * @example const { certPath, keyPath } = await ensureServerCertificate(db, dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'] });
+ * @example await ensureServerCertificate(db, dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'], crlDays: 7 })
  */
 export async function ensureServerCertificate(
   db: Database,
@@ -54,13 +53,12 @@ export async function ensureServerCertificate(
   try {
     db.transaction(() => {
       if (caKey && !caExists(dataDir)) {
-        const crlDays = options.crlDays ?? DEFAULT_CRL_DAYS;
         createCa(db, dataDir, caKey, {
           commonName: DEFAULT_CA_CN,
           days: DEFAULT_CA_DAYS,
           force: false,
           actor,
-          crlDays,
+          crlDays: options.crlDays,
           now,
         });
       }

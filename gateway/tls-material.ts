@@ -51,12 +51,17 @@ export class TlsMaterial {
       const files = await ensureServerCertificate(db, config.dataDir, {
         hosts: [...new Set([publicHost, 'localhost'])].filter((h) => !/^[\d.]+$|:/.test(h)),
         ips: ['127.0.0.1', '::1'],
+        crlDays: config.ca.crlDays,
       });
       this.#certPath = files.certPath;
       this.#keyPath = files.keyPath;
     } else {
       // The CA is still needed to verify admin client certificates.
-      await ensureServerCertificate(db, config.dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'] });
+      await ensureServerCertificate(db, config.dataDir, {
+        hosts: ['localhost'],
+        ips: ['127.0.0.1'],
+        crlDays: config.ca.crlDays,
+      });
       this.#certPath = config.tls.cert;
       this.#keyPath = config.tls.key;
     }

@@ -41,7 +41,11 @@ describe('initCa', () => {
 
   it('with force replaces the CA, drops what the old one issued and removes the auto TLS files', async () => {
     await issueClientCertificate(t.db, t.dataDir, { name: 'old', role: 'admin', days: 5, actor: 'test' });
-    const auto = await ensureServerCertificate(t.db, t.dataDir, { hosts: ['localhost'], ips: [] });
+    const auto = await ensureServerCertificate(t.db, t.dataDir, {
+      hosts: ['localhost'],
+      ips: [],
+      crlDays: 7,
+    });
     const oldCa = readFileSync(t.paths.cert, 'utf8');
     const crlNumber = t.db.prepare('SELECT number FROM crl').pluck().get() as number;
     const result = await initCa(t.db, t.dataDir, {

@@ -24,7 +24,7 @@ afterAll(() => other.close());
 
 describe('ensureServerCertificate', () => {
   it('creates the CA and one server certificate when two callers race on an empty data dir', async () => {
-    const options = { hosts: ['mail.example.com', 'localhost'], ips: ['127.0.0.1', '::1'] };
+    const options = { hosts: ['mail.example.com', 'localhost'], ips: ['127.0.0.1', '::1'], crlDays: 30 };
     const [a, b] = await Promise.all([
       ensureServerCertificate(db, dataDir, options),
       ensureServerCertificate(other, dataDir, options),
@@ -58,13 +58,18 @@ describe('ensureServerCertificate', () => {
     expect(caText).toMatch(/Basic Constraints: critical\s+CA:TRUE, pathlen:0/);
     expect(caText).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
     expect(caText).toContain('Subject: CN = mailgate CA');
+    // The first CRL lasts ca.crlDays, not the default.
+    const crl = tool('openssl', ['crl', '-in', paths.crl, '-noout', '-lastupdate', '-nextupdate']).stdout;
+    const [last, next] = [...crl.matchAll(/Update=(.+)/g)].map((m) => Date.parse(m[1]!));
+    expect(next! - last!).toBe(30 * 86_400_000);
     expect(caText).toContain('Public-Key: (3072 bit)');
   });
 
   it('reuses the certificate while it covers the names and has more than 30 days left', async () => {
     const before = readFileSync(join(dataDir, 'tls', 'server.crt.pem'), 'utf8');
-    await ensureServerCertificate(db, dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'] });
+    await ensureServerCertificate(db, dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'], crlDays: 7 });
     await ensureServerCertificate(db, dataDir, {
+      crlDays: 7,
       hosts: ['LOCALHOST'],
       ips: ['0:0::1'],
       now: Date.now() + 300 * DAY,
@@ -75,12 +80,14 @@ describe('ensureServerCertificate', () => {
 
   it('reissues for a new name and when expiry is near', async () => {
     const { certPath } = await ensureServerCertificate(db, dataDir, {
+      crlDays: 7,
       hosts: ['other.example.com'],
       ips: [],
     });
     expect(new X509Certificate(readFileSync(certPath)).subjectAltName).toBe('DNS:other.example.com');
     const notAfter = Date.parse(new X509Certificate(readFileSync(certPath)).validTo);
     await ensureServerCertificate(db, dataDir, {
+      crlDays: 7,
       hosts: ['other.example.com'],
       ips: [],
       now: notAfter - 29 * DAY,
@@ -90,10 +97,10 @@ describe('ensureServerCertificate', () => {
 
   it('refuses invalid names with a UsageError', async () => {
     await expect(
-      ensureServerCertificate(db, dataDir, { hosts: ['bad host'], ips: [] }),
+      ensureServerCertificate(db, dataDir, { hosts: ['bad host'], ips: [], crlDays: 7 }),
     ).rejects.toMatchObject({ code: 'ERR_USAGE' });
     await expect(
-      ensureServerCertificate(db, dataDir, { hosts: ['ok'], ips: ['1.2.3'] }),
+      ensureServerCertificate(db, dataDir, { hosts: ['ok'], ips: ['1.2.3'], crlDays: 7 }),
     ).rejects.toMatchObject({ code: 'ERR_USAGE' });
   });
 });
