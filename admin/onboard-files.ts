@@ -3,10 +3,10 @@
  */
 import { mkdirSync, rmdirSync, rmSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { assertAbsent, type OutputFile, stageFiles } from '../certs/staged-files.js';
 import { FileError } from '../lib/errors.js';
+import { assertAbsent, type OutputFile, stageFiles } from '../lib/staged-files.js';
 
-export type { OutputFile } from '../certs/staged-files.js';
+export type { OutputFile } from '../lib/staged-files.js';
 
 /**
  * Writes one new file and never replaces an existing one. A parameter of writeBundle (and of

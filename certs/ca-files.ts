@@ -31,6 +31,16 @@ export function caPaths(dataDir: string): CaPaths {
   };
 }
 
+/**
+ * The CA's and the auto certificate's files a backup saves beside the database: ca/ and tls/, without
+ * ca/crl.pem, a copy of the database's crl row that the gateway and `mailgate ca crl` write back when it
+ * is missing (read apart from the database snapshot, it could disagree with it).
+ */
+export function caBackupFiles(dataDir: string): { folders: string[]; derived: string[] } {
+  const paths = caPaths(dataDir);
+  return { folders: [paths.dir, paths.tlsDir], derived: [paths.crl] };
+}
+
 /** True when both the CA certificate and its key are present. */
 export function caExists(dataDir: string): boolean {
   const paths = caPaths(dataDir);

@@ -3,6 +3,7 @@
  */
 import { rmSync } from 'node:fs';
 import { ConflictError } from '../lib/errors.js';
+import { stageFiles } from '../lib/staged-files.js';
 import type { Database } from '../store/database.js';
 import { buildCertificate, caExtensions, certificateFacts, validityWindow } from './build-certificate.js';
 import { caExists, caPaths, ensurePrivateDir } from './ca-files.js';
@@ -11,7 +12,6 @@ import { regenerateCrl } from './crl-store.js';
 import { generateRsaKey, type RsaKey } from './keys.js';
 import { CLOCK_SKEW_MS } from './rules.js';
 import { randomSerialHex } from './serial.js';
-import { stageFiles } from './staged-files.js';
 
 /** 3072 bits: NIST's level for keys meant to outlive 2030, at a one-off generation cost of ~1 s. */
 export const CA_KEY_BITS = 3072;

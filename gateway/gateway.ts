@@ -201,7 +201,7 @@ export class Gateway {
         }),
         state: this.#tokens,
         limiter: this.#limiter,
-        metrics: this.metrics,
+        counters: { tokenRequests: this.metrics.tokenRequests, rateLimited: this.metrics.rateLimited },
       }),
     };
     const upstreams = new Upstreams(config.upstreams);

@@ -5,8 +5,8 @@
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import { crossSiteGuard } from '../admin/cross-site-guard.js';
 import type { CrossSiteRefusal } from '../admin/cross-site-policy.js';
+import { crossSiteGuard } from './cross-site-guard.js';
 import { errorResponse } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { Allowed, GatewayRequest } from './plane-guard.js';

@@ -5,7 +5,6 @@
 import { type Dirent, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { caPaths } from '../certs/ca-files.js';
 import { writeFileAtomic } from '../lib/atomic-file.js';
 import { ConflictError, FileError, StoreError } from '../lib/errors.js';
 import { appendAudit } from './audit.js';
@@ -17,7 +16,17 @@ const ATTEMPTS = 3;
 /** Pages per backup step: all of them, so that a write by the gateway cannot keep restarting the copy. */
 const ALL_PAGES = 0x7fffffff;
 
+/** Which files of the data dir are saved beside the database: the capabilities that own them say so. */
+export interface BackupFiles {
+  /** Folders whose regular files are saved (missing ones are skipped). */
+  folders: readonly string[];
+  /** Files inside those folders that are left out, because they are rebuilt from the database. */
+  derived: readonly string[];
+}
+
 export interface BackupOptions {
+  /** The key files to save with the database (certs/ca-files.ts `caBackupFiles`). */
+  files: BackupFiles;
   /** Replace an existing archive (atomically: the old one stays until the new one is complete). */
   force?: boolean | undefined;
   /** Who asked, for the audit trail. */
@@ -42,7 +51,7 @@ export interface BackupResult {
  * audited in the source database once the archive is written.
  * @throws ConflictError when `outFile` exists and `force` is not set; FileError when it cannot be written;
  * StoreError when the copy fails its integrity check or the key files keep changing.
- * @example await createBackup(db, '/var/lib/mailgate', '/backups/mailgate.mgbak', { actor })
+ * @example await createBackup(db, dataDir, '/backups/mailgate.mgbak', { actor, files: caBackupFiles(dataDir) })
  */
 export async function createBackup(
   db: Database,
@@ -56,7 +65,7 @@ export async function createBackup(
     throw new ConflictError(`${outFile} already exists (use --force to replace it)`);
   const work = makeWorkDir(dirname(outFile));
   try {
-    const { database, keyFiles } = await snapshot(db, dataDir, join(work, DATABASE_FILE));
+    const { database, keyFiles } = await snapshot(db, dataDir, options.files, join(work, DATABASE_FILE));
     const createdAt = new Date(options.now ?? Date.now()).toISOString();
     const files = new Map([[DATABASE_FILE, database], ...keyFiles]);
     const archive = encodeBackup({ createdAt, files });
@@ -75,13 +84,13 @@ export async function createBackup(
   }
 }
 
-async function snapshot(db: Database, dataDir: string, copyPath: string) {
+async function snapshot(db: Database, dataDir: string, files: BackupFiles, copyPath: string) {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const before = readKeyFiles(dataDir);
+    const before = readKeyFiles(dataDir, files);
     rmSync(copyPath, { force: true });
     await copyDatabase(db, copyPath);
     const database = finishCopy(copyPath);
-    const after = readKeyFiles(dataDir);
+    const after = readKeyFiles(dataDir, files);
     if (sameFiles(before, after)) return { database, keyFiles: before };
   }
   throw new StoreError(`the key files in ${dataDir} kept changing during the backup: try again`);
@@ -111,19 +120,14 @@ function finishCopy(path: string): Buffer {
   return readFileSync(path);
 }
 
-/**
- * The files of ca/ and tls/ by relative path. ca/crl.pem is left out: it is a copy of the database's
- * crl row, which the gateway and `mailgate ca crl` write back when it is missing, and a copy read apart
- * from the database snapshot could disagree with it (a revocation in between).
- */
-function readKeyFiles(dataDir: string): Map<string, Buffer> {
-  const paths = caPaths(dataDir);
+/** The files of `keep.folders` by path relative to the data dir, without `keep.derived`. */
+function readKeyFiles(dataDir: string, keep: BackupFiles): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
-  for (const folder of [paths.dir, paths.tlsDir]) {
+  for (const folder of keep.folders) {
     for (const entry of listFolder(folder)) {
       const path = join(folder, entry.name);
       // Hidden names are temporary files of atomic writes in progress.
-      if (!entry.isFile() || entry.name.startsWith('.') || path === paths.crl) continue;
+      if (!entry.isFile() || entry.name.startsWith('.') || keep.derived.includes(path)) continue;
       files.set(relative(dataDir, path), readKeyFile(path));
     }
   }

@@ -3,7 +3,7 @@
  * daily quota, with RFC 6750 challenges and RateLimit-* headers.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { GatewayMetrics } from '../gateway/metrics.js';
+import type { Counter } from 'prom-client';
 import type { GatewayRequest, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import { authorizeToken, authorizeVerified } from './authorize-token.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -12,11 +12,19 @@ import type { TokenLimits } from './token-limits.js';
 import type { TokenState } from './token-state.js';
 import type { TokenVerifier, VerifiedToken } from './verify-token.js';
 
+/** The two counters the guard feeds; the gateway passes its own (gateway/metrics.ts). */
+export interface TokenGuardCounters {
+  /** mailgate_token_requests_total{app,outcome} */
+  tokenRequests: Pick<Counter<'app' | 'outcome'>, 'inc' | 'labels'>;
+  /** mailgate_rate_limited_total{app} */
+  rateLimited: Pick<Counter<'app'>, 'inc'>;
+}
+
 export interface TokenGuardOptions {
   verifier: TokenVerifier;
   state: TokenState;
   limiter: RateLimiter;
-  metrics: GatewayMetrics;
+  counters: TokenGuardCounters;
 }
 
 /**
@@ -33,13 +41,13 @@ function authorizationValues(req: GatewayRequest): string[] {
 }
 
 /** Creates the guard for `auth: token` routes. */
-export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGuardOptions): PlaneGuard {
+export function createTokenGuard({ verifier, state, limiter, counters }: TokenGuardOptions): PlaneGuard {
   // One label child per app, so the allowed path does not hash labels on every request.
   const allowed = new Map<string, { inc: () => void }>();
   const allowedCounter = (app: string) => {
     let counter = allowed.get(app);
     if (!counter) {
-      counter = metrics.tokenRequests.labels(app, 'allowed');
+      counter = counters.tokenRequests.labels(app, 'allowed');
       allowed.set(app, counter);
     }
     return counter;
@@ -47,7 +55,7 @@ export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGua
   const refusal = (error: unknown, required: readonly string[]): GuardDecision => {
     if (!(error instanceof TokenError)) throw error;
     const forbidden = tokenErrorStatus(error) === 403;
-    if (error.app) metrics.tokenRequests.inc({ app: error.app, outcome: 'forbidden' });
+    if (error.app) counters.tokenRequests.inc({ app: error.app, outcome: 'forbidden' });
     return {
       allowed: false,
       code: forbidden ? 'insufficient_scope' : 'unauthorized',
@@ -64,8 +72,8 @@ export function createTokenGuard({ verifier, state, limiter, metrics }: TokenGua
     };
     if (!rate.allowed) {
       const outcome = rate.reason === 'quota' ? 'quota_exceeded' : 'rate_limited';
-      metrics.rateLimited.inc({ app: token.app });
-      metrics.tokenRequests.inc({ app: token.app, outcome });
+      counters.rateLimited.inc({ app: token.app });
+      counters.tokenRequests.inc({ app: token.app, outcome });
       headers['retry-after'] = String(rate.retryAfterSeconds ?? 1);
       return {
         allowed: false,

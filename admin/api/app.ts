@@ -3,34 +3,19 @@
  * guard. Roles are checked per endpoint; every call is audited; errors are JSON with a stable code.
  */
 import { Hono } from 'hono';
-import type { Config } from '../../gateway/config/schema.js';
 import type { ReservedEnv } from '../../gateway/reserved-app.js';
-import type { Database } from '../../store/database.js';
 import { ApiError, toApiError } from './api-error.js';
 import { auditRoutes } from './audit.js';
 import { auditCalls } from './call-audit.js';
 import { certificateRoutes } from './certificates.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import type { AdminApiOptions } from './options.js';
 import { requireRole } from './roles.js';
-import { type AdminStatus, statusRoutes } from './status.js';
+import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
 
 /** Where the gateway mounts the API (reserved-app.ts). */
 export const ADMIN_API_BASE = '/_mailgate/admin/api';
-
-export interface AdminApiOptions {
-  /**
-   * A connection of its own to the store (openDatabase(dataDir)), not the gateway's: the gateway notices
-   * revocations through `PRAGMA data_version`, which moves only for commits of other connections.
-   */
-  db: Database;
-  /** The data dir holding the CA (keys are read from it to sign; the CRL is written to it). */
-  dataDir: string;
-  /** Validated configuration: ca.* bounds, publicUrl and tokens.audience for issued tokens, tls.cert. */
-  config: Config;
-  /** What only the running gateway knows (upstream health), read on each /status call. */
-  status: () => AdminStatus;
-}
 
 /**
  * Creates the admin API. The host app must set the variable `decision` (the admin-plane guard's

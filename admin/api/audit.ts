@@ -6,8 +6,8 @@ import { z } from 'zod';
 import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { parseDuration } from '../../lib/duration.js';
 import { readAudit } from '../../store/audit.js';
-import type { AdminApiOptions } from './app.js';
 import { auditCalls } from './call-audit.js';
+import type { AdminApiOptions } from './options.js';
 import { validQuery } from './request-input.js';
 import { requireRole } from './roles.js';
 

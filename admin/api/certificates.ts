@@ -18,8 +18,8 @@ import { normaliseSerial } from '../../certs/serial.js';
 import type { Config } from '../../gateway/config/schema.js';
 import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { ApiError } from './api-error.js';
-import type { AdminApiOptions } from './app.js';
 import { apiActor, auditCalls, auditedChange } from './call-audit.js';
+import type { AdminApiOptions } from './options.js';
 import { jsonBody, satisfies, validQuery } from './request-input.js';
 import { requireRole } from './roles.js';
 

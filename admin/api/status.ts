@@ -10,8 +10,8 @@ import { listCertificates } from '../../certs/certificate-store.js';
 import { ensureFreshCrl } from '../../certs/crl-store.js';
 import { DAY_MS } from '../../certs/rules.js';
 import type { ReservedEnv } from '../../gateway/reserved-app.js';
-import type { AdminApiOptions } from './app.js';
 import { auditCalls } from './call-audit.js';
+import type { AdminApiOptions } from './options.js';
 import { requireRole } from './roles.js';
 
 /** One upstream's health; `reachable` is null while the gateway has not probed it (no health checks yet). */

@@ -11,8 +11,8 @@ import { revokeToken } from '../../tokens/revoke-token.js';
 import { checkAppName, checkScopes } from '../../tokens/token-format.js';
 import type { TokenLimits } from '../../tokens/token-limits.js';
 import { listTokens, type TokenRecord } from '../../tokens/token-store.js';
-import type { AdminApiOptions } from './app.js';
 import { apiActor, auditCalls, auditedChange } from './call-audit.js';
+import type { AdminApiOptions } from './options.js';
 import { jsonBody, satisfies } from './request-input.js';
 import { requireRole } from './roles.js';
 

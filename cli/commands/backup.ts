@@ -3,6 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { caBackupFiles } from '../../certs/ca-files.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { createBackup } from '../../store/backup.js';
 import { DATABASE_FILE, openDatabase } from '../../store/database.js';
@@ -21,7 +22,11 @@ export async function backup(flags: FlagValues, _p: string[], ctx: CliContext): 
   const db = openDatabase(ctx.dataDir);
   let result: Awaited<ReturnType<typeof createBackup>>;
   try {
-    result = await createBackup(db, ctx.dataDir, outFile, { force: flags.force === true, actor: ctx.actor });
+    result = await createBackup(db, ctx.dataDir, outFile, {
+      force: flags.force === true,
+      actor: ctx.actor,
+      files: caBackupFiles(ctx.dataDir),
+    });
   } finally {
     db.close();
   }

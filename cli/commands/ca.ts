@@ -16,9 +16,9 @@ import {
   DEFAULT_CA_DAYS,
   DEFAULT_SERVER_DAYS,
 } from '../../certs/rules.js';
-import { assertAbsent, type OutputFile, stageFiles } from '../../certs/staged-files.js';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { CaMissingError, UsageError } from '../../lib/errors.js';
+import { assertAbsent, type OutputFile, stageFiles } from '../../lib/staged-files.js';
 import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';

@@ -1,12 +1,12 @@
 /**
- * @module The Hono adapter of the cross-site decision (cross-site-policy.ts): request headers in, a 403 or
+ * @module The Hono adapter of the admin plane's cross-site decision (admin/cross-site-policy.ts): request headers in, a 403 or
  * 415 in the gateway's error shape out. The reserved app mounts it in front of everything on the admin
  * plane, the admin API and the console alike, so neither can forget it.
  */
 import type { MiddlewareHandler } from 'hono';
-import { errorResponse } from '../gateway/http-error.js';
-import type { ReservedEnv } from '../gateway/reserved-app.js';
-import { type CrossSiteRefusal, decideCrossSite, requestOrigin } from './cross-site-policy.js';
+import { type CrossSiteRefusal, decideCrossSite, requestOrigin } from '../admin/cross-site-policy.js';
+import { errorResponse } from './http-error.js';
+import type { ReservedEnv } from './reserved-app.js';
 
 export interface CrossSiteGuardOptions {
   /** config.publicUrl: its origin is the gateway's own, besides the origin each request addressed. */

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stageFiles } from '../../../certs/staged-files.js';
+import { stageFiles } from '../../../lib/staged-files.js';
 
 let dir: string;
 beforeEach(() => {

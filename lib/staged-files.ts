@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, linkSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from '../lib/atomic-file.js';
-import { ConflictError, FileError } from '../lib/errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { ConflictError, FileError } from './errors.js';
 
 export interface OutputFile {
   path: string;
