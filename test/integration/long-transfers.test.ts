@@ -3,6 +3,7 @@
  * responses (103 Early Hints), HTTP/1.0 clients, Range requests against Apache, and a long-poll that
  * outlasts every client-side limit the gateway has.
  */
+import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +28,7 @@ let apache: ApacheDav;
 let gw: TestGateway;
 const seen: Seen[] = [];
 let askedToContinue = false;
+let abortedUploads = 0;
 let grantContinue!: () => void;
 const continueGranted = new Promise<void>((resolve) => {
   grantContinue = resolve;
@@ -61,6 +63,14 @@ beforeAll(async () => {
   upstream = createServer(answer);
   // The upstream decides on Expect: 100-continue (Node would grant it up front without this listener).
   upstream.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/abort-upload') {
+      res.writeContinue();
+      req.on('close', () => {
+        if (!req.complete) abortedUploads++;
+      });
+      req.resume();
+      return;
+    }
     if (req.url === '/refuse') {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="dav"' }).end('no');
       return;
@@ -187,6 +197,33 @@ describe('Expect: 100-continue, other paths', () => {
     } finally {
       session.close();
     }
+  });
+
+  it('a client that leaves mid-upload after the 100 cancels the upstream request, which leaves no socket', async () => {
+    const client = await rawConnection();
+    client.socket.write(
+      'PUT /abort-upload HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n',
+    );
+    await vi.waitFor(() => expect(client.received()).toContain('100 Continue'), {
+      timeout: 10_000,
+      interval: 20,
+    });
+    client.socket.write(Buffer.alloc(100_000, 'x'));
+    client.socket.destroy();
+    await vi.waitFor(() => expect(abortedUploads).toBe(1), { timeout: 10_000, interval: 20 });
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+    await vi.waitFor(
+      () =>
+        expect(
+          execFileSync('ss', ['-tanH', `( dport = :${upstreamPort} )`], { encoding: 'utf8' }),
+        ).not.toMatch(/ESTAB/),
+      { timeout: 10_000, interval: 50 },
+    );
+    const after = await rawRequest(
+      gw.port,
+      'GET /alive HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(after.status).toBe(200);
   });
 
   it('an unreachable upstream is a 502 without a 100, and the gateway keeps serving', async () => {
