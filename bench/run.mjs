@@ -1,6 +1,8 @@
 // npm run bench: the gateway against the upstream alone, a raw node:https + undici proxy, and nginx
-// (when installed), in one run on this machine. The proxy under test runs on core 0; the upstream and
-// the load generators on core 1. Prints req/s, p50, p99, CPU per request, RSS and the ratios.
+// (when installed), in one run on this machine, over HTTP/1.1 (wrk) and h2 (h2load, when installed: the
+// raw Node h2 stream-API proxy and nginx with http2 as references). The proxy under test runs on core 0;
+// the upstream and the load generators on core 1. Prints req/s, p50, p99 (h2load: mean), CPU per
+// request, RSS and the ratios.
 //
 // Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 5), IDLE_SETTLE_MS (default 30000),
 // INVALID_TOKENS (default 100000), KEEP=1 keeps the temp dir.
@@ -123,6 +125,30 @@ function wrk(url, { header, script, seconds = DURATION } = {}) {
   };
 }
 
+/**
+ * h2load on core 1: CONNS connections, 10 concurrent streams each (a browser's page load), one thread,
+ * `requests` requests in all. A count, not a duration: a timed run resets the streams still open when
+ * it ends, which is a client give-up, not load. Returns { rps, meanMs, requests, non2xx } (h2load
+ * reports no percentiles).
+ */
+function h2load(url, requests) {
+  const out = execFileSync(
+    'taskset',
+    ['-c', '1', 'h2load', '-c', String(CONNS), '-m', '10', '-t', '1', '-n', String(requests), url],
+    { encoding: 'utf8' },
+  );
+  const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded/.exec(out);
+  const mean = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(out);
+  return {
+    rps: Number(/finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(out)?.[1] ?? Number.NaN),
+    requests: Number(done?.[1] ?? 0),
+    p50ms: Number.NaN,
+    p99ms: Number.NaN,
+    meanMs: mean ? Number(mean[1]) * { us: 0.001, ms: 1, s: 1000 }[mean[2]] : Number.NaN,
+    non2xx: Number(done?.[1] ?? 0) - Number(/status codes: (\d+) 2xx/.exec(out)?.[1] ?? 0),
+  };
+}
+
 /** The Node load generator (client certificates) on core 1. */
 function nodeLoad(url, env, seconds = DURATION) {
   const out = execFileSync(
@@ -169,15 +195,73 @@ function row(name, result, extra = {}) {
   rows.push({ name, ...result, ...extra });
   const r = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
   const failed = result.non2xx ?? result.non200 ?? 0;
+  const latency =
+    result.meanMs !== undefined
+      ? `mean ${r(result.meanMs, 2)} ms`
+      : `p50 ${r(result.p50ms, 2)} ms  p99 ${r(result.p99ms, 2)} ms`;
   log(
-    `${name.padEnd(36)} ${r(result.rps).padStart(7)} req/s  p50 ${r(result.p50ms, 2)} ms  p99 ${r(result.p99ms, 2)} ms  cpu ${r(result.cpuUsPerReq, 1)} µs/req${failed ? `  (${failed} not 200!)` : ''}`,
+    `${name.padEnd(36)} ${r(result.rps).padStart(7)} req/s  ${latency}  cpu ${r(result.cpuUsPerReq, 1)} µs/req${failed ? `  (${failed} not 200!)` : ''}`,
   );
+}
+
+/**
+ * h2: mailgate's public route, the raw Node h2 proxy (stream API) and nginx with http2, each idle on core 0
+ * while another is measured, alternated over ROUNDS (medians) like the HTTP/1.1 proxies.
+ */
+async function benchH2({
+  gw,
+  gwUrl,
+  upstreamPort,
+  upstreamUrl,
+  rawH2Port,
+  nginxH2Port,
+  serverCert,
+  serverKey,
+}) {
+  const rawH2 = start('raw-h2', process.execPath, [join(repo, 'bench/raw-proxy-h2.mjs')], {
+    core: 0,
+    env: { PORT: String(rawH2Port), UPSTREAM: upstreamUrl, CERT: serverCert, KEY: serverKey },
+  });
+  const rawH2Url = `https://127.0.0.1:${rawH2Port}/`;
+  await waitHttp(rawH2Url);
+  const contenders = [{ name: 'h2 raw node:http2 stream API', pid: rawH2.pid, url: rawH2Url }];
+  let nginxH2;
+  if (has('nginx')) {
+    const conf = join(root, 'nginx-h2.conf');
+    writeFileSync(
+      conf,
+      `worker_processes 1; pid ${root}/nginx-h2.pid; error_log ${root}/nginx-h2.err; daemon off;
+events { worker_connections 1024; }
+http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server { listen 127.0.0.1:${nginxH2Port} ssl http2; ssl_certificate ${serverCert}; ssl_certificate_key ${serverKey};
+    keepalive_requests 1000000;
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; } } }\n`,
+    );
+    nginxH2 = start('nginx-h2', 'nginx', ['-c', conf, '-p', root], { core: 0 });
+    const url = `https://127.0.0.1:${nginxH2Port}/`;
+    await waitHttp(url);
+    contenders.push({ name: 'h2 nginx http2', pid: nginxH2.pid, url });
+  }
+  contenders.push({ name: 'h2 mailgate public route', pid: gw.pid, url: `${gwUrl}/` });
+  // Warm-up, which also sizes each contender's runs to about DURATION seconds.
+  for (const contender of contenders) {
+    const warm = h2load(contender.url, CONNS * 10 * 20);
+    contender.requests = Math.max(CONNS * 10 * 20, Math.round(warm.rps * DURATION));
+  }
+  const medians = alternate(
+    contenders.map(({ pid, url, requests }) => ({ pid, run: () => h2load(url, requests) })),
+  );
+  for (const [i, { name }] of contenders.entries()) row(`${name} (median of ${ROUNDS})`, medians[i]);
+  await stop(rawH2);
+  if (nginxH2) await stop(nginxH2);
 }
 
 async function main() {
   if (!has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
   if (!has('taskset')) throw new Error('taskset is not installed (util-linux)');
-  const [upstreamPort, rawPort, rawFwdPort, gwPort, nginxPort] = await Promise.all([
+  const [upstreamPort, rawPort, rawFwdPort, gwPort, nginxPort, rawH2Port, nginxH2Port] = await Promise.all([
+    freePort(),
+    freePort(),
     freePort(),
     freePort(),
     freePort(),
@@ -321,6 +405,9 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   row(`mailgate public route (median of ${ROUNDS})`, gwMedian, { idleRssMb: gwIdle });
   await stop(raw);
   await stop(rawFwd);
+  if (has('h2load'))
+    await benchH2({ gw, gwUrl, upstreamPort, upstreamUrl, rawH2Port, nginxH2Port, serverCert, serverKey });
+  else log('h2load is not installed (apt-get install -y nghttp2-client): h2 runs skipped');
   const bearer = `Authorization: Bearer ${token}`;
   // Each guarded route against the same route set to auth: public, alternating over ROUNDS (medians).
   const pair = (nameA, runA, nameB, runB) => {
@@ -390,6 +477,14 @@ end\n`,
         `raw + forwarding headers (median of ${ROUNDS})`,
       ),
       publicVsNginx: ratio(`mailgate public route (median of ${ROUNDS})`, 'nginx (1 worker)'),
+      h2PublicVsRawNodeH2: ratio(
+        `h2 mailgate public route (median of ${ROUNDS})`,
+        `h2 raw node:http2 stream API (median of ${ROUNDS})`,
+      ),
+      h2PublicVsNginxH2: ratio(
+        `h2 mailgate public route (median of ${ROUNDS})`,
+        `h2 nginx http2 (median of ${ROUNDS})`,
+      ),
       tokenVsPublic: ratio('mailgate token route', 'mailgate same route, auth: public'),
       adminCertVsPublic: ratio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
     },
