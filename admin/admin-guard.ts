@@ -7,6 +7,7 @@ import type { GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-gua
 import type { AddressSet } from '../lib/cidr.js';
 import type { AuditBuffer } from '../store/audit-buffer.js';
 import { ADMIN_ROLES, type AdminRole, decideAdminAccess, type PeerCertificateFacts } from './admin-policy.js';
+import type { AdminDenial } from './denial-audit.js';
 import { peerCertificateFacts } from './peer-certificate.js';
 
 export interface AdminGuardOptions {
@@ -15,7 +16,10 @@ export interface AdminGuardOptions {
   revoked: () => ReadonlySet<string>;
   /** Serial -> role of every client certificate in the store (refreshed when the store changes). */
   storedRoles: () => ReadonlyMap<string, AdminRole>;
+  /** Allowed requests, one record per principal and path per batch. */
   audit: AuditBuffer;
+  /** Denied requests, tallied (denial-audit.ts). */
+  recordDenial: (denial: AdminDenial) => void;
   now?: () => number;
 }
 
@@ -46,6 +50,7 @@ export function createAdminGuard({
   revoked,
   storedRoles,
   audit,
+  recordDenial,
   now = Date.now,
 }: AdminGuardOptions): PlaneGuard {
   return function adminPlaneGuard(input: GuardInput): GuardDecision {
@@ -64,23 +69,14 @@ export function createAdminGuard({
       now: now(),
     });
     const principal = cert.present ? cert.serial : undefined;
-    const outcome = decision.allowed ? 'ok' : 'denied';
-    const reason = decision.allowed ? '' : decision.reason;
-    audit.push(
-      `${principal}\u0000${input.req.method} ${input.path}\u0000${outcome}\u0000${input.clientAddress}\u0000${reason}`,
-      () => ({
-        actor: cert.present ? `cert:${cert.serial}` : `addr:${input.clientAddress}`,
-        action: 'admin.access',
-        target: `${input.req.method} ${input.path}`,
-        outcome,
-        detail: {
-          client: input.clientAddress,
-          ...(cert.present && { cn: cert.commonName, role: cert.role }),
-          ...(!decision.allowed && { reason: decision.reason }),
-        },
-      }),
-    );
     if (!decision.allowed) {
+      recordDenial({
+        client: input.clientAddress,
+        reason: decision.reason,
+        principal,
+        target: `${input.req.method} ${input.path}`,
+        detail: cert.present ? { cn: cert.commonName, role: cert.role } : undefined,
+      });
       return {
         allowed: false,
         code: decision.status === 421 ? 'misdirected_request' : 'forbidden',
@@ -88,6 +84,13 @@ export function createAdminGuard({
         principal,
       };
     }
+    audit.push(`${principal}\u0000${input.req.method} ${input.path}\u0000${input.clientAddress}`, () => ({
+      actor: `cert:${principal}`,
+      action: 'admin.access',
+      target: `${input.req.method} ${input.path}`,
+      outcome: 'ok',
+      detail: { client: input.clientAddress, cn: cert.commonName, role: cert.role },
+    }));
     return { allowed: true, principal, role: decision.role, identity: identityOf(cert) };
   };
 }

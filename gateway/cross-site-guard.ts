@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { type CrossSiteRefusal, decideCrossSite, requestOrigin } from '../admin/cross-site-policy.js';
+import { plainAddress } from './client-address.js';
 import { errorResponse } from './http-error.js';
 import type { ReservedEnv } from './reserved-app.js';
 
@@ -14,7 +15,17 @@ export interface CrossSiteGuardOptions {
   /** Whether same-origin HTML form posts are allowed on `path` (lower case): the console's pages, not the API. */
   formsAllowed: (path: string) => boolean;
   /** Told about each refusal (audit, metrics). */
-  onRefused?: ((reason: CrossSiteRefusal, path: string) => void) | undefined;
+  onRefused?: ((refusal: CrossSiteRefused) => void) | undefined;
+}
+
+export interface CrossSiteRefused {
+  reason: CrossSiteRefusal;
+  /** `METHOD path`. */
+  target: string;
+  /** The socket's peer address. */
+  peer: string;
+  /** The client certificate's serial (from the admin-plane guard). */
+  principal: string | undefined;
 }
 
 /**
@@ -47,7 +58,12 @@ export function crossSiteGuard({
       { ownOrigins: own ? [publicOrigin, own] : [publicOrigin], forms: formsAllowed(path) },
     );
     if (!decision.allowed) {
-      onRefused?.(decision.reason, path);
+      onRefused?.({
+        reason: decision.reason,
+        target: `${c.req.method} ${c.req.path}`,
+        peer: plainAddress(c.env.incoming.socket.remoteAddress),
+        principal: c.get('decision')?.principal,
+      });
       const code = decision.status === 415 ? 'unsupported_media_type' : 'forbidden';
       return errorResponse(code, c.get('requestId'), headers.accept);
     }

@@ -8,8 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { createAdminGuard } from '../admin/admin-guard.js';
 import type { AdminRole } from '../admin/admin-policy.js';
 import { createAdminApi } from '../admin/api/index.js';
+import { createDenialAudit } from '../admin/denial-audit.js';
 import { clientRoles, revokedSerials } from '../certs/certificate-store.js';
 import { AddressSet } from '../lib/cidr.js';
+import { pruneAudit } from '../store/audit.js';
 import { AuditBuffer } from '../store/audit-buffer.js';
 import { ChangeWatch } from '../store/change-watch.js';
 import { type Database, openDatabase } from '../store/database.js';
@@ -38,6 +40,8 @@ import { Upstreams } from './upstreams.js';
 
 /** How often the CRL is checked for regeneration, besides every store change. */
 const CRL_CHECK_MS = 60 * 60 * 1000;
+/** How often audit records past audit.retentionDays are pruned, besides at start. */
+const AUDIT_PRUNE_MS = 24 * 60 * 60 * 1000;
 
 export interface GatewayOptions {
   config: Config;
@@ -61,6 +65,7 @@ export class Gateway {
   readonly #tls: TlsMaterial;
   readonly #tracker = new ConnectionTracker();
   readonly #audit: AuditBuffer;
+  readonly #recordDenial: ReturnType<typeof createDenialAudit>;
   readonly #watch: ChangeWatch;
   readonly #tokens: TokenState;
   readonly #limiter: RateLimiter;
@@ -72,6 +77,7 @@ export class Gateway {
   #revoked: ReadonlySet<string>;
   #clientRoles: ReadonlyMap<string, AdminRole>;
   #crlTimer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor({ config, logger }: GatewayOptions) {
@@ -80,6 +86,7 @@ export class Gateway {
     this.#db = openDatabase(config.dataDir);
     this.#apiDb = openDatabase(config.dataDir);
     this.#audit = new AuditBuffer(this.#db);
+    this.#recordDenial = createDenialAudit({ audit: this.#audit });
     this.#tls = new TlsMaterial({ config, db: this.#db, logger, metrics: this.metrics });
     // The watch reads its starting version first, so a change made while the state loads is not missed.
     this.#watch = new ChangeWatch(this.#db, (error) =>
@@ -176,6 +183,9 @@ export class Gateway {
     this.#tls.watch();
     this.#crlTimer = setInterval(() => this.#refreshCrl(), CRL_CHECK_MS);
     this.#crlTimer.unref();
+    this.#pruneAudit();
+    this.#pruneTimer = setInterval(() => this.#pruneAudit(), AUDIT_PRUNE_MS);
+    this.#pruneTimer.unref();
     this.#logger.info({ addresses: this.addresses, dataDir: config.dataDir }, 'mailgate listening');
   }
 
@@ -191,6 +201,7 @@ export class Gateway {
         revoked: () => this.#revoked,
         storedRoles: () => this.#clientRoles,
         audit: this.#audit,
+        recordDenial: this.#recordDenial,
       }),
       token: createTokenGuard({
         verifier: createTokenVerifier({
@@ -213,6 +224,10 @@ export class Gateway {
       ready: () => !this.#tracker.draining,
       logger: this.#logger,
       publicUrl: config.publicUrl,
+      onCrossSiteRefused: ({ reason, target, peer, principal }) => {
+        this.metrics.authDenied.inc({ plane: 'admin', reason });
+        this.#recordDenial({ client: peer, reason, principal, target });
+      },
       adminApi: createAdminApi({
         db: this.#apiDb,
         dataDir: config.dataDir,
@@ -237,6 +252,19 @@ export class Gateway {
     this.#clientRoles = clientRoles(this.#db);
     this.#tokens.refresh();
     this.#refreshCrl();
+  }
+
+  #pruneAudit() {
+    try {
+      const removed = pruneAudit(this.#db, Date.now() - this.#config.audit.retentionDays * 86_400_000);
+      if (removed > 0)
+        this.#logger.info(
+          { removed, retentionDays: this.#config.audit.retentionDays },
+          'audit records pruned',
+        );
+    } catch (error) {
+      this.#logger.error({ err: error }, 'audit pruning failed');
+    }
   }
 
   #refreshCrl() {
@@ -277,6 +305,7 @@ export class Gateway {
 
   async #close(drainMs: number) {
     clearInterval(this.#crlTimer);
+    clearInterval(this.#pruneTimer);
     const closed = this.#servers.map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );

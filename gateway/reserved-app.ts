@@ -5,8 +5,7 @@
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Registry } from 'prom-client';
-import type { CrossSiteRefusal } from '../admin/cross-site-policy.js';
-import { crossSiteGuard } from './cross-site-guard.js';
+import { type CrossSiteRefused, crossSiteGuard } from './cross-site-guard.js';
 import { errorResponse } from './http-error.js';
 import type { Logger } from './logger.js';
 import type { Allowed, GatewayRequest } from './plane-guard.js';
@@ -51,7 +50,7 @@ export interface ReservedAppOptions {
   /** config.publicUrl: the gateway's own origin for the cross-site check. */
   publicUrl: string;
   /** Told about each cross-site refusal on the admin plane. */
-  onCrossSiteRefused?: ((reason: CrossSiteRefusal, path: string) => void) | undefined;
+  onCrossSiteRefused?: ((refusal: CrossSiteRefused) => void) | undefined;
 }
 
 /** What the pipeline decided about a reserved request, read by the Hono handlers. */

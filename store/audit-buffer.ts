@@ -1,7 +1,9 @@
 /**
  * @module Batches audit records from the request path into one transaction a second, so auditing every
  * admin-plane request costs no synchronous disk write per request. Identical records within one batch
- * (the same client hammering the same path with the same outcome) become one record with a `count`.
+ * (the same client hammering the same path with the same outcome) become one record with a `count`;
+ * tallied records (denials) stay one record across batches until their window ends, its `count` and
+ * `last` updated in place, so a flood adds a row per window instead of a row per request.
  */
 import { ClosedError } from '../lib/errors.js';
 import { type AuditRecord, appendAudit } from './audit.js';
@@ -14,16 +16,29 @@ const MAX_QUEUED = 5_000;
 interface Pending {
   record: AuditRecord;
   count: number;
+  /** Tallied: counts into one row until this time (epoch ms). */
+  until?: number;
+  last?: number;
+}
+
+/** A tallied record already written: its row and the count so far. */
+interface Tally {
+  id: number;
+  count: number;
+  until: number;
 }
 
 export class AuditBuffer {
   readonly #db: Database;
   #pending = new Map<string, Pending>();
+  readonly #tallies = new Map<string, Tally>();
+  readonly #now: () => number;
   readonly #timer: NodeJS.Timeout;
   #closed = false;
 
-  constructor(db: Database) {
+  constructor(db: Database, now: () => number = Date.now) {
     this.#db = db;
+    this.#now = now;
     this.#timer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
     this.#timer.unref();
   }
@@ -42,7 +57,27 @@ export class AuditBuffer {
       return;
     }
     const record = make();
-    this.#pending.set(key, { record: { ...record, at: record.at ?? Date.now() }, count: 1 });
+    this.#pending.set(key, { record: { ...record, at: record.at ?? this.#now() }, count: 1 });
+    if (this.#pending.size >= MAX_QUEUED) this.flush();
+  }
+
+  /**
+   * Counts the record `key` stands for into one row that lives until `until` (epoch ms; put the window
+   * in the key too): the first push writes it, later ones update its `detail.count` and `detail.last`.
+   * `make` runs once per key and window.
+   * @throws ClosedError after close().
+   */
+  tally(key: string, until: number, make: () => AuditRecord): void {
+    if (this.#closed) throw new ClosedError('audit buffer');
+    const now = this.#now();
+    const pending = this.#pending.get(key);
+    if (pending) {
+      pending.count++;
+      pending.last = now;
+      return;
+    }
+    const record = make();
+    this.#pending.set(key, { record: { ...record, at: record.at ?? now }, count: 1, until, last: now });
     if (this.#pending.size >= MAX_QUEUED) this.flush();
   }
 
@@ -51,11 +86,31 @@ export class AuditBuffer {
     if (this.#pending.size === 0) return;
     const batch = this.#pending;
     this.#pending = new Map();
+    const now = this.#now();
+    for (const [key, tally] of this.#tallies) if (tally.until <= now) this.#tallies.delete(key);
     this.#db.transaction(() => {
-      for (const { record, count } of batch.values()) {
-        appendAudit(this.#db, count === 1 ? record : { ...record, detail: { ...record.detail, count } });
+      for (const [key, pending] of batch) {
+        if (pending.until === undefined) {
+          const { record, count } = pending;
+          appendAudit(this.#db, count === 1 ? record : { ...record, detail: { ...record.detail, count } });
+        } else {
+          this.#writeTally(key, pending);
+        }
       }
     })();
+  }
+
+  #writeTally(key: string, { record, count, until, last }: Pending) {
+    const tally = this.#tallies.get(key);
+    if (tally) {
+      tally.count += count;
+      this.#db
+        .prepare("UPDATE audit SET detail = json_set(detail, '$.count', ?, '$.last', ?) WHERE id = ?")
+        .run(tally.count, last, tally.id);
+      return;
+    }
+    const id = appendAudit(this.#db, { ...record, detail: { ...record.detail, count, last } });
+    this.#tallies.set(key, { id, count, until: until! });
   }
 
   /** Flushes and stops the timer. Idempotent. */

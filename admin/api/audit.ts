@@ -1,14 +1,15 @@
 /**
- * @module Admin API audit endpoint: the audit trail of a recent period (viewer).
+ * @module Admin API audit endpoint: the audit trail of a recent period, newest first, one page at a
+ * time (viewer).
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { parseDuration } from '../../lib/duration.js';
-import { readAudit } from '../../store/audit.js';
+import { checkAuditLimit, checkAuditTime, readAuditPage } from '../../store/audit.js';
 import { auditCalls } from './call-audit.js';
 import type { AdminApiOptions } from './options.js';
-import { validQuery } from './request-input.js';
+import { satisfies, validQuery } from './request-input.js';
 import { requireRole } from './roles.js';
 
 const auditQuery = z.strictObject({
@@ -22,6 +23,18 @@ const auditQuery = z.strictObject({
       ctx.addIssue({ code: 'custom', message: 'since must be a duration such as 30m, 24h or 7d' });
       return z.NEVER;
     }),
+  /** Page size, as `mailgate audit --limit`. */
+  limit: z
+    .string()
+    .superRefine(satisfies((text) => checkAuditLimit(text, 'limit')))
+    .optional()
+    .transform((text) => checkAuditLimit(text)),
+  /** Only records before this ISO time: the `next` of the previous page. */
+  before: z
+    .string()
+    .superRefine(satisfies((text) => checkAuditTime(text, 'before')))
+    .optional()
+    .transform((text) => checkAuditTime(text)),
 });
 
 /** The route `/audit`. Its own record is written after the read, so it shows in the next one. */
@@ -29,9 +42,14 @@ export function auditRoutes({ db }: AdminApiOptions): Hono<ReservedEnv> {
   const audited = auditCalls(db);
   const app = new Hono<ReservedEnv>();
   app.get('/', audited('api.audit.read'), requireRole('viewer'), validQuery(auditQuery), (c) => {
-    const since = Date.now() - c.req.valid('query').since;
-    const entries = readAudit(db, since).map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() }));
-    return c.json({ since: new Date(since).toISOString(), entries });
+    const query = c.req.valid('query');
+    const since = Date.now() - query.since;
+    const page = readAuditPage(db, { since, before: query.before, limit: query.limit });
+    return c.json({
+      since: new Date(since).toISOString(),
+      next: page.next === undefined ? null : new Date(page.next).toISOString(),
+      entries: page.entries.map((entry) => ({ ...entry, at: new Date(entry.at).toISOString() })),
+    });
   });
   return app;
 }

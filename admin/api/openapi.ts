@@ -259,20 +259,29 @@ export const OPENAPI_DOCUMENT = {
     '/audit': {
       get: operation(
         'readAudit',
-        'The audit trail, oldest first',
+        'The audit trail, newest first, one page at a time (denials tallied per client, reason and 5-minute window)',
         'viewer',
         {
           status: 200,
           description: 'Audit records',
           schema: {
             type: 'object',
-            properties: { since: isoTime, entries: { type: 'array', items: ref('AuditEntry') } },
+            properties: {
+              since: isoTime,
+              next: {
+                ...nullable(isoTime),
+                description: 'Older records were left out: ask again with before=next',
+              },
+              entries: { type: 'array', items: ref('AuditEntry') },
+            },
           },
         },
         { '400': 'Bad query parameter (invalid_field)' },
         {
           parameters: [
             queryParameter('since', 'How far back: 30m, 24h, 7d', { type: 'string', default: '24h' }),
+            queryParameter('limit', 'Page size, 1 to 10000', { type: 'integer', default: 100 }),
+            queryParameter('before', "Only records before this time (the previous page's next)", isoTime),
           ],
         },
       ),

@@ -1,34 +1,39 @@
 /**
- * @module `mailgate audit [--since 24h] [--json]`: read the audit trail.
+ * @module `mailgate audit [--since 24h] [--limit 100] [--before TIME] [--json]`: read the audit trail,
+ * newest first, one page at a time.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
-import { type AuditEntry, readAudit } from '../../store/audit.js';
+import { type AuditPage, checkAuditLimit, checkAuditTime, readAuditPage } from '../../store/audit.js';
 import { DATABASE_FILE, openDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 import { optionalString } from '../flags.js';
 
-/** Prints the records of the last `--since` (default 24h), oldest first. */
+/** Prints one page of the records of the last `--since` (default 24h), newest first, and says when it is cut. */
 export async function audit(flags: FlagValues, ctx: CliContext): Promise<void> {
   const sinceText = optionalString(flags, 'since') ?? '24h';
   const sinceMs = parseDuration(sinceText);
   if (sinceMs === undefined)
     throw new UsageError(`--since must be a duration such as 30m, 24h or 7d, got '${sinceText}'`);
-  let entries: AuditEntry[] = [];
+  const limit = checkAuditLimit(optionalString(flags, 'limit'));
+  const before = checkAuditTime(optionalString(flags, 'before'));
+  const since = Date.now() - sinceMs;
+  let page: AuditPage = { entries: [], next: undefined };
   if (existsSync(join(ctx.dataDir, DATABASE_FILE))) {
     const db = openDatabase(ctx.dataDir);
     try {
-      entries = readAudit(db, Date.now() - sinceMs);
+      page = readAuditPage(db, { since, before, limit });
     } finally {
       db.close();
     }
   }
-  const rows = entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+  const rows = page.entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+  const next = page.next === undefined ? null : new Date(page.next).toISOString();
   if (ctx.json) {
-    ctx.out(JSON.stringify({ since: new Date(Date.now() - sinceMs).toISOString(), entries: rows }));
+    ctx.out(JSON.stringify({ since: new Date(since).toISOString(), next, entries: rows }));
     return;
   }
   if (rows.length === 0) ctx.err(`no audit records in the last ${sinceText}`);
@@ -46,4 +51,8 @@ export async function audit(flags: FlagValues, ctx: CliContext): Promise<void> {
         .trimEnd(),
     );
   }
+  if (next !== null)
+    ctx.err(
+      `showing the newest ${rows.length} records; older ones: mailgate audit --since ${sinceText} --before ${next}`,
+    );
 }

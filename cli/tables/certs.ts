@@ -70,9 +70,10 @@ export const CERTS_COMMANDS: readonly CommandSpec[] = [
   },
   {
     path: ['audit'],
-    summary: 'show the audit trail (issuance, revocation, admin access)',
-    usage: '[--since 24h] [--json]',
-    options: { since: stringFlag },
+    summary:
+      'show the audit trail newest first (issuance, revocation, admin access, denials tallied per client)',
+    usage: '[--since 24h] [--limit 100] [--before TIME] [--json]',
+    options: { since: stringFlag, limit: stringFlag, before: stringFlag },
     run: async (f, _p, ctx) => (await import('../commands/audit.js')).audit(f, ctx),
   },
 ];

@@ -17,6 +17,8 @@ export const DEFAULT_MAX_CERT_DAYS = 397;
 export const DEFAULT_CRL_DAYS = 7;
 /** HSTS max-age when `tls.hsts: true`: one year, the minimum for browsers' preload lists. */
 export const DEFAULT_HSTS_MAX_AGE_S = 31_536_000;
+/** Audit records older than this many days are pruned daily. */
+export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 export const DEFAULT_TOKEN_AUDIENCE = 'mailgate';
 export const DEFAULT_TOKEN_CLOCK_TOLERANCE_S = 30;
 /** TLS handshake budget: a mobile client needs well under 2 s; Envoy and HAProxy edge guides use 5-10 s. */

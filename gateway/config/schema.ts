@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { type Cidr, parseCidr } from '../../lib/cidr.js';
 import {
+  DEFAULT_AUDIT_RETENTION_DAYS,
   DEFAULT_BODY_IDLE_TIMEOUT_MS,
   DEFAULT_CLIENT_CERT_DAYS,
   DEFAULT_CLIENT_CONNECTIONS,
@@ -213,6 +214,12 @@ export const configSchema = z.strictObject({
       clockToleranceSeconds: z.number().int().min(0).max(300).default(DEFAULT_TOKEN_CLOCK_TOLERANCE_S),
     })
     .default({ audience: DEFAULT_TOKEN_AUDIENCE, clockToleranceSeconds: DEFAULT_TOKEN_CLOCK_TOLERANCE_S }),
+  audit: z
+    .strictObject({
+      /** Days the audit trail keeps a record; older ones are pruned at start and then daily. */
+      retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_AUDIT_RETENTION_DAYS),
+    })
+    .default({ retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }),
   limits: limits.default({ ...DEFAULT_LIMITS }),
   log: z
     .strictObject({

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { createDenialAudit } from '../../../admin/denial-audit.js';
+import { readAudit } from '../../../store/audit.js';
+import { AuditBuffer } from '../../../store/audit-buffer.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
+
+const T = Date.parse('2026-12-01T00:00:00Z');
+
+describe('createDenialAudit', () => {
+  it('tallies per client, reason and certificate per window, with the first target truncated', () => {
+    const { db } = tempDatabase();
+    let now = T;
+    const audit = new AuditBuffer(db, () => now);
+    const recordDenial = createDenialAudit({ audit, windowMs: 60_000, now: () => now });
+    for (let i = 0; i < 1000; i++)
+      recordDenial({
+        client: '203.0.113.9',
+        reason: 'no_certificate',
+        principal: undefined,
+        target: `GET /${'x'.repeat(300)}${i}`,
+      });
+    recordDenial({
+      client: '203.0.113.9',
+      reason: 'source_not_allowed',
+      principal: undefined,
+      target: 'GET /a',
+    });
+    recordDenial({
+      client: '10.8.0.2',
+      reason: 'role_not_allowed',
+      principal: 'abc',
+      target: 'POST /b',
+      detail: { cn: 'v', role: 'viewer' },
+    });
+    audit.flush();
+    now = T + 60_000;
+    recordDenial({
+      client: '203.0.113.9',
+      reason: 'no_certificate',
+      principal: undefined,
+      target: 'GET /next-window',
+    });
+    audit.close();
+    const rows = readAudit(db, 0);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toMatchObject({ actor: 'addr:203.0.113.9', outcome: 'denied', action: 'admin.access' });
+    expect(rows[0]!.target).toHaveLength(121);
+    expect(rows[0]!.detail).toMatchObject({
+      client: '203.0.113.9',
+      reason: 'no_certificate',
+      count: 1000,
+      windowSeconds: 60,
+    });
+    expect(rows[2]).toMatchObject({ actor: 'cert:abc', detail: { cn: 'v', role: 'viewer', count: 1 } });
+    expect(rows[3]).toMatchObject({ target: 'GET /next-window', detail: { count: 1 } });
+  });
+
+  it('folds clients past the per-window cap into one row per reason', () => {
+    const { db } = tempDatabase();
+    const audit = new AuditBuffer(db, () => T);
+    const recordDenial = createDenialAudit({ audit, maxTalliesPerWindow: 10, now: () => T });
+    for (let i = 0; i < 5000; i++)
+      recordDenial({
+        client: `2001:db8::${i.toString(16)}`,
+        reason: 'no_certificate',
+        principal: undefined,
+        target: 'GET /',
+      });
+    audit.close();
+    const rows = readAudit(db, 0);
+    expect(rows).toHaveLength(11);
+    expect(rows.at(-1)).toMatchObject({ actor: 'addr:*', detail: { client: '*', count: 4990 } });
+  });
+});

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import {
+  appendAudit,
+  checkAuditLimit,
+  checkAuditTime,
+  pruneAudit,
+  readAuditPage,
+} from '../../../store/audit.js';
+import { AuditBuffer } from '../../../store/audit-buffer.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
+
+const T = Date.parse('2026-12-01T00:00:00Z');
+
+describe('readAuditPage', () => {
+  it('pages newest first without skipping or repeating records that share a millisecond', () => {
+    const { db } = tempDatabase();
+    // Times: 10 distinct, then 5 in one millisecond, then 3 more.
+    const times = [
+      ...Array.from({ length: 10 }, (_, i) => T + i),
+      ...Array(5).fill(T + 20),
+      T + 30,
+      T + 31,
+      T + 32,
+    ];
+    for (const [i, at] of times.entries()) appendAudit(db, { actor: 'test', action: `a${i}`, at });
+    const seen: string[] = [];
+    let before: number | undefined;
+    let pages = 0;
+    do {
+      const page = readAuditPage(db, { before, limit: 4 });
+      expect(page.entries.length).toBeGreaterThan(0);
+      for (let i = 1; i < page.entries.length; i++)
+        expect(page.entries[i - 1]!.at).toBeGreaterThanOrEqual(page.entries[i]!.at);
+      seen.push(...page.entries.map((entry) => entry.action));
+      before = page.next;
+      pages++;
+    } while (before !== undefined && pages < 20);
+    expect(seen).toHaveLength(times.length);
+    expect(new Set(seen).size).toBe(times.length);
+    expect(seen[0]).toBe('a17');
+  });
+
+  it('keeps a page that is all one millisecond whole, and reports no next on the last page', () => {
+    const { db } = tempDatabase();
+    for (let i = 0; i < 6; i++) appendAudit(db, { actor: 'test', action: `same${i}`, at: T });
+    appendAudit(db, { actor: 'test', action: 'older', at: T - 1 });
+    const first = readAuditPage(db, { limit: 3 });
+    expect(first.entries.map((e) => e.action)).toEqual([
+      'same5',
+      'same4',
+      'same3',
+      'same2',
+      'same1',
+      'same0',
+    ]);
+    expect(first.next).toBe(T);
+    const second = readAuditPage(db, { limit: 3, before: first.next });
+    expect(second.entries.map((e) => e.action)).toEqual(['older']);
+    expect(second.next).toBeUndefined();
+    expect(readAuditPage(db, { limit: 10, since: T }).entries).toHaveLength(6);
+  });
+
+  it('prunes records older than a time', () => {
+    const { db } = tempDatabase();
+    appendAudit(db, { actor: 'test', action: 'old', at: T - 100 * 86_400_000 });
+    appendAudit(db, { actor: 'test', action: 'new', at: T });
+    expect(pruneAudit(db, T - 90 * 86_400_000)).toBe(1);
+    expect(readAuditPage(db, { limit: 10 }).entries.map((e) => e.action)).toEqual(['new']);
+  });
+
+  it('checks --limit and --before on one line naming the flag', () => {
+    expect(checkAuditLimit(undefined)).toBe(100);
+    expect(checkAuditLimit('5')).toBe(5);
+    for (const bad of ['0', '-1', '1.5', '10001', 'x', ''])
+      expect(() => checkAuditLimit(bad)).toThrow(/^--limit must be a whole number from 1 to 10000/);
+    expect(checkAuditTime('2026-12-01T00:00:00.000Z')).toBe(T);
+    expect(checkAuditTime('2026-12-01T01:00:00+01:00')).toBe(T);
+    for (const bad of ['yesterday', '2026-12-01', '2026-13-01T00:00:00Z', '1764547200000'])
+      expect(() => checkAuditTime(bad)).toThrow(/^--before must be an ISO 8601 time/);
+  });
+});
+
+describe('AuditBuffer.tally', () => {
+  it('counts into one row across flushes until the window ends, then starts another', () => {
+    const { db } = tempDatabase();
+    let now = T;
+    const buffer = new AuditBuffer(db, () => now);
+    const make = () => ({
+      actor: 'addr:10.0.0.9',
+      action: 'admin.access',
+      target: 'GET /x',
+      outcome: 'denied' as const,
+    });
+    for (let i = 0; i < 3; i++) buffer.tally('w1', T + 1000, make);
+    buffer.flush();
+    now = T + 500;
+    for (let i = 0; i < 4; i++) buffer.tally('w1', T + 1000, make);
+    buffer.flush();
+    let rows = readAuditPage(db, { limit: 10 }).entries;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.detail).toMatchObject({ count: 7, last: T + 500 });
+    now = T + 1000;
+    buffer.tally('w2', T + 2000, make);
+    buffer.close();
+    rows = readAuditPage(db, { limit: 10 }).entries;
+    expect(rows).toHaveLength(2);
+    expect(rows.map((row) => row.detail?.count)).toEqual([1, 7]);
+  });
+});
