@@ -7,6 +7,14 @@ import type { GatewayErrorCode } from './http-error.js';
 import type { Route } from './route-table.js';
 
 export type GatewayRequest = IncomingMessage | Http2ServerRequest;
+
+/**
+ * Whether `req` is an h2 stream. Never decide by `httpVersionMajor`: the HTTP/1.1 parser takes it from the
+ * request line, so `GET / HTTP/2.0` over HTTP/1.1 framing claims 2 and has no stream.
+ */
+export function isHttp2Request(req: GatewayRequest): req is Http2ServerRequest {
+  return (req as Http2ServerRequest).stream !== undefined;
+}
 export type Plane = 'public' | 'admin' | 'token';
 
 export interface GuardInput {

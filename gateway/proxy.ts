@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { type DavOrigins, publicLocation } from './dav-headers.js';
 import { dispatchExpectingContinue } from './expect-continue.js';
 import { responseHeaders } from './forward-headers.js';
-import type { GatewayRequest } from './plane-guard.js';
+import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
 import { requestAuthority } from './resolve-request.js';
 import type { Upstream } from './upstreams.js';
 
@@ -105,6 +105,11 @@ class ClientAbortedError extends Error {
   readonly code = 'UND_ERR_ABORTED';
 }
 
+/** 'aborted' listener of an h2 request with a body; module-level, so no closure per request. */
+function failAbortedUpload(this: Http2ServerRequest) {
+  this.destroy(new ClientAbortedError('client reset the stream before its body ended'));
+}
+
 /** An upstream timeout, with undici's error codes so classification and metrics stay the same. */
 export class UpstreamTimeoutError extends Error {
   readonly code: 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT';
@@ -135,6 +140,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #uploading: boolean;
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
+  /** The upstream response was relayed whole; a 'close' after it is the normal end, anything else an abort. */
+  #relayed = false;
   #timer: NodeJS.Timeout;
   #lastActivity: number;
   #paused = false;
@@ -157,9 +164,12 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#done = done;
     this.#lastActivity = performance.now();
     this.#timer = setTimeout(onRelayTimeout, request.upstream.timeoutMs, this);
+    // Decided by the relay's own state, never by the response's: on an h2 stream reset Node's compat
+    // response reports writableFinished, and a relay paused for 'drain' would wait for it forever.
     res.on('close', () => {
-      if (res.writableFinished) return;
+      if (this.#relayed) return;
       this.#clientGone = true;
+      clearTimeout(this.#timer);
       this.#controller?.abort(new ClientAbortedError('client went away'));
     });
   }
@@ -189,6 +199,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
+    if (this.#clientGone) return;
     this.#lastActivity = performance.now();
     if (statusCode < 200) {
       this.#informational(statusCode, headers);
@@ -235,6 +246,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#clientGone) return;
     this.#counter.bytes += chunk.length;
     this.#lastActivity = performance.now();
     if (!(this.#res as NodeJS.WritableStream).write(chunk)) {
@@ -249,6 +261,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     clearTimeout(this.#timer);
+    this.#relayed = true;
     this.#res.end();
     this.#done({});
   }
@@ -271,6 +284,9 @@ export function proxyRequest(
 ): Promise<ProxyOutcome> {
   let body: Dispatcher.DispatchOptions['body'] = null;
   if (hasRequestBody(req)) {
+    // A reset h2 stream emits 'aborted' and then 'end', which would finish a cut-off upload upstream as
+    // if complete: fail the body first, so the upstream sees its request end short.
+    if (isHttp2Request(req)) req.once('aborted', failAbortedUpload);
     if (request.maxBodyBytes === undefined) body = req;
     else {
       const limited = req.pipe(byteLimit(request.maxBodyBytes));
