@@ -7,7 +7,7 @@ import { type Server as HttpServer, type ServerResponse, STATUS_CODES } from 'no
 import { type Http2SecureServer, type Http2ServerRequest, constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from './config/schema.js';
-import type { GatewayRequest } from './plane-guard.js';
+import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
 import { type GatewayResponse, hasRequestBody } from './proxy.js';
 import { type AccessRecorder, newRequestRecord } from './request-record.js';
 
@@ -21,6 +21,10 @@ const PARSER_REFUSAL: Record<number, string> = {
   413: 'chunk_extensions_too_large',
   431: 'headers_too_large',
 };
+
+/** Requests refused before the pipeline: the status and the access line's `denied`. */
+const HTTP_VERSION_REFUSAL = { status: 505, reason: 'http_version_not_supported' } as const;
+const HEADER_COUNT_REFUSAL = { status: 431, reason: 'too_many_headers' } as const;
 
 /** HTTP/1.1 server fields that Node reads per connection; Http2SecureServer's types do not declare them. */
 interface Http1Fields {
@@ -49,7 +53,8 @@ export function applyHttp1Limits(server: HttpServer | Http2SecureServer, limits:
 }
 
 /**
- * Wraps a request listener: refuses HTTP/1.1 requests with too many header fields (431) and arms the body
+ * Wraps a request listener: refuses HTTP/1 requests of another version than 1.0 or 1.1 (505) or with too
+ * many header fields (431) and arms the body
  * idle timeout on requests that carry a body. Requests without a body cost one header check, no closure.
  * @param recorder writes the access line of refused requests (the plain-HTTP listeners have none)
  */
@@ -61,11 +66,20 @@ export function limitRequests<Req extends GatewayRequest, Res extends GatewayRes
   const maxRawHeaders = limits.maxHeaderCount * 2;
   const idleMs = limits.bodyIdleTimeoutMs;
   return function limitedRequest(req, res) {
-    // h2 limits its header list itself (maxHeaderListPairs); HTTP/1.1's parser only truncates.
-    if (req.httpVersionMajor === 1 && req.rawHeaders.length > maxRawHeaders) {
-      (res as ServerResponse).writeHead(431, { connection: 'close', 'content-length': 0 }).end();
-      if (recorder) refused(recorder, req.socket.remoteAddress, 431, 'too_many_headers', req.method);
-      return;
+    if (!isHttp2Request(req)) {
+      // The parser accepts any digit pair after HTTP/; only 1.0 and 1.1 mean what this server speaks.
+      const refusal =
+        req.httpVersionMajor !== 1 || req.httpVersionMinor > 1
+          ? HTTP_VERSION_REFUSAL
+          : // h2 limits its header list itself (maxHeaderListPairs); HTTP/1.1's parser only truncates.
+            req.rawHeaders.length > maxRawHeaders
+            ? HEADER_COUNT_REFUSAL
+            : undefined;
+      if (refusal !== undefined) {
+        (res as ServerResponse).writeHead(refusal.status, { connection: 'close', 'content-length': 0 }).end();
+        if (recorder) refused(recorder, req.socket.remoteAddress, refusal.status, refusal.reason, req.method);
+        return;
+      }
     }
     if (hasRequestBody(req)) watchBody(req, res, idleMs);
     onRequest(req, res);
@@ -93,7 +107,7 @@ function bodyStalled(req: GatewayRequest, res: GatewayResponse, idleMs: number) 
     req.setTimeout(idleMs);
     return;
   }
-  if (req.httpVersionMajor === 1) {
+  if (!isHttp2Request(req)) {
     // Failing the body cancels the upstream request; it also closes the socket, so only once the 408 is out.
     if (res.headersSent) req.destroy();
     else

@@ -3,9 +3,9 @@
  * connections close at once, busy ones after their last response, h2 sessions get a GOAWAY. An h2
  * session with no open stream for its idle timeout gets a GOAWAY too.
  */
-import type { Http2ServerRequest, Http2Session } from 'node:http2';
+import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { GatewayRequest } from './plane-guard.js';
+import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
 
 /** Open streams of one h2 session and its idle timer (re-armed whenever the last stream closes). */
@@ -61,8 +61,8 @@ export class ConnectionTracker {
 
   /** Call at the start of every request; while draining an HTTP/1.1 response closes its connection. */
   requestStarted(req: GatewayRequest, res: GatewayResponse): void {
-    if (req.httpVersionMajor !== 1) {
-      const state = this.#sessions.get((req as Http2ServerRequest).stream.session as Http2Session);
+    if (isHttp2Request(req)) {
+      const state = this.#sessions.get(req.stream.session as Http2Session);
       if (state === undefined) return;
       state.open++;
       this.#streamSessions.set(req, state);
@@ -75,7 +75,7 @@ export class ConnectionTracker {
 
   /** Call when the response of a request started with requestStarted has closed. */
   requestEnded(req: GatewayRequest): void {
-    if (req.httpVersionMajor !== 1) {
+    if (isHttp2Request(req)) {
       const state = this.#streamSessions.get(req);
       if (state !== undefined && --state.open === 0) state.idle?.refresh();
       return;

@@ -136,6 +136,7 @@ export class Gateway {
       tracker: this.#tracker,
       limits: config.limits,
       recorder,
+      logger: this.#logger,
     });
     this.#tls.attach(publicServer);
     this.#capConnections(publicServer);
@@ -150,6 +151,7 @@ export class Gateway {
         tracker: this.#tracker,
         limits: config.limits,
         recorder,
+        logger: this.#logger,
       });
       this.#tls.attach(adminServer);
       this.#capConnections(adminServer);
@@ -166,6 +168,7 @@ export class Gateway {
         }),
         this.#tracker,
         config.limits,
+        this.#logger,
       );
       this.#capConnections(redirect);
       this.#servers.push(redirect);
@@ -176,6 +179,7 @@ export class Gateway {
         createMetricsHandler({ registry: this.metrics.registry, logger: this.#logger }),
         this.#tracker,
         config.limits,
+        this.#logger,
       );
       this.#servers.push(metricsServer);
       this.addresses.metrics = await listen(metricsServer, config.listen.metrics, 'listen.metrics');

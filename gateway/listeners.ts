@@ -2,15 +2,22 @@
  * @module The servers: public TLS (HTTP/1.1 + h2, client certificate requested), optional admin TLS
  * (client certificate required), optional plain-HTTP redirect with ACME passthrough, optional metrics.
  */
-import { createServer as createHttpServer, type Server as HttpServer, type RequestListener } from 'node:http';
-import { createSecureServer, type Http2SecureServer } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type RequestListener,
+  type ServerResponse,
+} from 'node:http';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { ConfigError } from '../lib/errors.js';
 import { applyHttp1Limits, createClientErrorHandler, limitRequests } from './client-limits.js';
 import type { LimitsConfig, ListenerConfig } from './config/schema.js';
 import type { ConnectionTracker } from './connection-tracker.js';
-import type { GatewayRequest } from './plane-guard.js';
+import type { Logger } from './logger.js';
+import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
 import type { AccessRecorder } from './request-record.js';
 import type { UpgradeListener } from './upgrade-handler.js';
@@ -26,6 +33,8 @@ export interface TlsServerOptions {
   limits: LimitsConfig;
   /** Writes the access line of requests refused before the pipeline (parser errors, too many headers). */
   recorder: AccessRecorder;
+  /** Where a listener's own failure is reported (the connection it served is closed, nothing else). */
+  logger: Logger;
 }
 
 /** A TLS server speaking h2 and HTTP/1.1 (ALPN) that asks every client for a certificate. */
@@ -37,8 +46,9 @@ export function createTlsServer({
   tracker,
   limits,
   recorder,
+  logger,
 }: TlsServerOptions): Http2SecureServer {
-  const listener = limitRequests(onRequest, limits, recorder);
+  const listener = contained('request', logger, limitRequests(onRequest, limits, recorder), abandonResponse);
   const server = createSecureServer(
     {
       ...tls,
@@ -55,19 +65,38 @@ export function createTlsServer({
   applyHttp1Limits(server, limits);
   // Expect: 100-continue is for the upstream to answer (proxy.ts), not for Node to grant up front.
   server.on('checkContinue', listener);
-  server.on('secureConnection', (socket: TLSSocket) => {
-    // Facts about the peer certificate are cached per connection; renegotiation must not change them.
-    socket.disableRenegotiation();
-    socket.setNoDelay(true);
-    tracker.socket(socket);
-  });
+  server.on(
+    'secureConnection',
+    contained(
+      'secureConnection',
+      logger,
+      (socket: TLSSocket) => {
+        // Facts about the peer certificate are cached per connection; renegotiation must not change them.
+        socket.disableRenegotiation();
+        socket.setNoDelay(true);
+        tracker.socket(socket);
+      },
+      destroySocket,
+    ),
+  );
   // Idle h2 sessions: no open stream for keepAliveTimeoutMs (a stream awaiting a long-poll answer is open).
-  server.on('session', (session) => tracker.session(session, limits.keepAliveTimeoutMs));
-  server.on('upgrade', onUpgrade);
+  server.on(
+    'session',
+    contained(
+      'session',
+      logger,
+      (session: Http2Session) => tracker.session(session, limits.keepAliveTimeoutMs),
+      destroySession,
+    ),
+  );
+  server.on('upgrade', contained('upgrade', logger, onUpgrade, abandonUpgrade));
   // Handshake failures (scanners, wrong CA on the admin port) are routine: never crash, never log a stack.
-  server.on('tlsClientError', () => {});
+  server.on('tlsClientError', (_error: Error, socket: TLSSocket) => socket.destroy());
   // Node's HTTP/1.1 parser errors (and, on a TLS server, handshake failures) arrive here.
-  server.on('clientError', createClientErrorHandler(recorder));
+  server.on(
+    'clientError',
+    contained('clientError', logger, createClientErrorHandler(recorder), abandonClientError),
+  );
   return server;
 }
 
@@ -76,11 +105,66 @@ export function createPlainServer(
   listener: RequestListener,
   tracker: ConnectionTracker,
   limits: LimitsConfig,
+  logger: Logger,
 ): HttpServer {
-  const server = createHttpServer(limitRequests(listener, limits));
+  const server = createHttpServer(
+    contained('request', logger, limitRequests(listener, limits), abandonResponse),
+  );
   applyHttp1Limits(server, limits);
-  server.on('connection', (socket) => tracker.socket(socket));
+  server.on(
+    'connection',
+    contained('connection', logger, (socket: Socket) => tracker.socket(socket), destroySocket),
+  );
   return server;
+}
+
+/**
+ * Wraps a listener of a server event so that a failure in it (a bug, or input nobody thought of) costs only
+ * the connection it was serving: an uncaught throw in an event listener would end the process, dropping
+ * every client. `abandon` gets the listener's arguments and closes that one connection.
+ */
+function contained<L extends (a: never, b: never, c: never) => void>(
+  event: string,
+  logger: Logger,
+  listener: L,
+  abandon: (a: Parameters<L>[0], b: Parameters<L>[1]) => void,
+): L {
+  const run = listener as unknown as (a: unknown, b: unknown, c: unknown) => void;
+  return function containedListener(a: Parameters<L>[0], b: Parameters<L>[1], c: unknown) {
+    try {
+      run(a, b, c);
+    } catch (error) {
+      logger.error({ err: error, event }, 'listener failed; closing its connection');
+      try {
+        abandon(a, b);
+      } catch {
+        // Nothing more can be done for that connection; the process and the others carry on.
+      }
+    }
+  } as unknown as L;
+}
+
+/** A request whose handler failed: a bare 500 if nothing was sent yet, else the stream or connection is cut. */
+function abandonResponse(req: GatewayRequest, res: GatewayResponse) {
+  if (res.headersSent) res.destroy();
+  else if (isHttp2Request(req)) res.writeHead(500, { 'content-length': 0 }).end();
+  else (res as ServerResponse).writeHead(500, { connection: 'close', 'content-length': 0 }).end();
+}
+
+function destroySocket(socket: Socket) {
+  socket.destroy();
+}
+
+function destroySession(session: Http2Session) {
+  session.destroy();
+}
+
+function abandonUpgrade(_req: unknown, socket: Duplex) {
+  socket.destroy();
+}
+
+function abandonClientError(_error: unknown, socket: Duplex) {
+  socket.destroy();
 }
 
 /** Binds `server` and resolves with its address (port 0 picks a free port).

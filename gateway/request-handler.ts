@@ -8,7 +8,7 @@ import { rewriteDestination } from './dav-headers.js';
 import { expectsContinue } from './expect-continue.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
-import type { GatewayRequest } from './plane-guard.js';
+import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
 import { type GatewayResponse, proxyRequest } from './proxy.js';
 import {
   type AccessRecorder,
@@ -58,7 +58,7 @@ export function createRequestHandler({
     const rendered = renderError(code, record.id, req.headers.accept, extra);
     if (req.method !== 'HEAD') record.bytes = Buffer.byteLength(rendered.body);
     // An unread upload must not keep the connection busy after a refusal (HTTP/1.1 only; h2 resets the stream).
-    if (req.httpVersionMajor === 1 && !req.readableEnded) rendered.headers.connection = 'close';
+    if (!isHttp2Request(req) && !req.readableEnded) rendered.headers.connection = 'close';
     res.writeHead(rendered.status, rendered.headers);
     res.end(rendered.body);
   }
@@ -152,7 +152,12 @@ export function createRequestHandler({
     });
     handle(req, res, record).catch((error: unknown) => {
       logger.error({ reqId: record.id, err: error }, 'internal error');
-      sendError(req, res, record, 'internal_error');
+      try {
+        sendError(req, res, record, 'internal_error');
+      } catch {
+        // The response cannot be written any more (a reset stream): cut it rather than reject unhandled.
+        res.destroy();
+      }
     });
   };
 }

@@ -9,7 +9,15 @@ import { type CanonicalTarget, canonicalizeTarget } from './canonical-path.js';
 import { clientAddress, plainAddress } from './client-address.js';
 import { forwardHeaders } from './forward-headers.js';
 import type { GatewayErrorCode } from './http-error.js';
-import type { Allowed, GatewayRequest, GuardDecision, GuardInput, Plane, PlaneGuard } from './plane-guard.js';
+import {
+  type Allowed,
+  type GatewayRequest,
+  type GuardDecision,
+  type GuardInput,
+  isHttp2Request,
+  type Plane,
+  type PlaneGuard,
+} from './plane-guard.js';
 import type { GatewayResponse } from './proxy.js';
 import type { RequestRecord } from './request-record.js';
 import { normalizeHost, type Route, type RouteTable } from './route-table.js';
@@ -87,7 +95,7 @@ export function resolveRequest(
     return { kind: 'refused', code: 'bad_request', reason: `path_${target}` };
   }
   record.path = target.path;
-  if (req.httpVersionMajor === 1) {
+  if (!isHttp2Request(req)) {
     const hostProblem = http1HostProblem(req);
     if (hostProblem) return { kind: 'refused', code: 'bad_request', reason: hostProblem };
   }
