@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
 
@@ -28,14 +29,6 @@ afterAll(async () => {
   await gw?.close();
   await echo?.close();
 });
-
-async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** A TLS connection from `localAddress` that completed its handshake (HTTP/1.1, left open). */
 function openTls(port: number, localAddress: string): Promise<TLSSocket> {
