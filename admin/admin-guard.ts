@@ -3,7 +3,7 @@
  * record out.
  */
 import type { TLSSocket } from 'node:tls';
-import type { GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
+import type { Credential, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import type { AddressSet } from '../lib/cidr.js';
 import type { AuditBuffer } from '../store/audit-buffer.js';
 import { ADMIN_ROLES, type AdminRole, decideAdminAccess, type PeerCertificateFacts } from './admin-policy.js';
@@ -37,6 +37,17 @@ function identityOf(cert: PeerCertificateFacts): Record<string, string> {
     identities.set(cert, identity);
   }
   return identity;
+}
+
+/** What ends this certificate's open connections when it is revoked or expires; built once per connection. */
+const credentials = new WeakMap<PeerCertificateFacts, Credential>();
+function credentialOf(cert: PeerCertificateFacts): Credential {
+  let credential = credentials.get(cert);
+  if (!credential) {
+    credential = { kind: 'certificate', id: cert.serial, expiresAt: cert.notAfter };
+    credentials.set(cert, credential);
+  }
+  return credential;
 }
 
 const DEFAULT_ROUTE_ROLES: readonly AdminRole[] = ['admin'];
@@ -91,6 +102,12 @@ export function createAdminGuard({
       outcome: 'ok',
       detail: { client: input.clientAddress, cn: cert.commonName, role: cert.role },
     }));
-    return { allowed: true, principal, role: decision.role, identity: identityOf(cert) };
+    return {
+      allowed: true,
+      principal,
+      role: decision.role,
+      identity: identityOf(cert),
+      credential: credentialOf(cert),
+    };
   };
 }

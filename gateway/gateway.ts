@@ -22,6 +22,7 @@ import { createTokenVerifier } from '../tokens/verify-token.js';
 import { AddressLimits, capConnections } from './address-limits.js';
 import type { Config } from './config/schema.js';
 import { ConnectionTracker } from './connection-tracker.js';
+import { CredentialConnections } from './credential-connections.js';
 import { createRedirectHandler } from './http-redirect.js';
 import { createPlainServer, createTlsServer, listen } from './listeners.js';
 import type { Logger } from './logger.js';
@@ -64,6 +65,7 @@ export class Gateway {
   readonly #apiDb: Database;
   readonly #tls: TlsMaterial;
   readonly #tracker = new ConnectionTracker();
+  readonly #credentials = new CredentialConnections();
   readonly #audit: AuditBuffer;
   readonly #recordDenial: ReturnType<typeof createDenialAudit>;
   readonly #watch: ChangeWatch;
@@ -124,7 +126,13 @@ export class Gateway {
     await this.#tls.load();
     this.#state = this.#buildState(config);
     const recorder = new AccessRecorder(this.#logger, this.metrics);
-    const deps = { state: () => this.#state, logger: this.#logger, recorder, tracker: this.#tracker };
+    const deps = {
+      state: () => this.#state,
+      logger: this.#logger,
+      recorder,
+      tracker: this.#tracker,
+      credentials: this.#credentials,
+    };
     const onRequest = createRequestHandler(deps);
     const onUpgrade = createUpgradeHandler(deps);
     const tls = this.#tls.secureContextOptions();
@@ -256,6 +264,13 @@ export class Gateway {
     this.#clientRoles = clientRoles(this.#db);
     this.#tokens.refresh();
     this.#refreshCrl();
+    const ended = this.#credentials.revoke((credential) =>
+      credential.kind === 'certificate'
+        ? this.#revoked.has(credential.id)
+        : this.#tokens.isRevoked(credential.id),
+    );
+    for (const { kind, id } of ended)
+      this.#logger.info({ kind, id }, 'credential revoked: its connections closed');
   }
 
   #pruneAudit() {
@@ -310,6 +325,7 @@ export class Gateway {
   async #close(drainMs: number) {
     clearInterval(this.#crlTimer);
     clearInterval(this.#pruneTimer);
+    this.#credentials.close();
     const closed = this.#servers.map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );

@@ -31,6 +31,15 @@ export interface GuardInput {
   peerAddress: string;
 }
 
+/** A credential that can be revoked or expire: what let a request or an upgraded connection through. */
+export interface Credential {
+  kind: 'certificate' | 'token';
+  /** Certificate serial (lowercase hex) or token id. */
+  id: string;
+  /** notAfter or exp, epoch ms. */
+  expiresAt: number;
+}
+
 export interface Allowed {
   allowed: true;
   /** Headers to set towards the upstream (X-Mailgate-*). */
@@ -41,6 +50,8 @@ export interface Allowed {
   role?: 'admin' | 'operator' | 'viewer' | undefined;
   /** Headers to add to the response (RateLimit-*). */
   responseHeaders?: OutgoingHttpHeaders | undefined;
+  /** The certificate or token it rests on: connections it keeps open end when that is revoked or expires. */
+  credential?: Credential | undefined;
 }
 
 export interface Denied {

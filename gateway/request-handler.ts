@@ -4,6 +4,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ConnectionTracker } from './connection-tracker.js';
+import type { CredentialConnections } from './credential-connections.js';
 import { rewriteDestination } from './dav-headers.js';
 import { expectsContinue } from './expect-continue.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
@@ -30,6 +31,8 @@ export interface PipelineDeps {
   logger: Logger;
   recorder: AccessRecorder;
   tracker: ConnectionTracker;
+  /** Closes connections whose client certificate is revoked or expires. */
+  credentials: CredentialConnections;
 }
 
 export type RequestListener = (req: GatewayRequest, res: GatewayResponse) => void;
@@ -43,6 +46,7 @@ export function createRequestHandler({
   logger,
   recorder,
   tracker,
+  credentials,
 }: PipelineDeps): RequestListener {
   function sendError(
     req: GatewayRequest,
@@ -125,6 +129,9 @@ export function createRequestHandler({
       res.setHeader('strict-transport-security', state.hsts);
     const resolving = resolveRequest(req, state, record);
     const resolution = resolving instanceof Promise ? await resolving : resolving;
+    // A certificate authorises its whole connection: it is closed when the certificate is revoked or expires.
+    if (resolution.kind !== 'refused' && resolution.decision.credential?.kind === 'certificate')
+      credentials.trackConnection(req, resolution.decision.credential);
     switch (resolution.kind) {
       case 'refused':
         if (resolution.reason) recorder.denied(record, resolution.reason);

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { CredentialConnections } from './credential-connections.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import { classifyUpstreamError, UpstreamTimeoutError } from './proxy.js';
@@ -17,6 +18,28 @@ export interface UpgradeDeps {
   state: () => PipelineState;
   logger: Logger;
   recorder: AccessRecorder;
+  /** Ends upgraded connections whose certificate or token is revoked or expires. */
+  credentials: CredentialConnections;
+}
+
+/** WebSocket close frame 1008 (policy violation), unmasked as a server sends it: the credential ended. */
+const WS_CLOSE_POLICY_VIOLATION = Buffer.from([0x88, 0x02, 0x03, 0xf0]);
+/** How long a client may take to answer that close frame before its socket is destroyed. */
+const WS_CLOSE_GRACE_MS = 1_000;
+
+/**
+ * Ends an upgrade whose credential was revoked or expired: the upstream connection at once, the client
+ * with a close frame (before the 101, when `upstream` is not joined yet, simply closed).
+ */
+function endUpgrade(client: Duplex, upstream: Duplex | undefined) {
+  if (upstream === undefined) {
+    client.destroy();
+    return;
+  }
+  upstream.unpipe(client);
+  upstream.destroy();
+  client.end(WS_CLOSE_POLICY_VIOLATION);
+  setTimeout(() => client.destroy(), WS_CLOSE_GRACE_MS).unref();
 }
 
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -41,6 +64,7 @@ export function createUpgradeHandler({
   state: currentState,
   logger,
   recorder,
+  credentials,
 }: UpgradeDeps): UpgradeListener {
   function refuse(req: IncomingMessage, socket: Duplex, record: RequestRecord, code: GatewayErrorCode) {
     const rendered = renderError(code, record.id, req.headers.accept);
@@ -65,6 +89,12 @@ export function createUpgradeHandler({
     const { route, target, decision } = resolution;
     const upstream = state.upstreams.get(route.upstream);
     record.upstream = upstream.name;
+    // Tracked before the join, so that a revocation while the upstream answers is not missed.
+    let upstreamSocket: Duplex | undefined;
+    if (decision.credential) {
+      const untrack = credentials.track(decision.credential, () => endUpgrade(socket, upstreamSocket));
+      socket.once('close', untrack);
+    }
     let joined: UpstreamUpgrade;
     try {
       joined = await joinUpstream(
@@ -86,17 +116,19 @@ export function createUpgradeHandler({
       else refuse(req, socket, record, code);
       return;
     }
-    const upstreamSocket = joined.socket;
+    const joinedSocket = joined.socket;
+    upstreamSocket = joinedSocket;
     socket.write(headerBlock('101 Switching Protocols', joined.headers));
-    if (head.length > 0) upstreamSocket.write(head);
-    socket.pipe(upstreamSocket).pipe(socket);
+    if (head.length > 0) joinedSocket.write(head);
+    socket.pipe(joinedSocket).pipe(socket);
     const close = () => {
-      socket.destroy();
-      upstreamSocket.destroy();
+      joinedSocket.destroy();
+      // After a revocation the client gets its close frame (endUpgrade) before the socket goes.
+      if (!socket.writableEnded) socket.destroy();
     };
     socket.once('close', close);
-    upstreamSocket.once('close', close);
-    upstreamSocket.on('error', close);
+    joinedSocket.once('close', close);
+    joinedSocket.on('error', close);
     socket.once('close', () => recorder.finish(record, 101, true));
   }
 

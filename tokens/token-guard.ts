@@ -93,6 +93,7 @@ export function createTokenGuard({ verifier, state, limiter, counters }: TokenGu
         'x-mailgate-scopes': token.scopes.join(' '),
       },
       responseHeaders: headers,
+      credential: { kind: 'token', id: token.id, expiresAt: token.exp * 1000 },
     };
   };
   // A token verified before decides synchronously (no promise on the hot path); others are verified first.

@@ -1,4 +1,4 @@
-import { connect as h2connect } from 'node:http2';
+import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -217,7 +217,7 @@ async function elapsedUntil(check: () => Promise<boolean>, limitMs: number): Pro
 }
 
 describe('live revocation by `mailgate ca revoke` in another process', () => {
-  it('refuses the next request on an open HTTP/1.1 keep-alive connection within one second', async () => {
+  it('closes an open HTTP/1.1 keep-alive connection within one second; the next request is refused', async () => {
     const client = new Client(`https://127.0.0.1:${gw.port}`, {
       localAddress: INSIDE,
       connect: { ...tlsFor(creds.keepalive), servername: 'localhost' },
@@ -241,28 +241,31 @@ describe('live revocation by `mailgate ca revoke` in another process', () => {
     expect(revoked.code, revoked.stderr).toBe(0);
     const ms = await elapsedUntil(async () => (await get()) === 403, 1_000);
     expect(ms).toBeLessThanOrEqual(1_000);
-    expect(connections).toBe(1);
+    // The revoked certificate's connection was closed; the request went on a new one, refused by the guard.
+    expect(connections).toBe(2);
     await client.close();
   });
 
-  it('refuses the next request on an open h2 connection within one second', async () => {
-    const session = h2connect(`https://127.0.0.1:${gw.port}`, {
-      ...tlsFor(creds.h2),
-      servername: 'localhost',
-    });
-    const get = () =>
+  it('closes an open h2 connection within one second; a new one is refused', async () => {
+    const connect = () =>
+      h2connect(`https://127.0.0.1:${gw.port}`, { ...tlsFor(creds.h2), servername: 'localhost' });
+    const get = (session: ClientHttp2Session) =>
       new Promise<number>((resolve, reject) => {
         const stream = session.request({ ':path': '/admin/', ':authority': 'localhost' });
         stream.on('response', (headers) => resolve(Number(headers[':status'])));
         stream.on('error', reject);
         stream.resume();
       });
-    expect(await get()).toBe(200);
+    const session = connect();
+    session.on('error', () => {});
+    const closed = new Promise<number>((resolve) => session.on('close', () => resolve(Date.now())));
+    expect(await get(session)).toBe(200);
     const revoked = await runCli(['ca', 'revoke', 'hanna'], { dataDir: gw.dataDir });
     expect(revoked.code, revoked.stderr).toBe(0);
-    const ms = await elapsedUntil(async () => (await get()) === 403, 1_000);
-    expect(ms).toBeLessThanOrEqual(1_000);
-    session.close();
+    expect((await closed) - Date.now()).toBeLessThanOrEqual(1_000);
+    const fresh = connect();
+    expect(await get(fresh)).toBe(403);
+    fresh.close();
   });
 
   it('refuses a resumed TLS session and a new handshake after revocation', async () => {
