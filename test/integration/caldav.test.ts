@@ -4,12 +4,12 @@
  * events and contacts over https with the gateway's CA.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { freePort, untilAccepting } from '../helpers/ports.js';
 
 const CLIENT = fileURLToPath(new URL('./caldav-client.py', import.meta.url));
@@ -19,13 +19,15 @@ let radicale: ChildProcess;
 let radicaleExited: Promise<void>;
 let gw: TestGateway;
 let caFile: string;
+let collections: string;
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'mailgate-radicale-'));
   const port = await freePort();
+  collections = join(root, 'collections');
   writeFileSync(
     join(root, 'config'),
-    `[server]\nhosts = 127.0.0.1:${port}\n[auth]\ntype = none\n[storage]\nfilesystem_folder = ${root}/collections\n[logging]\nlevel = warning\n`,
+    `[server]\nhosts = 127.0.0.1:${port}\n[auth]\ntype = none\n[storage]\nfilesystem_folder = ${collections}\n[logging]\nlevel = warning\n`,
   );
   radicale = spawn('/usr/bin/python3', ['-m', 'radicale', '--config', join(root, 'config')], {
     stdio: 'ignore',
@@ -47,11 +49,14 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** Runs the python client against `url` and returns its steps by name. */
-function runClient(url: string): Promise<{ steps: Record<string, Record<string, unknown>>; output: string }> {
+/** Runs `command` to its end (asynchronously: the gateway runs in this process). */
+function run(
+  command: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    // Async: the gateway runs in this process.
-    const child = spawn('/usr/bin/python3', [CLIENT, url, caFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
@@ -60,16 +65,23 @@ function runClient(url: string): Promise<{ steps: Record<string, Record<string, 
       output += chunk;
     });
     child.on('error', reject);
-    child.on('close', () => {
-      const steps: Record<string, Record<string, unknown>> = {};
-      for (const line of output.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const parsed = JSON.parse(line) as { step: string };
-        steps[parsed.step] = parsed;
-      }
-      resolve({ steps, output });
-    });
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(options.input ?? '');
   });
+}
+
+/** Runs the python client against `url` and returns its steps by name. */
+async function runClient(
+  url: string,
+): Promise<{ steps: Record<string, Record<string, unknown>>; output: string }> {
+  const { output } = await run('/usr/bin/python3', [CLIENT, url, caFile]);
+  const steps: Record<string, Record<string, unknown>> = {};
+  for (const line of output.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const parsed = JSON.parse(line) as { step: string };
+    steps[parsed.step] = parsed;
+  }
+  return { steps, output };
 }
 
 describe('Radicale with python3-caldav through the gateway', () => {
@@ -94,5 +106,73 @@ describe('Radicale with python3-caldav through the gateway', () => {
     const methods = new Set(lines.map((line) => line.method));
     for (const method of ['PROPFIND', 'MKCALENDAR', 'REPORT', 'PUT', 'MOVE', 'MKCOL', 'DELETE'])
       expect(methods, method).toContain(method);
+  }, 120_000);
+});
+
+describe('Radicale with vdirsyncer through the gateway', () => {
+  it('syncs contacts both ways: a new local card is uploaded, a server edit comes down, a local delete goes up', async () => {
+    const local = join(root, 'vdir');
+    mkdirSync(join(local, 'friends'), { recursive: true });
+    const card = (uid: string, name: string) =>
+      `BEGIN:VCARD\r\nVERSION:3.0\r\nUID:${uid}\r\nFN:${name}\r\nEND:VCARD\r\n`;
+    writeFileSync(join(local, 'friends', 'grace.vcf'), card('grace', 'Grace Hopper'));
+    // vdirsyncer refuses to sync a collection emptied on one side: Ada stays when Grace goes.
+    writeFileSync(join(local, 'friends', 'ada.vcf'), card('ada', 'Ada Lovelace'));
+    const config = join(root, 'vdirsyncer.conf');
+    writeFileSync(
+      config,
+      `[general]
+status_path = "${root}/vdirsyncer-status/"
+
+[pair contacts]
+a = "contacts_local"
+b = "contacts_remote"
+collections = ["from a"]
+
+[storage contacts_local]
+type = "filesystem"
+path = "${local}/"
+fileext = ".vcf"
+
+[storage contacts_remote]
+type = "carddav"
+url = "https://127.0.0.1:${gw.port}/"
+username = "bob"
+password = "secret"
+verify = "${caFile}"
+`,
+    );
+    const env = { ...process.env, HOME: root };
+    const vdirsyncer = (...args: string[]) =>
+      run('vdirsyncer', ['-c', config, ...args], { input: 'y\ny\n', env });
+    const remote = join(collections, 'collection-root', 'bob', 'friends');
+
+    const discovered = await vdirsyncer('discover', 'contacts');
+    expect(discovered.code, discovered.output).toBe(0);
+    const first = await vdirsyncer('sync');
+    expect(first.code, first.output).toBe(0);
+    const remoteCards = () =>
+      readdirSync(remote)
+        .filter((name) => name.endsWith('.vcf'))
+        .map((name) => ({ name, text: readFileSync(join(remote, name), 'utf8') }));
+    expect(remoteCards(), first.output).toHaveLength(2);
+    const grace = remoteCards().find((c) => c.text.includes('FN:Grace Hopper'))!;
+    expect(grace, first.output).toBeDefined();
+
+    // An edit on the server (another client, through the gateway) comes down on the next sync.
+    const edited = card('grace', 'Grace Brewster Hopper');
+    const put = await rawRequest(
+      gw.port,
+      `PUT /bob/friends/${grace.name} HTTP/1.1\r\nHost: 127.0.0.1:${gw.port}\r\nAuthorization: Basic ${Buffer.from('bob:secret').toString('base64')}\r\nContent-Type: text/vcard\r\nContent-Length: ${Buffer.byteLength(edited)}\r\nConnection: close\r\n\r\n${edited}`,
+    );
+    expect(put.status).toBeLessThan(300);
+    const second = await vdirsyncer('sync');
+    expect(second.code, second.output).toBe(0);
+    expect(readFileSync(join(local, 'friends', 'grace.vcf'), 'utf8')).toContain('FN:Grace Brewster Hopper');
+
+    rmSync(join(local, 'friends', 'grace.vcf'));
+    const third = await vdirsyncer('sync');
+    expect(third.code, third.output).toBe(0);
+    expect(remoteCards().map((c) => c.text.includes('FN:Ada Lovelace'))).toEqual([true]);
   }, 120_000);
 });
