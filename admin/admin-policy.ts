@@ -2,10 +2,13 @@
  * @module The admin-plane decision (docs/security.md rule 3) as a pure function of certificate facts, peer
  * address, route roles, SNI/Host, the revoked set and the time.
  */
+
+import { CLIENT_ROLES, type ClientRole } from '../certs/rules.js';
 import type { AddressSet } from '../lib/cidr.js';
 
-export type AdminRole = 'admin' | 'operator' | 'viewer';
-export const ADMIN_ROLES: readonly AdminRole[] = ['admin', 'operator', 'viewer'];
+/** The roles a client certificate carries: the CA's list (certs/rules.ts), declared once. */
+export type AdminRole = ClientRole;
+export const ADMIN_ROLES: readonly AdminRole[] = CLIENT_ROLES;
 
 /** What the TLS layer tells about the peer certificate, parsed once per connection. */
 export interface PeerCertificateFacts {

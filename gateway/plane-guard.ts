@@ -3,6 +3,7 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import type { ClientRole } from '../certs/rules.js';
 import type { GatewayErrorCode } from './http-error.js';
 import type { Route } from './route-table.js';
 
@@ -47,7 +48,7 @@ export interface Allowed {
   /** Who it was, for the access log: app or certificate serial. */
   principal?: string | undefined;
   /** Admin plane: the certificate's role (the admin API checks it per endpoint). */
-  role?: 'admin' | 'operator' | 'viewer' | undefined;
+  role?: ClientRole | undefined;
   /** Headers to add to the response (RateLimit-*). */
   responseHeaders?: OutgoingHttpHeaders | undefined;
   /** The certificate or token it rests on: connections it keeps open end when that is revoked or expires. */

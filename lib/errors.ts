@@ -2,6 +2,14 @@
  * @module One error hierarchy with stable codes. Code and tests match on `code`, never on message text.
  */
 
+/** Why a bearer token was refused (tokens/token-error.ts maps each to its HTTP answer). */
+export type TokenErrorCode =
+  | 'ERR_TOKEN_MISSING'
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_INVALID'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_TOKEN_SCOPE';
+
 export type ErrorCode =
   | 'ERR_USAGE'
   | 'ERR_CONFIG'
@@ -11,11 +19,7 @@ export type ErrorCode =
   | 'ERR_STORE'
   | 'ERR_CLOSED'
   | 'ERR_FILE'
-  | 'ERR_TOKEN_MISSING'
-  | 'ERR_TOKEN_MALFORMED'
-  | 'ERR_TOKEN_INVALID'
-  | 'ERR_TOKEN_REVOKED'
-  | 'ERR_TOKEN_SCOPE';
+  | TokenErrorCode;
 
 /** Base class of every failure a caller is expected to handle. */
 export class MailgateError extends Error {

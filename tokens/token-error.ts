@@ -1,26 +1,19 @@
 /**
  * @module The send-plane authentication failure, with a stable code and a short description safe to send.
  */
-import { MailgateError } from '../lib/errors.js';
+import { MailgateError, type TokenErrorCode } from '../lib/errors.js';
+
+export type { TokenErrorCode };
 
 /**
- * Why a bearer token was refused. The gateway maps them (RFC 6750 §3.1):
+ * A refused bearer token. `message` is one of a fixed set of short texts, never attacker input,
+ * so it may go into `error_description`; the underlying jose error stays in `cause` for the log.
+ * The gateway answers each code (RFC 6750 §3.1):
  * - `ERR_TOKEN_MISSING`: no Bearer credentials at all (absent header or another scheme) → 401, no error code.
  * - `ERR_TOKEN_MALFORMED`: not one well-formed Bearer header with a compact JWS → 401 `invalid_token`.
  * - `ERR_TOKEN_INVALID`: signature, header or claims refused → 401 `invalid_token`.
  * - `ERR_TOKEN_REVOKED`: revoked or unknown token id → 401 `invalid_token`.
  * - `ERR_TOKEN_SCOPE`: valid token without the route's scopes → 403 `insufficient_scope`.
- */
-export type TokenErrorCode =
-  | 'ERR_TOKEN_MISSING'
-  | 'ERR_TOKEN_MALFORMED'
-  | 'ERR_TOKEN_INVALID'
-  | 'ERR_TOKEN_REVOKED'
-  | 'ERR_TOKEN_SCOPE';
-
-/**
- * A refused bearer token. `message` is one of a fixed set of short texts, never attacker input,
- * so it may go into `error_description`; the underlying jose error stays in `cause` for the log.
  */
 export class TokenError extends MailgateError {
   declare readonly code: TokenErrorCode;

@@ -2,6 +2,8 @@
  * @module The OpenAPI 3.1 description of the admin API, served at /_mailgate/admin/api/openapi.json.
  * Hand-written: keep it in step with the route files (the unit test checks every route is listed).
  */
+
+import { CLIENT_ROLES } from '../../certs/rules.js';
 import { MAX_BODY_BYTES } from './request-input.js';
 
 type Role = 'viewer' | 'operator' | 'admin';
@@ -66,7 +68,7 @@ const certificate = {
     serial: { type: 'string', description: 'Lower-case hex' },
     kind: { enum: ['ca', 'client', 'server'] },
     name: { type: 'string' },
-    role: nullable({ enum: ['admin', 'operator', 'viewer'] }),
+    role: nullable({ enum: [...CLIENT_ROLES] }),
     email: nullable({ type: 'string' }),
     sans: { type: 'array', items: { type: 'string' } },
     notBefore: isoTime,
@@ -170,7 +172,7 @@ export const OPENAPI_DOCUMENT = {
             required: ['name', 'role'],
             properties: {
               name: { type: 'string', pattern: '^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}$' },
-              role: { enum: ['admin', 'operator', 'viewer'] },
+              role: { enum: [...CLIENT_ROLES] },
               email: { type: 'string' },
               days: { type: 'integer', minimum: 1, description: 'Default ca.clientDays, at most ca.maxDays' },
               p12Password: {
@@ -335,7 +337,7 @@ export const OPENAPI_DOCUMENT = {
         properties: {
           serial: { type: 'string' },
           name: { type: 'string' },
-          role: { enum: ['admin', 'operator', 'viewer'] },
+          role: { enum: [...CLIENT_ROLES] },
           email: nullable({ type: 'string' }),
           notBefore: isoTime,
           notAfter: isoTime,

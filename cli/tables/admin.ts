@@ -1,6 +1,8 @@
 /**
  * @module The `mailgate admin ...` commands, merged into the table in ../commands.ts.
  */
+
+import { CLIENT_ROLES } from '../../certs/rules.js';
 import { type CommandSpec, stringFlag } from '../command-spec.js';
 
 export const ADMIN_COMMANDS: readonly CommandSpec[] = [
@@ -8,8 +10,7 @@ export const ADMIN_COMMANDS: readonly CommandSpec[] = [
     path: ['admin', 'onboard'],
     summary:
       'onboard an admin in one step: client certificate and PKCS#12 (password shown once), WireGuard peer, files and a guide',
-    usage:
-      'NAME [--role admin|operator|viewer] --out DIR [--email ADDR] [--days N] [--dns IP[,IP...]] [--route-public IP] [--json]',
+    usage: `NAME [--role ${CLIENT_ROLES.join('|')}] --out DIR [--email ADDR] [--days N] [--dns IP[,IP...]] [--route-public IP] [--json]`,
     options: {
       role: stringFlag,
       out: stringFlag,

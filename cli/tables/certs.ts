@@ -1,6 +1,8 @@
 /**
  * @module The `mailgate ca ...` and `mailgate audit` commands, merged into the table in ../commands.ts.
  */
+
+import { CLIENT_ROLES } from '../../certs/rules.js';
 import { booleanFlag, type CommandSpec, stringFlag } from '../command-spec.js';
 
 const ca = () => import('../commands/ca.js');
@@ -23,8 +25,7 @@ export const CERTS_COMMANDS: readonly CommandSpec[] = [
   {
     path: ['ca', 'issue', 'client'],
     summary: 'issue an admin-plane client certificate (PEM files and, with a password, a PKCS#12)',
-    usage:
-      '--name NAME [--role admin|operator|viewer] [--email ADDR] [--days N] [--out DIR] [--p12-password PW | --p12-password-file F] [--p12-algorithm 3des|aes256] [--force]',
+    usage: `--name NAME [--role ${CLIENT_ROLES.join('|')}] [--email ADDR] [--days N] [--out DIR] [--p12-password PW | --p12-password-file F] [--p12-algorithm 3des|aes256] [--force]`,
     options: {
       name: stringFlag,
       role: stringFlag,

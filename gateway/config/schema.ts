@@ -2,6 +2,7 @@
  * @module The configuration schema (zod, strict: unknown keys are errors) and the validated Config type.
  */
 import { z } from 'zod';
+import { CLIENT_ROLES } from '../../certs/rules.js';
 import { type Cidr, parseCidr } from '../../lib/cidr.js';
 import {
   DEFAULT_AUDIT_RETENTION_DAYS,
@@ -76,7 +77,7 @@ const route = z.strictObject({
   /** token routes: scopes the token must hold (one of them covers each). */
   scopes: z.array(z.string().regex(/^[a-z0-9:*._-]+$/i, 'scope has a bad character')).optional(),
   /** admin routes: certificate roles allowed; default [admin]. */
-  roles: z.array(z.enum(['admin', 'operator', 'viewer'])).optional(),
+  roles: z.array(z.enum(CLIENT_ROLES)).optional(),
   /** 413 above this request body size; absent = no cap (Mailcow needs none). */
   maxBodyBytes: z.number().int().positive().optional(),
   /** Remove the route prefix before forwarding. */
