@@ -1,9 +1,8 @@
 /**
  * @module Writing an onboarding bundle into one folder: new files only, and all of them or none.
  */
-import { mkdirSync, rmdirSync, rmSync, type Stats, statSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { FileError } from '../lib/errors.js';
+import { rmSync } from 'node:fs';
+import { checkOutputDir, ensureOutputDir } from '../lib/output-dir.js';
 import { assertAbsent, type OutputFile, stageFiles } from '../lib/staged-files.js';
 
 export type { OutputFile } from '../lib/staged-files.js';
@@ -32,22 +31,6 @@ export interface WrittenBundle {
 }
 
 /**
- * @throws FileError when `dir`, or a folder above it, exists but is not a directory (checked before
- * anything is done).
- */
-export function assertWritableDir(dir: string): void {
-  let stat: Stats | undefined;
-  try {
-    stat = statSync(dir, { throwIfNoEntry: false });
-  } catch (cause) {
-    throw new FileError(`--out: cannot use ${dir}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, {
-      cause,
-    });
-  }
-  if (stat && !stat.isDirectory()) throw new FileError(`--out: ${dir} exists and is not a directory`);
-}
-
-/**
  * Writes `files` (all directly inside `dir`) in order, creating `dir` (0700) when missing. When a write
  * fails, whatever was written and created here is removed before the error is rethrown.
  * @throws ConflictError when one of the files exists; FileError when `dir` cannot be created or a write fails.
@@ -58,15 +41,15 @@ export function writeBundle(
   files: readonly OutputFile[],
   writeFile: WriteFile = writeNewFile,
 ): WrittenBundle {
-  assertWritableDir(dir);
+  checkOutputDir(dir);
   assertAbsent(files.map((file) => file.path));
-  const firstCreated = createDir(dir);
+  const out = ensureOutputDir(dir);
   const written: string[] = [];
   const remove = () => {
     // Only files this call wrote: a path is recorded after its write succeeded, so a file that
     // appeared meanwhile under the same name (the writer refused it) is never deleted.
     for (const path of written.splice(0)) rmSync(path, { force: true });
-    if (firstCreated) removeEmptyDirs(dir, firstCreated);
+    out.removeCreated();
   };
   try {
     for (const file of files) {
@@ -78,27 +61,4 @@ export function writeBundle(
     throw error;
   }
   return { remove };
-}
-
-/** Creates `dir` and its missing parents (0700); returns the topmost folder created, if any. */
-function createDir(dir: string): string | undefined {
-  try {
-    return mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (cause) {
-    throw new FileError(`--out: cannot create ${dir}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, {
-      cause,
-    });
-  }
-}
-
-/** Removes `dir` and its parents up to `top`, each only while empty. */
-function removeEmptyDirs(dir: string, top: string): void {
-  for (let current = dir; ; current = dirname(current)) {
-    try {
-      rmdirSync(current);
-    } catch {
-      return;
-    }
-    if (current === top) return;
-  }
 }

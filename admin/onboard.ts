@@ -7,17 +7,12 @@ import { caExists } from '../certs/ca-files.js';
 import { issueClientCertificate } from '../certs/issue-client.js';
 import { type ClientRole, checkClientName, checkRole } from '../certs/rules.js';
 import { CaMissingError } from '../lib/errors.js';
+import { checkOutputDir } from '../lib/output-dir.js';
 import { assertAbsent } from '../lib/staged-files.js';
 import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import { commitPeer, preparePeer, qrPng, requireServer } from '../wireguard/index.js';
-import {
-  assertWritableDir,
-  type OutputFile,
-  type WriteFile,
-  type WrittenBundle,
-  writeBundle,
-} from './onboard-files.js';
+import { type OutputFile, type WriteFile, type WrittenBundle, writeBundle } from './onboard-files.js';
 import { renderGuide } from './onboard-guide.js';
 import { generatePassword } from './onboard-password.js';
 
@@ -95,7 +90,7 @@ export async function onboardAdmin(
   requireServer(db);
   if (!caExists(dataDir)) throw new CaMissingError(dataDir);
   const files = bundlePaths(outDir, name);
-  assertWritableDir(outDir);
+  checkOutputDir(outDir);
   assertAbsent(Object.values(files));
   const prepared = preparePeer(db, {
     name,

@@ -1,10 +1,11 @@
 /**
  * @module Writing a peer's tunnel files (`NAME.conf`, `NAME.png`): 0600, never over existing files, all or nothing.
  */
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-file.js';
-import { ConflictError, FileError } from '../lib/errors.js';
+import { ConflictError } from '../lib/errors.js';
+import { ensureOutputDir } from '../lib/output-dir.js';
 
 /** Paths of the files written. */
 export interface PeerFiles {
@@ -29,9 +30,7 @@ export function writePeerFiles(
   for (const path of Object.values(files)) {
     if (existsSync(path)) throw new ConflictError(`${path} exists: refusing to overwrite it`);
   }
-  const createdDir = !existsSync(dir);
-  if (!createdDir && !statSync(dir).isDirectory()) throw new FileError(`${dir} is not a directory`);
-  if (createdDir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const out = ensureOutputDir(dir);
   const written: string[] = [];
   try {
     writeFileAtomic(files.conf, content.config, { mode: 0o600 });
@@ -39,7 +38,7 @@ export function writePeerFiles(
     if (files.png) writeFileAtomic(files.png, content.png!, { mode: 0o600 });
   } catch (error) {
     for (const path of written) rmSync(path, { force: true });
-    if (createdDir) rmSync(dir, { recursive: true, force: true });
+    out.removeCreated();
     throw error;
   }
   return files;

@@ -2,7 +2,7 @@
  * @module `mailgate ca ...`: normalise flags, call certs/, print. Modules that load node-forge are
  * imported inside the commands that sign, so `ca list` starts without them.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { caExists, caPaths, readCaCertificatePem } from '../../certs/ca-files.js';
 import { type CertificateRecord, listCertificates } from '../../certs/certificate-store.js';
@@ -18,6 +18,7 @@ import {
 } from '../../certs/rules.js';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { CaMissingError, UsageError } from '../../lib/errors.js';
+import { checkOutputDir, ensureOutputDir } from '../../lib/output-dir.js';
 import { assertAbsent, type OutputFile, stageFiles } from '../../lib/staged-files.js';
 import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
@@ -105,6 +106,7 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
       actor: ctx.actor,
       publish: (i) =>
         writeAll(
+          dir,
           [
             { path: files.cert, data: i.certPem, mode: 0o644 },
             { path: files.key, data: i.keyPem, mode: 0o600 },
@@ -157,6 +159,7 @@ export async function caIssueServer(flags: FlagValues, ctx: CliContext): Promise
       actor: ctx.actor,
       publish: (i) =>
         writeAll(
+          dir,
           [
             { path: files.cert, data: i.chainPem, mode: 0o644 },
             { path: files.key, data: i.keyPem, mode: 0o600 },
@@ -245,13 +248,19 @@ async function withDatabase<T>(ctx: CliContext, fn: (db: Database) => T | Promis
   }
 }
 
-/** Writes every file or none: staged under temporary names, then published together. */
-function writeAll(files: OutputFile[], overwrite: boolean): void {
-  const staged = stageFiles(files, { overwrite });
+/**
+ * Writes every file or none into `dir`, creating it (0700) when missing: staged under temporary names,
+ * then published together; on failure neither the files nor the folders created for them stay.
+ */
+function writeAll(dir: string, files: OutputFile[], overwrite: boolean): void {
+  const out = ensureOutputDir(dir);
+  let staged: ReturnType<typeof stageFiles> | undefined;
   try {
+    staged = stageFiles(files, { overwrite });
     staged.publish();
   } catch (error) {
-    staged.discard();
+    staged?.discard();
+    out.removeCreated();
     throw error;
   }
 }
@@ -260,10 +269,10 @@ function requireCa(ctx: CliContext): void {
   if (!caExists(ctx.dataDir)) throw new CaMissingError(ctx.dataDir);
 }
 
+/** --out DIR (default: the current folder), checked before any work; created when the files are written. */
 function outDir(flags: FlagValues): string {
   const dir = resolve(optionalString(flags, 'out') ?? '.');
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new UsageError(`--out: ${dir} is not a directory`);
+  checkOutputDir(dir);
   return dir;
 }
 

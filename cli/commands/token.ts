@@ -23,7 +23,10 @@ export interface TokenIssueOptions {
   quotaPerDay: number | undefined;
 }
 
+/** Largest COUNT of --rate and --burst. */
 const MAX_RATE_COUNT = 1_000_000;
+/** Largest COUNT of --quota (nine digits). */
+const MAX_QUOTA_PER_DAY = 999_999_999;
 const DEFAULT_TTL = '90d';
 
 /**
@@ -43,14 +46,16 @@ export function parseTokenIssueFlags(flags: FlagValues): TokenIssueOptions {
   const rate = rateText === undefined ? undefined : parseRate(rateText);
   if (rateText !== undefined && (!rate || rate.count > MAX_RATE_COUNT)) {
     throw new UsageError(
-      `--rate must be COUNT/UNIT (unit s, min, h or day) such as 60/min, got '${rateText}'`,
+      `--rate must be COUNT/UNIT with COUNT from 1 to ${MAX_RATE_COUNT} and UNIT s, min, h or day, such as 60/min, got '${rateText}'`,
     );
   }
   const burst = optionalInteger(flags, 'burst', 1, MAX_RATE_COUNT);
   const quotaText = optionalString(flags, 'quota');
-  const quota = quotaText === undefined ? undefined : /^(\d{1,9})\/(d|day)$/.exec(quotaText);
-  if (quotaText !== undefined && (!quota || Number(quota[1]) < 1)) {
-    throw new UsageError(`--quota must be COUNT/day such as 1000/day, got '${quotaText}'`);
+  const quota = quotaText === undefined ? undefined : /^(\d{1,15})\/(d|day)$/.exec(quotaText.trim());
+  if (quotaText !== undefined && (!quota || Number(quota[1]) < 1 || Number(quota[1]) > MAX_QUOTA_PER_DAY)) {
+    throw new UsageError(
+      `--quota must be COUNT/day with COUNT from 1 to ${MAX_QUOTA_PER_DAY}, such as 1000/day, got '${quotaText}'`,
+    );
   }
   return { app, scopes, ttlMs, rate, burst, quotaPerDay: quota ? Number(quota[1]) : undefined };
 }

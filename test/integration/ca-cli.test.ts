@@ -269,6 +269,24 @@ describe('mailgate ca (spawned CLI)', () => {
     expect(statSync(doc.files.key).mode & 0o777).toBe(0o600);
   });
 
+  it('issue client and server create a missing --out folder (0700, with its parents), as admin onboard does', async () => {
+    const clientDir = join(root, 'fresh', 'alice');
+    const client = await runCli(['ca', 'issue', 'client', '--name', 'fresh1', '--out', clientDir, '--json'], {
+      dataDir,
+    });
+    expect(client.code, client.stderr).toBe(0);
+    expect(readdirSync(clientDir).sort()).toEqual(['fresh1.crt.pem', 'fresh1.key.pem']);
+    expect(statSync(clientDir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(root, 'fresh')).mode & 0o777).toBe(0o700);
+    const serverDir = join(root, 'fresh', 'tls');
+    const server = await runCli(['ca', 'issue', 'server', '--dns', 'fresh.example', '--out', serverDir], {
+      dataDir,
+    });
+    expect(server.code, server.stderr).toBe(0);
+    expect(readdirSync(serverDir).sort()).toEqual(['fresh.example.crt.pem', 'fresh.example.key.pem']);
+    expect(statSync(serverDir).mode & 0o777).toBe(0o700);
+  });
+
   it('ca init refuses to replace the CA without --force', async () => {
     const run = await runCli(['ca', 'init'], { dataDir });
     expect(run.code).toBe(1);
@@ -333,12 +351,6 @@ describe('bad input: one clear line, the right exit code, nothing written', () =
       1,
       'alice.crt.pem already exists (use --force to replace it)',
     ],
-    [
-      'out dir missing',
-      ['ca', 'issue', 'client', '--name', 'x1', '--out', '/nonexistent/dir'],
-      2,
-      '--out: /nonexistent/dir is not a directory',
-    ],
     ['unknown reason', ['ca', 'revoke', 'carol', '--reason', 'lost'], 2, '--reason must be one of'],
     ['unknown certificate', ['ca', 'revoke', 'nobody'], 1, "no certificate with serial or name 'nobody'"],
     ['server without --dns', ['ca', 'issue', 'server', '--out', 'OUT'], 2, '--dns is required'],
@@ -370,6 +382,30 @@ describe('bad input: one clear line, the right exit code, nothing written', () =
     expectOneLine(run.stderr, `cannot write ${join(out, 'dave.p12')}`);
     expect(snapshot()).toEqual(before);
     expect(readdirSync(out).filter((f) => f.startsWith('dave') || f.startsWith('.'))).toEqual(['dave.p12']);
+  });
+
+  it('--out naming a file: one line, exit 1, nothing written', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, '');
+    const before = snapshot();
+    for (const args of [
+      ['ca', 'issue', 'client', '--name', 'x1', '--out', file],
+      ['ca', 'issue', 'server', '--dns', 'x1.example', '--out', join(file, 'below')],
+    ]) {
+      const run = await runCli(args, { dataDir });
+      expect(run.code).toBe(1);
+      expectOneLine(run.stderr, `--out: ${args.at(-1)} `);
+    }
+    expect(snapshot()).toEqual(before);
+  });
+
+  it('a failed issuance leaves no --out folder behind', async () => {
+    const fresh = join(root, 'never', 'made');
+    const run = await runCli(['ca', 'issue', 'client', '--name', 'x', '--out', fresh], {
+      dataDir: join(root, 'no-ca'),
+    });
+    expect(run.code).toBe(1);
+    expect(() => statSync(join(root, 'never'))).toThrow();
   });
 
   it('a missing CA tells the user to run ca init and creates nothing', async () => {

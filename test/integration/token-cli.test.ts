@@ -86,6 +86,18 @@ describe('token issue: bad input is a usage error naming the flag, and nothing i
     expect(existsSync(dataDir)).toBe(false);
   });
 
+  it.each([
+    [[...ISSUE, '--quota', '1000000000/day'], '--quota must be COUNT/day with COUNT from 1 to 999999999'],
+    [[...ISSUE, '--rate', '1000001/min'], '--rate must be COUNT/UNIT with COUNT from 1 to 1000000'],
+    [[...ISSUE, '--burst', '1000001'], '--burst must be a whole number from 1 to 1000000'],
+    [[...ISSUE, '--ttl', '3651d'], '--ttl must be a duration from 1s to 3650d'],
+  ])('a value out of range names the bounds: %j', async (argv, message) => {
+    await expect(mailgate(argv, freshDataDir())).rejects.toMatchObject({
+      code: 'ERR_USAGE',
+      message: expect.stringContaining(message),
+    });
+  });
+
   it('refuses an extra argument to token revoke and a missing one', async () => {
     await expect(mailgate(['token', 'revoke'], freshDataDir())).rejects.toMatchObject({ code: 'ERR_USAGE' });
     await expect(mailgate(['token', 'revoke', 'a', 'b'], freshDataDir())).rejects.toMatchObject({

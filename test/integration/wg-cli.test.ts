@@ -242,7 +242,7 @@ describe('wg add', () => {
     const before = snapshot();
     const error = await failure(wgAdd, { out: notADir, qr: true }, ['alice']);
     expect(error.code).toBe('ERR_FILE');
-    expect(error.message).toBe(`${notADir} is not a directory`);
+    expect(error.message).toBe(`--out: ${notADir} exists and is not a directory`);
     expect(snapshot()).toEqual(before);
   });
 
