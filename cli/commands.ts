@@ -15,9 +15,9 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['serve'],
     summary: 'run the gateway',
-    usage: '',
-    options: {},
-    run: async (_f, _p, ctx) => (await import('./commands/serve.js')).serve(ctx),
+    usage: '[--workers auto|N]',
+    options: { workers: stringFlag },
+    run: async (flags, _p, ctx) => (await import('./commands/serve.js')).serve(flags, ctx),
   },
   {
     path: ['check-config'],

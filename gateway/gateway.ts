@@ -15,7 +15,7 @@ import { pruneAudit } from '../store/audit.js';
 import { AuditBuffer } from '../store/audit-buffer.js';
 import { ChangeWatch } from '../store/change-watch.js';
 import { type Database, openDatabase } from '../store/database.js';
-import { RateLimiter } from '../tokens/rate-limiter.js';
+import { type Limiter, RateLimiter } from '../tokens/rate-limiter.js';
 import { createTokenGuard } from '../tokens/token-guard.js';
 import { TokenState } from '../tokens/token-state.js';
 import { createTokenVerifier } from '../tokens/verify-token.js';
@@ -34,6 +34,7 @@ import { AccessRecorder } from './request-record.js';
 import { createReservedApp, reservedPath } from './reserved-app.js';
 import type { PipelineState } from './resolve-request.js';
 import { RouteTable } from './route-table.js';
+import type { SharedState } from './shared-state.js';
 import { TlsMaterial } from './tls-material.js';
 import { hstsHeader } from './tls-profile.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
@@ -47,6 +48,8 @@ const AUDIT_PRUNE_MS = 24 * 60 * 60 * 1000;
 export interface GatewayOptions {
   config: Config;
   logger: Logger;
+  /** Under `workers`: the limiter, ticket keys and metrics the primary holds for all workers. */
+  shared?: SharedState;
 }
 
 export interface GatewayAddresses {
@@ -70,7 +73,11 @@ export class Gateway {
   readonly #recordDenial: ReturnType<typeof createDenialAudit>;
   readonly #watch: ChangeWatch;
   readonly #tokens: TokenState;
-  readonly #limiter: RateLimiter;
+  readonly #limiter: Limiter;
+  /** This process's own limiter (one process); undefined when the primary decides. */
+  readonly #localLimiter: RateLimiter | undefined;
+  readonly #shared: SharedState | undefined;
+  readonly #exposition: Pick<GatewayMetrics['registry'], 'metrics' | 'contentType'>;
   /** Per-address connection and request limits; `limits` needs a restart, so they live as long as the gateway. */
   readonly #addressLimits: AddressLimits;
   readonly #servers: Array<HttpServer | Http2SecureServer> = [];
@@ -82,14 +89,29 @@ export class Gateway {
   #pruneTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor({ config, logger }: GatewayOptions) {
+  private constructor({ config, logger, shared }: GatewayOptions) {
     this.#config = config;
     this.#logger = logger;
+    this.#shared = shared;
     this.#db = openDatabase(config.dataDir);
     this.#apiDb = openDatabase(config.dataDir);
     this.#audit = new AuditBuffer(this.#db);
     this.#recordDenial = createDenialAudit({ audit: this.#audit });
-    this.#tls = new TlsMaterial({ config, db: this.#db, logger, metrics: this.metrics });
+    this.#tls = new TlsMaterial({
+      config,
+      db: this.#db,
+      logger,
+      metrics: this.metrics,
+      onCrlChange: shared && ((crlNumber) => shared.crlChanged(crlNumber)),
+    });
+    const { registry } = this.metrics;
+    this.#exposition = shared
+      ? { metrics: () => shared.metrics(), contentType: registry.contentType }
+      : registry;
+    if (shared) {
+      this.#tls.setTicketKeys(shared.ticketKeys);
+      shared.onTicketKeys((keys) => this.#tls.setTicketKeys(keys));
+    }
     // The watch reads its starting version first, so a change made while the state loads is not missed.
     this.#watch = new ChangeWatch(this.#db, (error) =>
       logger.error({ err: error }, 'store change handling failed'),
@@ -97,9 +119,12 @@ export class Gateway {
     this.#revoked = revokedSerials(this.#db);
     this.#clientRoles = clientRoles(this.#db);
     this.#tokens = new TokenState(this.#db);
-    this.#limiter = new RateLimiter(this.#db, {
-      onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
-    });
+    this.#localLimiter = shared
+      ? undefined
+      : new RateLimiter(this.#db, {
+          onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
+        });
+    this.#limiter = shared?.limiter ?? this.#localLimiter!;
     this.#addressLimits = new AddressLimits(config.limits);
     this.metrics.watchAddressLimits(this.#addressLimits);
     this.#watch.onChange(() => this.#onStoreChange());
@@ -124,6 +149,8 @@ export class Gateway {
   async #start() {
     const config = this.#config;
     await this.#tls.load();
+    // The primary takes the first CRL a worker serves as the baseline for rotating ticket keys.
+    this.#shared?.crlChanged(this.#tls.crlNumber);
     this.#state = this.#buildState(config);
     const recorder = new AccessRecorder(this.#logger, this.metrics);
     const deps = {
@@ -184,7 +211,7 @@ export class Gateway {
     }
     if (config.listen.metrics) {
       const metricsServer = createPlainServer(
-        createMetricsHandler({ registry: this.metrics.registry, logger: this.#logger }),
+        createMetricsHandler({ registry: this.#exposition, logger: this.#logger }),
         this.#tracker,
         config.limits,
         this.#logger,
@@ -229,7 +256,7 @@ export class Gateway {
     };
     const upstreams = new Upstreams(config.upstreams);
     const serveReserved = createReservedApp({
-      registry: this.metrics.registry,
+      registry: this.#exposition,
       caPem: () => this.#tls.caPem(),
       crlPem: () => this.#tls.crlPem(),
       jwks: () => this.#tokens.jwks,
@@ -334,7 +361,7 @@ export class Gateway {
     await this.#state?.upstreams.destroy();
     this.#watch.close();
     this.#tls.close();
-    this.#limiter.close();
+    this.#localLimiter?.close();
     this.#audit.close();
     this.#apiDb.close();
     this.#db.close();

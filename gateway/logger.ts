@@ -22,6 +22,8 @@ export interface LoggerOptions {
   level?: string;
   /** File descriptor or path; stdout by default. */
   destination?: number | string;
+  /** Under `workers`: this worker's number; every line then names it and its pid. */
+  worker?: number;
 }
 
 /** Buffered lines reach the log at least this often, so a quiet gateway's lines are not held back. */
@@ -88,7 +90,7 @@ class LineBatcher {
  * about a microsecond per request line. A log reader that stops reading then holds the gateway up instead
  * of growing its memory without bound.
  */
-export function createLogger({ level = 'info', destination = 1 }: LoggerOptions = {}): Logger {
+export function createLogger({ level = 'info', destination = 1, worker }: LoggerOptions = {}): Logger {
   const file = pino.destination({ dest: destination, sync: true, contentMode: 'buffer' });
   // In 'buffer' content mode sonic-boom writes Buffers; its typings only know strings.
   const batcher = new LineBatcher(file as unknown as ChunkSink);
@@ -96,7 +98,8 @@ export function createLogger({ level = 'info', destination = 1 }: LoggerOptions 
   return pino(
     {
       level,
-      base: { service: 'mailgate' },
+      base:
+        worker === undefined ? { service: 'mailgate' } : { service: 'mailgate', worker, pid: process.pid },
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       formatters: { level: (label) => ({ level: label }) },
     },
@@ -111,11 +114,12 @@ export function createLogger({ level = 'info', destination = 1 }: LoggerOptions 
  * costs more per line. Its fields never hold headers, so redaction does not apply.
  */
 export function createAccessLineWriter(logger: Logger): (members: string) => void {
-  const stream = (logger as unknown as Record<symbol, { write: (line: string) => void }>)[
-    pino.symbols.streamSym
-  ]!;
+  const internals = logger as unknown as Record<symbol, unknown>;
+  const stream = internals[pino.symbols.streamSym] as { write: (line: string) => void };
+  // The base fields as pino renders them: `,"service":"mailgate"` (plus worker and pid under workers).
+  const base = internals[pino.symbols.chindingsSym] as string;
   return function writeAccessLine(members) {
     if (!logger.isLevelEnabled('info')) return;
-    stream.write(`{"level":"info","time":${Date.now()},"service":"mailgate","msg":"request",${members}}\n`);
+    stream.write(`{"level":"info","time":${Date.now()}${base},"msg":"request",${members}}\n`);
   };
 }

@@ -12,7 +12,8 @@ const METRICS_PATHS = new Set(['/metrics', '/_mailgate/metrics']);
 const ALLOW = 'GET, HEAD';
 
 export interface MetricsListenerOptions {
-  registry: Registry;
+  /** The exposition: this process's registry, or under workers the whole gateway's, merged by the primary. */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   /** Where a failed collection is logged (once per scrape). */
   logger: Logger;
 }

@@ -37,7 +37,8 @@ export function reservedPath(matchPath: string): ReservedPath | undefined {
 }
 
 export interface ReservedAppOptions {
-  registry: Registry;
+  /** The exposition: this process's registry, or under workers the whole gateway's, merged by the primary. */
+  registry: Pick<Registry, 'metrics' | 'contentType'>;
   caPem: () => string;
   crlPem: () => string;
   /** Public keys that verify send-plane tokens. */

@@ -23,6 +23,11 @@ export interface TlsMaterialOptions {
   db: Database;
   logger: Logger;
   metrics: GatewayMetrics;
+  /**
+   * Under workers: a changed CRL is reported here (the primary rotates every worker's ticket keys together
+   * and hands them back through setTicketKeys) instead of rotating this process's keys alone.
+   */
+  onCrlChange?: (crlNumber: number) => void;
 }
 
 export class TlsMaterial {
@@ -37,6 +42,8 @@ export class TlsMaterial {
   #crlNumber = -1;
   #watching = false;
   #profile: TlsProfileName;
+  /** Ticket keys given by the primary (workers); undefined = each server keeps its own random keys. */
+  #ticketKeys: Buffer | undefined;
 
   constructor(options: TlsMaterialOptions) {
     this.#options = options;
@@ -99,9 +106,23 @@ export class TlsMaterial {
     return this.#crl;
   }
 
+  get crlNumber(): number {
+    return this.#crlNumber;
+  }
+
   /** Registers a listener whose context follows every change. */
   attach(server: TlsServer): void {
     this.#servers.add(server);
+    if (this.#ticketKeys) server.setTicketKeys(this.#ticketKeys);
+  }
+
+  /**
+   * Serves these session ticket keys (48 bytes) on every listener: workers get the same keys from the
+   * primary, so a session resumes on whichever worker the next connection lands.
+   */
+  setTicketKeys(keys: Buffer): void {
+    this.#ticketKeys = keys;
+    for (const server of this.#servers) server.setTicketKeys(keys);
   }
 
   /** Starts watching certificate files given by path. */
@@ -197,10 +218,15 @@ export class TlsMaterial {
 
   #apply(rotateTickets: boolean) {
     const options = this.secureContextOptions();
+    // setSecureContext builds a context with fresh random ticket keys: shared keys are set again.
     for (const server of this.#servers) {
       server.setSecureContext(options);
-      if (rotateTickets) server.setTicketKeys(randomBytes(48));
+      if (this.#ticketKeys) server.setTicketKeys(this.#ticketKeys);
     }
+    if (!rotateTickets) return;
+    const { onCrlChange } = this.#options;
+    if (onCrlChange) onCrlChange(this.#crlNumber);
+    else for (const server of this.#servers) server.setTicketKeys(randomBytes(48));
   }
 
   #updateGauges() {

@@ -23,6 +23,14 @@ export interface RateLimitDecision {
   reason?: 'rate' | 'quota';
 }
 
+/**
+ * What the send-plane guard asks for one request: this process's RateLimiter, or (under `workers`) the
+ * primary's through IPC, so that N workers never admit N times the limit.
+ */
+export interface Limiter {
+  check(tokenId: string, limits: TokenLimits): RateLimitDecision | Promise<RateLimitDecision>;
+}
+
 export interface RateLimiterOptions {
   /** Clock, epoch ms; default Date.now. */
   now?: () => number;
@@ -40,7 +48,7 @@ export interface RateLimiterOptions {
  * gateway per database (two would each allow the full quota).
  * @example const limiter = new RateLimiter(db); const d = limiter.check(token.id, state.limitsFor(token.id)!);
  */
-export class RateLimiter {
+export class RateLimiter implements Limiter {
   readonly #db: Database;
   readonly #now: () => number;
   readonly #onFlushError: (error: unknown) => void;

@@ -6,7 +6,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Counter } from 'prom-client';
 import type { GatewayRequest, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import { authorizeToken, authorizeVerified } from './authorize-token.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { Limiter, RateLimitDecision } from './rate-limiter.js';
 import { bearerChallenge, TokenError, tokenErrorStatus } from './token-error.js';
 import type { TokenLimits } from './token-limits.js';
 import type { TokenState } from './token-state.js';
@@ -23,7 +23,7 @@ export interface TokenGuardCounters {
 export interface TokenGuardOptions {
   verifier: TokenVerifier;
   state: TokenState;
-  limiter: RateLimiter;
+  limiter: Limiter;
   counters: TokenGuardCounters;
 }
 
@@ -63,8 +63,12 @@ export function createTokenGuard({ verifier, state, limiter, counters }: TokenGu
       responseHeaders: { 'www-authenticate': bearerChallenge(error, 'mailgate', required) },
     };
   };
-  const limited = (token: VerifiedToken, limits: TokenLimits): GuardDecision => {
+  const limited = (token: VerifiedToken, limits: TokenLimits): GuardDecision | Promise<GuardDecision> => {
     const rate = limiter.check(token.id, limits);
+    // The local limiter answers synchronously; the cluster primary's answer arrives over IPC.
+    return rate instanceof Promise ? rate.then((r) => decide(token, r)) : decide(token, rate);
+  };
+  const decide = (token: VerifiedToken, rate: RateLimitDecision): GuardDecision => {
     const headers: OutgoingHttpHeaders = {
       'ratelimit-limit': rate.limit,
       'ratelimit-remaining': rate.remaining,

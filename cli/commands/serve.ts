@@ -1,43 +1,46 @@
 /**
- * @module `mailgate serve`: run the gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration.
+ * @module `mailgate serve`: run the gateway until SIGTERM/SIGINT; SIGHUP reloads the configuration. With
+ * `--workers N` (or `workers:` in the config) above 1, this process becomes the primary of N workers.
  */
+import { availableParallelism } from 'node:os';
+import { parseWorkersFlag, resolveWorkerCount } from '../../gateway/cluster-protocol.js';
 import { loadConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger } from '../../gateway/logger.js';
+import { serveUntilStopped } from '../../gateway/serve-loop.js';
 import { MailgateError } from '../../lib/errors.js';
+import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 
-/** Resolves once the gateway has drained and closed after a stop signal. */
-export async function serve(ctx: CliContext): Promise<void> {
+/** Resolves once the gateway (every worker) has drained and closed after a stop signal. */
+export async function serve(flags: FlagValues, ctx: CliContext): Promise<void> {
   const config = await ctx.config();
+  const workers = resolveWorkerCount(
+    parseWorkersFlag(flags.workers) ?? config.workers,
+    availableParallelism(),
+  );
+  if (workers > 1) {
+    const { startPrimary } = await import('../../gateway/cluster-primary.js');
+    const primary = await startPrimary({ config, configPath: ctx.configPath, env: ctx.env, workers });
+    ctx.err(
+      `mailgate: serving ${servingUrl(primary.addresses.https)} (data: ${config.dataDir}, workers: ${workers})`,
+    );
+    if ((await primary.stopped) !== 0)
+      throw new MailgateError('ERR_CLOSED', 'a worker did not drain cleanly');
+    return;
+  }
   const logger = createLogger({ level: config.log.level });
   const gateway = await Gateway.start({ config, logger });
-  const { https } = gateway.addresses;
-  ctx.err(
-    `mailgate: serving https://${https.address.includes(':') ? `[${https.address}]` : https.address}:${https.port}/ (data: ${config.dataDir})`,
+  ctx.err(`mailgate: serving ${servingUrl(gateway.addresses.https)} (data: ${config.dataDir})`);
+  const { stopped } = serveUntilStopped(gateway, logger, () =>
+    loadConfig({ configPath: ctx.configPath, env: ctx.env, dataDir: config.dataDir }),
   );
-  await new Promise<void>((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'draining');
-      process.off('SIGHUP', reload);
-      gateway.close().then(resolve, resolve);
-    };
-    const reload = () => {
-      try {
-        const next = loadConfig({ configPath: ctx.configPath, env: ctx.env, dataDir: config.dataDir });
-        gateway.reload(next).catch((error: unknown) => logger.error({ err: error }, 'reload failed'));
-      } catch (error) {
-        const message = error instanceof MailgateError ? error.message : String(error);
-        logger.error(
-          { err: message },
-          'configuration reload refused; still serving the previous configuration',
-        );
-      }
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    process.on('SIGHUP', reload);
-  });
+  await stopped;
   logger.info('stopped');
   logger.flush();
+}
+
+/** The public listener's URL, as printed at start (tests and operators read it). */
+export function servingUrl({ address, port }: { address: string; port: number }): string {
+  return `https://${address.includes(':') ? `[${address}]` : address}:${port}/`;
 }

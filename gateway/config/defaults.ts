@@ -11,6 +11,8 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 export const DEFAULT_UPSTREAM_CONNECTIONS = 128;
 /** How long SIGTERM waits for in-flight requests before closing sockets. */
 export const DEFAULT_DRAIN_MS = 10_000;
+/** Most gateway workers: past a few per core they only add memory and IPC to the limiter. */
+export const MAX_WORKERS = 64;
 export const DEFAULT_CLIENT_CERT_DAYS = 90;
 /** Longest client or server certificate `ca issue` may write (CA/Browser Forum limit for server certs). */
 export const DEFAULT_MAX_CERT_DAYS = 397;

@@ -29,7 +29,18 @@ import {
   DEFAULT_TOKEN_CLOCK_TOLERANCE_S,
   DEFAULT_UPSTREAM_CONNECTIONS,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
+  MAX_WORKERS,
 } from './defaults.js';
+
+const WORKERS_PROBLEM = `must be auto or a whole number from 1 to ${MAX_WORKERS}`;
+/** `workers`: `auto` or a count; the CLI's `--workers` takes the same text. */
+export const workersSchema = z.union(
+  [
+    z.literal('auto'),
+    z.number().int(WORKERS_PROBLEM).min(1, WORKERS_PROBLEM).max(MAX_WORKERS, WORKERS_PROBLEM),
+  ],
+  { error: WORKERS_PROBLEM },
+);
 
 const port = z.number().int().min(0).max(65_535);
 const host = z.string().min(1);
@@ -229,6 +240,11 @@ export const configSchema = z.strictObject({
     .default({ level: 'info' }),
   /** How long SIGTERM waits for in-flight requests, ms. */
   drainTimeoutMs: z.number().int().min(0).default(DEFAULT_DRAIN_MS),
+  /**
+   * Gateway processes sharing every listener (node:cluster): `auto` = one per core. 1 runs no primary/worker
+   * split at all. Restart to apply.
+   */
+  workers: workersSchema.default(1),
 });
 
 export type Config = z.output<typeof configSchema>;

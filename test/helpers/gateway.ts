@@ -81,6 +81,10 @@ export interface RawResponse {
   headers: Record<string, string>;
   body: string;
   raw: string;
+  /** Whether the TLS handshake resumed a session (given as `session` in the tls options). */
+  reused?: boolean;
+  /** The last session ticket the server sent, to resume with later. */
+  session?: Buffer;
 }
 
 /** Parses one HTTP/1.1 response from text (Connection: close framing). */
@@ -115,6 +119,8 @@ function parseResponse(raw: string): RawResponse {
  */
 export function rawRequest(port: number, request: string, tls: ConnectionOptions = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
+    let reused = false;
+    let session: Buffer | undefined;
     const socket = tlsConnect(
       {
         host: '127.0.0.1',
@@ -125,16 +131,22 @@ export function rawRequest(port: number, request: string, tls: ConnectionOptions
         ...tls,
       },
       () => {
+        reused = socket.isSessionReused();
         socket.write(request);
       },
     );
+    // A connection nobody answers (e.g. handed to a worker as it died) fails instead of hanging the test.
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
+    socket.on('session', (ticket: Buffer) => {
+      session = ticket;
+    });
     let raw = '';
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
       raw += chunk;
     });
     socket.on('error', reject);
-    socket.on('close', () => resolve(parseResponse(raw)));
+    socket.on('close', () => resolve({ ...parseResponse(raw), reused, session }));
   });
 }
 

@@ -3,6 +3,8 @@
  * Node's client, sends a header twice when told to).
  */
 import { execFile } from 'node:child_process';
+import { utcDay } from '../../tokens/token-bucket.js';
+import { withDatabase } from './temp-store.js';
 
 /** What the assertions read from any client's response. */
 export interface SendPlaneResponse {
@@ -39,4 +41,16 @@ export function curlH2(
       resolve({ status: Number(statusLine.split(' ')[1]), headers, body: stdout.slice(end + 4) });
     });
   });
+}
+
+/** Today's stored quota count of a token (what the gateway flushed to token_usage). */
+export function storedUsageToday(dataDir: string, id: string): number {
+  const row = withDatabase(
+    dataDir,
+    (db) =>
+      db
+        .prepare('SELECT count FROM token_usage WHERE token_id = ? AND day = ?')
+        .get(id, utcDay(Date.now())) as { count: number } | undefined,
+  );
+  return row?.count ?? 0;
 }

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../store/database.js';
-import { msUntilUtcMidnight, utcDay } from '../../tokens/token-bucket.js';
+import { msUntilUtcMidnight } from '../../tokens/token-bucket.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { withDatabase } from '../helpers/temp-store.js';
+import { storedUsageToday } from '../helpers/send-plane.js';
 
 const ISSUER = 'https://mail.example.test';
 const RAW_CONFIG = {
@@ -78,16 +78,7 @@ async function untilKnown(token: string) {
 const header = (response: { headers: Record<string, string> }, name: string) =>
   Number(response.headers[name]);
 
-function usageToday(id: string): number {
-  const row = withDatabase(
-    dataDir,
-    (db) =>
-      db
-        .prepare('SELECT count FROM token_usage WHERE token_id = ? AND day = ?')
-        .get(id, utcDay(Date.now())) as { count: number } | undefined,
-  );
-  return row?.count ?? 0;
-}
+const usageToday = (id: string) => storedUsageToday(dataDir, id);
 
 describe('rate limit', () => {
   it('--rate 5/min --burst 3: three pass with RateLimit-* headers, the fourth gets 429 and Retry-After', async () => {

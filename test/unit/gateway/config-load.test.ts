@@ -32,6 +32,9 @@ describe('loadConfig', () => {
     expect(config.upstreams.app!.timeoutMs).toBe(60_000);
     expect(config.tls).toEqual({ cert: 'auto', key: 'auto', profile: 'intermediate', hsts: undefined });
     expect(config.dataDir).toBe(join(dir, 'data'));
+    expect(config.workers).toBe(1);
+    expect(load(`${minimal}workers: auto\n`).workers).toBe('auto');
+    expect(load(`${minimal}workers: 4\n`).workers).toBe(4);
   });
 
   it('runs on the built-in defaults without a file: the Mailcow route table', () => {
@@ -107,6 +110,20 @@ describe('loadConfig', () => {
       `${minimal}tls: { cert: /no/such.pem, key: /no/such.key }\n`,
       {},
       'tls.cert: cannot read /no/such.pem (ENOENT)',
+    ],
+    ['zero workers', `${minimal}workers: 0\n`, {}, 'workers: must be auto or a whole number from 1 to 64'],
+    ['65 workers', `${minimal}workers: 65\n`, {}, 'workers: must be auto or a whole number from 1 to 64'],
+    [
+      'workers as a word',
+      `${minimal}workers: many\n`,
+      {},
+      'workers: must be auto or a whole number from 1 to 64',
+    ],
+    [
+      'fractional workers',
+      `${minimal}workers: 1.5\n`,
+      {},
+      'workers: must be auto or a whole number from 1 to 64',
     ],
     [
       'client table too small',

@@ -1,0 +1,341 @@
+/**
+ * @module The primary of `workers: N`: forks the workers (every one serves every listener), owns what they
+ * share (token limits and quotas, TLS ticket keys, the merged metrics), restarts a crashed worker with
+ * backoff, forwards SIGHUP as a reload and SIGTERM as a drain. It serves no request itself.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import { MailgateError } from '../lib/errors.js';
+import { openDatabase } from '../store/database.js';
+import { RateLimiter } from '../tokens/rate-limiter.js';
+import {
+  drainExitCode,
+  exitReason,
+  nextCrashCount,
+  type PrimaryMessage,
+  restartDelayMs,
+  type WorkerExit,
+  type WorkerMessage,
+} from './cluster-protocol.js';
+import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
+import type { GatewayAddresses } from './gateway.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** How long a scrape waits for the workers' metrics before it answers with those that came. */
+const COLLECT_TIMEOUT_MS = 2_000;
+/** Past the workers' own drain budget, how long the primary waits before it kills them. */
+const DRAIN_GRACE_MS = 5_000;
+
+export interface PrimaryOptions {
+  config: Config;
+  configPath: string | undefined;
+  env: NodeJS.ProcessEnv;
+  workers: number;
+}
+
+export interface RunningPrimary {
+  /** The first worker's listener addresses (every worker shares them). */
+  addresses: GatewayAddresses;
+  /** Resolves with the exit code once a stop signal came and every worker has exited. */
+  stopped: Promise<number>;
+}
+
+/** One worker position: its current process, and how often it crashed in a row. */
+interface Slot {
+  index: number;
+  worker: Worker | undefined;
+  startedAt: number;
+  ready: boolean;
+  crashes: number;
+  restartTimer: NodeJS.Timeout | undefined;
+}
+
+/** One process's metrics as prom-client's getMetricsAsJSON gives them. */
+type ProcessMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/** A scrape in progress: the metrics gathered so far and who still owes theirs. */
+interface Collection {
+  results: ProcessMetrics[];
+  waiting: Set<number>;
+  finish: () => void;
+}
+
+/**
+ * Starts the workers one after the other's readiness for the first (it may create the CA and the store),
+ * then the rest together.
+ * @throws MailgateError when a worker fails to start (its own error is on stderr); no worker is left running.
+ */
+export async function startPrimary(options: PrimaryOptions): Promise<RunningPrimary> {
+  const primary = new Primary(options);
+  try {
+    const addresses = await primary.start();
+    return { addresses, stopped: primary.stopped };
+  } catch (error) {
+    await primary.stop('SIGTERM');
+    throw error;
+  }
+}
+
+class Primary {
+  readonly #options: PrimaryOptions;
+  readonly #logger: Logger;
+  readonly #db;
+  readonly #limiter: RateLimiter;
+  readonly #slots: Slot[];
+  readonly #registry = new Registry();
+  readonly #restarts: Counter<'reason'>;
+  readonly #running: Gauge;
+  readonly #collections = new Map<number, Collection>();
+  #nextCollection = 1;
+  #ticketKeys = randomBytes(48);
+  /** The newest CRL a worker reported; -1 until the first report. */
+  #crlNumber = -1;
+  #stopping: Promise<number> | undefined;
+  /** Set once every worker served: before that, a worker that dies fails the start instead. */
+  #started = false;
+  #resolveStopped!: (code: number) => void;
+  readonly stopped = new Promise<number>((resolve) => {
+    this.#resolveStopped = resolve;
+  });
+
+  constructor(options: PrimaryOptions) {
+    this.#options = options;
+    this.#logger = createLogger({ level: options.config.log.level });
+    this.#db = openDatabase(options.config.dataDir);
+    this.#limiter = new RateLimiter(this.#db, {
+      onFlushError: (error) => this.#logger.error({ err: error }, 'quota counts not saved; retrying'),
+    });
+    this.#slots = Array.from({ length: options.workers }, (_, index) => ({
+      index,
+      worker: undefined,
+      startedAt: 0,
+      ready: false,
+      crashes: 0,
+      restartTimer: undefined,
+    }));
+    const registers = [this.#registry];
+    this.#restarts = new Counter({
+      name: 'mailgate_worker_restarts_total',
+      help: 'Gateway workers restarted after they died, by reason (signal, error exit, clean exit).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#running = new Gauge({
+      name: 'mailgate_workers',
+      help: 'Gateway worker processes serving requests.',
+      registers,
+      collect: () => this.#running.set(this.#slots.filter((slot) => slot.ready).length),
+    });
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
+  }
+
+  async start(): Promise<GatewayAddresses> {
+    const [first, ...rest] = this.#slots;
+    const addresses = await this.#fork(first!);
+    await Promise.all(rest.map((slot) => this.#fork(slot)));
+    this.#started = true;
+    process.on('SIGHUP', this.#reload);
+    process.once('SIGTERM', this.#onStopSignal);
+    process.once('SIGINT', this.#onStopSignal);
+    this.#logger.info({ workers: this.#slots.length, pid: process.pid }, 'mailgate primary serving');
+    return addresses;
+  }
+
+  /** Forks the worker of `slot`; resolves with its addresses once it listens, rejects if it dies first. */
+  #fork(slot: Slot): Promise<GatewayAddresses> {
+    const worker = cluster.fork();
+    slot.worker = worker;
+    slot.ready = false;
+    slot.startedAt = Date.now();
+    const { config, configPath } = this.#options;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (message: WorkerMessage) => {
+        if (message.t === 'hello') {
+          this.#send(worker, {
+            t: 'init',
+            index: slot.index,
+            configPath,
+            dataDir: config.dataDir,
+            ticketKeys: this.#ticketKeys.toString('hex'),
+          });
+        } else if (message.t === 'ready') {
+          slot.ready = true;
+          this.#logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker serving');
+          resolve(message.addresses);
+        } else this.#onMessage(worker, message);
+      });
+      worker.on('exit', (code, signal) => {
+        if (!slot.ready) reject(new MailgateError('ERR_CONFIG', `worker ${slot.index} failed to start`));
+        this.#onExit(slot, worker, { code, signal });
+      });
+    });
+  }
+
+  #onMessage(worker: Worker, message: WorkerMessage) {
+    switch (message.t) {
+      case 'limit': {
+        let reply: PrimaryMessage;
+        try {
+          reply = { t: 'reply', id: message.id, value: this.#limiter.check(message.tokenId, message.limits) };
+        } catch (error) {
+          reply = { t: 'reply', id: message.id, error: (error as Error).message };
+        }
+        this.#send(worker, reply);
+        return;
+      }
+      case 'crl':
+        this.#onCrl(message.number);
+        return;
+      case 'metrics':
+        this.#metrics().then(
+          (text) => this.#send(worker, { t: 'reply', id: message.id, value: text }),
+          (error: unknown) => this.#send(worker, { t: 'reply', id: message.id, error: String(error) }),
+        );
+        return;
+      case 'collected-metrics': {
+        const collection = this.#collections.get(message.id);
+        if (!collection?.waiting.delete(worker.id)) return;
+        collection.results.push(message.metrics as ProcessMetrics);
+        if (collection.waiting.size === 0) collection.finish();
+        return;
+      }
+    }
+  }
+
+  /**
+   * A worker serves a newer CRL: every worker gets new ticket keys at once, so no session resumed on any
+   * of them skips the revocation check (DESIGN rule 4). The first report only sets the baseline.
+   */
+  #onCrl(number: number) {
+    if (number <= this.#crlNumber) return;
+    const first = this.#crlNumber === -1;
+    this.#crlNumber = number;
+    if (first) return;
+    this.#ticketKeys = randomBytes(48);
+    const message: PrimaryMessage = { t: 'ticket-keys', ticketKeys: this.#ticketKeys.toString('hex') };
+    for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, message);
+    this.#logger.info({ crl: number }, 'crl changed; tls session tickets rotated on every worker');
+  }
+
+  /** Every ready worker's metrics and the primary's own, merged as prom-client's cluster mode does. */
+  #metrics(): Promise<string> {
+    const id = this.#nextCollection++;
+    const workers = this.#slots.flatMap((slot) =>
+      slot.ready && slot.worker?.isConnected() ? [slot.worker] : [],
+    );
+    return new Promise<ProcessMetrics[]>((resolve) => {
+      const collection: Collection = {
+        results: [],
+        waiting: new Set(workers.map((worker) => worker.id)),
+        finish: () => {
+          clearTimeout(timer);
+          this.#collections.delete(id);
+          resolve(collection.results);
+        },
+      };
+      const timer = setTimeout(collection.finish, COLLECT_TIMEOUT_MS);
+      this.#collections.set(id, collection);
+      for (const worker of workers) this.#send(worker, { t: 'collect-metrics', id });
+      if (workers.length === 0) collection.finish();
+    }).then(async (results) => {
+      results.push(await this.#registry.getMetricsAsJSON());
+      return AggregatorRegistry.aggregate(results).metrics();
+    });
+  }
+
+  #onExit(slot: Slot, worker: Worker, exit: WorkerExit) {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    const wasReady = slot.ready;
+    slot.ready = false;
+    for (const collection of this.#collections.values())
+      if (collection.waiting.delete(worker.id) && collection.waiting.size === 0) collection.finish();
+    if (this.#stopping || !this.#started) return;
+    const ranMs = Date.now() - slot.startedAt;
+    slot.crashes = nextCrashCount(slot.crashes, ranMs);
+    const delayMs = restartDelayMs(slot.crashes);
+    this.#restarts.inc({ reason: exitReason(exit) });
+    this.#logger.error(
+      {
+        worker: slot.index,
+        pid: worker.process.pid,
+        ...exit,
+        ranMs,
+        crashesInRow: slot.crashes,
+        restartInMs: delayMs,
+      },
+      wasReady ? 'worker died; restarting' : 'worker failed to start; restarting',
+    );
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      // A failed restart is logged by its own exit; the next one backs off further.
+      this.#fork(slot).catch(() => {});
+    }, delayMs);
+  }
+
+  /** SIGHUP: the configuration is checked here once, then every worker reloads it. */
+  readonly #reload = () => {
+    const { configPath, env, config } = this.#options;
+    let next: Config;
+    try {
+      next = loadConfig({ configPath, env, dataDir: config.dataDir });
+    } catch (error) {
+      const message = error instanceof MailgateError ? error.message : String(error);
+      this.#logger.error(
+        { err: message },
+        'configuration reload refused; workers keep the previous configuration',
+      );
+      return;
+    }
+    if (next.workers !== config.workers) this.#logger.warn('workers changed: restart mailgate to apply it');
+    for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, { t: 'reload' });
+    this.#logger.info({ workers: this.#slots.length }, 'reload sent to every worker');
+  };
+
+  readonly #onStopSignal = (signal: NodeJS.Signals) => {
+    this.stop(signal).then(this.#resolveStopped);
+  };
+
+  /** Drains every worker (SIGTERM to each) and waits for their exits; kills those past the drain budget. */
+  stop(signal: NodeJS.Signals): Promise<number> {
+    this.#stopping ??= this.#stop(signal);
+    return this.#stopping;
+  }
+
+  async #stop(signal: NodeJS.Signals): Promise<number> {
+    this.#logger.info({ signal }, 'draining every worker');
+    process.off('SIGHUP', this.#reload);
+    process.off('SIGTERM', this.#onStopSignal);
+    process.off('SIGINT', this.#onStopSignal);
+    const exits = this.#slots.map((slot) => {
+      clearTimeout(slot.restartTimer);
+      const worker = slot.worker;
+      if (!worker) return Promise.resolve<WorkerExit>({ code: 0, signal: null });
+      const exited = new Promise<WorkerExit>((resolve) => {
+        if (worker.isDead()) resolve({ code: worker.process.exitCode, signal: worker.process.signalCode });
+        else worker.once('exit', (code, exitSignal) => resolve({ code, signal: exitSignal }));
+      });
+      worker.process.kill('SIGTERM');
+      const deadline = setTimeout(() => {
+        this.#logger.error({ worker: slot.index }, 'worker did not drain in time; killed');
+        worker.process.kill('SIGKILL');
+      }, this.#options.config.drainTimeoutMs + DRAIN_GRACE_MS);
+      return exited.finally(() => clearTimeout(deadline));
+    });
+    const code = drainExitCode(await Promise.all(exits));
+    for (const collection of this.#collections.values()) collection.finish();
+    this.#limiter.close();
+    this.#db.close();
+    this.#logger.info({ code }, 'stopped');
+    this.#logger.flush();
+    return code;
+  }
+
+  #send(worker: Worker, message: PrimaryMessage) {
+    // A worker that just died cannot take messages; its exit is handled on its own.
+    if (worker.isConnected()) worker.send(message);
+  }
+}

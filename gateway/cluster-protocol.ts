@@ -1,0 +1,84 @@
+/**
+ * @module The primary/worker split of `workers: N` (node:cluster): the IPC messages between them and the
+ * pure decisions (worker count, restart backoff, exit code), tested without processes.
+ */
+import { UsageError } from '../lib/errors.js';
+import type { RateLimitDecision } from '../tokens/rate-limiter.js';
+import type { TokenLimits } from '../tokens/token-limits.js';
+import { MAX_WORKERS } from './config/defaults.js';
+import type { GatewayAddresses } from './gateway.js';
+
+/** The configured worker setting: `auto` or a count in 1..MAX_WORKERS. */
+export type WorkersSetting = 'auto' | number;
+
+/** Primary -> worker. Ticket keys travel as hex (IPC messages are JSON). */
+export type PrimaryMessage =
+  | { t: 'init'; index: number; configPath: string | undefined; dataDir: string; ticketKeys: string }
+  | { t: 'ticket-keys'; ticketKeys: string }
+  | { t: 'reply'; id: number; value?: unknown; error?: string }
+  | { t: 'collect-metrics'; id: number }
+  | { t: 'reload' };
+
+/** Worker -> primary. */
+export type WorkerMessage =
+  | { t: 'hello' }
+  | { t: 'ready'; addresses: GatewayAddresses }
+  | { t: 'limit'; id: number; tokenId: string; limits: TokenLimits }
+  | { t: 'metrics'; id: number }
+  | { t: 'crl'; number: number }
+  | { t: 'collected-metrics'; id: number; metrics: unknown };
+
+export type LimitReply = RateLimitDecision;
+
+/** `--workers` text: `auto` or 1..MAX_WORKERS; undefined when the flag is absent. @throws UsageError */
+export function parseWorkersFlag(value: string | boolean | undefined): WorkersSetting | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'auto') return 'auto';
+  if (typeof value === 'string' && /^\d{1,3}$/.test(value)) {
+    const count = Number(value);
+    if (count >= 1 && count <= MAX_WORKERS) return count;
+  }
+  throw new UsageError(`--workers must be auto or a whole number from 1 to ${MAX_WORKERS}, got '${value}'`);
+}
+
+/** How many workers run: `auto` is one per core the process may use, never more than MAX_WORKERS. */
+export function resolveWorkerCount(setting: WorkersSetting, cores: number): number {
+  return setting === 'auto' ? Math.max(1, Math.min(cores, MAX_WORKERS)) : setting;
+}
+
+/** First restart delay after a crash, ms; it doubles with each crash in a row. */
+export const RESTART_BASE_MS = 250;
+/** Longest wait between restarts of a worker that keeps crashing, ms. */
+export const RESTART_MAX_MS = 30_000;
+/** A worker that served this long before it died starts a new series of crashes (delay back to the base). */
+export const STABLE_AFTER_MS = 30_000;
+
+/**
+ * The wait before restarting a worker that died after `crashesInRow` crashes (this one included, >= 1):
+ * 250 ms, 500 ms, 1 s, ... capped at 30 s, so a worker that dies at start does not spin a core.
+ */
+export function restartDelayMs(crashesInRow: number): number {
+  return Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** Math.min(Math.max(crashesInRow - 1, 0), 16));
+}
+
+/** Crashes in a row after a worker that ran `ranMs` died, given the count before it. */
+export function nextCrashCount(previous: number, ranMs: number): number {
+  return ranMs >= STABLE_AFTER_MS ? 1 : previous + 1;
+}
+
+/** How a worker ended during a drain: its exit code, or the signal that killed it. */
+export interface WorkerExit {
+  code: number | null;
+  signal: string | null;
+}
+
+/** The primary's exit code after SIGTERM: 0 only when every worker drained and exited 0. */
+export function drainExitCode(exits: readonly WorkerExit[]): number {
+  return exits.every((exit) => exit.code === 0 && exit.signal === null) ? 0 : 1;
+}
+
+/** Why a worker is restarted, as the `reason` label of mailgate_worker_restarts_total. */
+export function exitReason({ code, signal }: WorkerExit): 'signal' | 'error' | 'exit' {
+  if (signal !== null) return 'signal';
+  return code === 0 ? 'exit' : 'error';
+}

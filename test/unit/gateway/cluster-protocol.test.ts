@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import {
+  drainExitCode,
+  exitReason,
+  nextCrashCount,
+  parseWorkersFlag,
+  RESTART_MAX_MS,
+  resolveWorkerCount,
+  restartDelayMs,
+  STABLE_AFTER_MS,
+} from '../../../gateway/cluster-protocol.js';
+import { UsageError } from '../../../lib/errors.js';
+
+describe('parseWorkersFlag', () => {
+  it.each([
+    [undefined, undefined],
+    ['auto', 'auto'],
+    ['1', 1],
+    ['64', 64],
+  ])('%s -> %s', (text, setting) => {
+    expect(parseWorkersFlag(text)).toBe(setting);
+  });
+
+  it.each(['0', '65', '-1', '1.5', 'two', '', ' 2', '0x2', '999', true])(
+    'refuses %j naming the flag',
+    (text) => {
+      expect(() => parseWorkersFlag(text)).toThrow(UsageError);
+      expect(() => parseWorkersFlag(text)).toThrow(/^--workers must be auto or a whole number from 1 to 64/);
+    },
+  );
+});
+
+describe('resolveWorkerCount', () => {
+  it.each([
+    ['auto', 2, 2],
+    ['auto', 1, 1],
+    ['auto', 0, 1],
+    ['auto', 200, 64],
+    [3, 2, 3],
+    [1, 8, 1],
+  ] as const)('%s on %d cores -> %d', (setting, cores, count) => {
+    expect(resolveWorkerCount(setting, cores)).toBe(count);
+  });
+});
+
+describe('restart backoff', () => {
+  it('doubles from 250 ms with each crash in a row and stops at 30 s', () => {
+    expect([1, 2, 3, 4, 5].map(restartDelayMs)).toEqual([250, 500, 1000, 2000, 4000]);
+    expect(restartDelayMs(8)).toBe(RESTART_MAX_MS);
+    expect(restartDelayMs(1_000)).toBe(RESTART_MAX_MS);
+    expect(restartDelayMs(0)).toBe(250);
+  });
+
+  it('starts a new series after a worker served a while', () => {
+    expect(nextCrashCount(0, 10)).toBe(1);
+    expect(nextCrashCount(4, 10)).toBe(5);
+    expect(nextCrashCount(4, STABLE_AFTER_MS)).toBe(1);
+  });
+});
+
+describe('drainExitCode', () => {
+  it('is 0 only when every worker exited 0 by itself', () => {
+    expect(drainExitCode([])).toBe(0);
+    expect(
+      drainExitCode([
+        { code: 0, signal: null },
+        { code: 0, signal: null },
+      ]),
+    ).toBe(0);
+    expect(
+      drainExitCode([
+        { code: 0, signal: null },
+        { code: 1, signal: null },
+      ]),
+    ).toBe(1);
+    expect(drainExitCode([{ code: null, signal: 'SIGKILL' }])).toBe(1);
+  });
+
+  it('labels restarts by how the worker ended', () => {
+    expect(exitReason({ code: null, signal: 'SIGKILL' })).toBe('signal');
+    expect(exitReason({ code: 1, signal: null })).toBe('error');
+    expect(exitReason({ code: 0, signal: null })).toBe('exit');
+  });
+});
