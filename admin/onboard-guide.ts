@@ -16,6 +16,11 @@ export interface GuideInput {
   files: { p12: string; conf: string; png: string; ca: string; cert: string; key: string };
 }
 
+/** The admin pages the guide points to, below the public URL. */
+export function adminPagesUrl(publicUrl: string): string {
+  return `${publicUrl.replace(/\/+$/, '')}/admin/`;
+}
+
 /**
  * Renders the plain-text guide. It never contains the PKCS#12 password: that is printed once by
  * `mailgate admin onboard` and travels to the admin by another channel than these files.

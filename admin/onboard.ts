@@ -27,8 +27,11 @@ export interface OnboardOptions {
   dns?: readonly string[] | undefined;
   /** The server's public address, routed through the tunnel so the public admin URL is reached from inside. */
   routePublic?: string | undefined;
-  /** Output folder (absolute); created 0700 when missing. */
-  outDir: string;
+  /**
+   * Output folder (absolute); created 0700 when missing. Without it nothing is written and the files are
+   * only returned (the admin console hands them to the browser).
+   */
+  outDir?: string | undefined;
   /** Where the admin pages are, for the guide: `${publicUrl}/admin/`. */
   adminUrl: string;
   /** Who asked, for the audit trail. */
@@ -47,6 +50,21 @@ export interface OnboardFiles {
   guide: string;
 }
 
+/** The bundle's file names, as written into `outDir` and offered as downloads. */
+export type OnboardFileNames = ReturnType<typeof baseNames>;
+
+/** The bundle's contents, by the same keys as OnboardFiles. */
+export interface OnboardBundle {
+  names: OnboardFileNames;
+  p12: Buffer;
+  cert: string;
+  key: string;
+  ca: string;
+  conf: string;
+  png: Buffer;
+  guide: string;
+}
+
 export interface OnboardResult {
   name: string;
   role: ClientRole;
@@ -56,7 +74,9 @@ export interface OnboardResult {
   address: string;
   /** The PKCS#12 password: returned for printing once, never stored or logged. */
   password: string;
-  files: OnboardFiles;
+  /** Where the files were written; undefined without `outDir`. */
+  files: OnboardFiles | undefined;
+  bundle: OnboardBundle;
 }
 
 export interface OnboardDependencies {
@@ -66,8 +86,9 @@ export interface OnboardDependencies {
 
 /**
  * Onboards an admin: issues a client certificate and a 3DES PKCS#12 (the one format every browser and OS
- * imports) under a fresh random password, adds a WireGuard peer, and writes into `outDir` the p12, the
- * PEM certificate and key, the CA certificate, the wg-quick config, its QR code and README.txt.
+ * imports) under a fresh random password, adds a WireGuard peer, and returns (and, given `outDir`, writes
+ * there) the p12, the PEM certificate and key, the CA certificate, the wg-quick config, its QR code and
+ * README.txt.
  * Certificate, peer and audit records share one transaction, committed after the files are written;
  * when any step fails, the transaction is rolled back and the files written so far are removed.
  * The transaction stays open across the key generation's `await`: give this function a connection of its
@@ -89,9 +110,11 @@ export async function onboardAdmin(
   const { outDir, actor } = options;
   requireServer(db);
   if (!caExists(dataDir)) throw new CaMissingError(dataDir);
-  const files = bundlePaths(outDir, name);
-  checkOutputDir(outDir);
-  assertAbsent(Object.values(files));
+  const files = outDir === undefined ? undefined : bundlePaths(outDir, name);
+  if (outDir !== undefined && files) {
+    checkOutputDir(outDir);
+    assertAbsent(Object.values(files));
+  }
   const prepared = preparePeer(db, {
     name,
     dns: options.dns,
@@ -101,7 +124,9 @@ export async function onboardAdmin(
   const png = await qrPng(prepared.config);
   const password = generatePassword();
 
-  let bundle: WrittenBundle | undefined;
+  const names = baseNames(name);
+  let written: WrittenBundle | undefined;
+  let bundle: OnboardBundle | undefined;
   // A deferred transaction takes the write lock at its first write (the certificate insert), so the
   // gateway's own writes are not held up while the RSA key is generated. issueClientCertificate's and
   // commitPeer's transactions become savepoints inside it; `publish` runs before the commit.
@@ -131,18 +156,29 @@ export async function onboardAdmin(
           serial: certificate.serial,
           notAfter: certificate.notAfter,
           address: prepared.peer.address,
-          files: baseNames(name),
+          files: names,
         });
+        bundle = {
+          names,
+          p12: certificate.p12!,
+          cert: certificate.certPem,
+          key: certificate.keyPem,
+          ca: certificate.caCertPem,
+          conf: prepared.config,
+          png,
+          guide,
+        };
+        if (outDir === undefined || !files) return;
         const contents: OutputFile[] = [
-          { path: files.ca, data: certificate.caCertPem, mode: 0o644 },
-          { path: files.cert, data: certificate.certPem, mode: 0o644 },
-          { path: files.key, data: certificate.keyPem, mode: 0o600 },
-          { path: files.p12, data: certificate.p12!, mode: 0o600 },
-          { path: files.conf, data: prepared.config, mode: 0o600 },
-          { path: files.png, data: png, mode: 0o600 },
-          { path: files.guide, data: guide, mode: 0o644 },
+          { path: files.ca, data: bundle.ca, mode: 0o644 },
+          { path: files.cert, data: bundle.cert, mode: 0o644 },
+          { path: files.key, data: bundle.key, mode: 0o600 },
+          { path: files.p12, data: bundle.p12, mode: 0o600 },
+          { path: files.conf, data: bundle.conf, mode: 0o600 },
+          { path: files.png, data: bundle.png, mode: 0o600 },
+          { path: files.guide, data: bundle.guide, mode: 0o644 },
         ];
-        bundle = writeBundle(outDir, contents, dependencies.writeFile);
+        written = writeBundle(outDir, contents, dependencies.writeFile);
       },
     });
     db.exec('COMMIT');
@@ -154,9 +190,10 @@ export async function onboardAdmin(
       address: prepared.peer.address,
       password,
       files,
+      bundle: bundle!,
     };
   } catch (error) {
-    bundle?.remove();
+    written?.remove();
     if (db.inTransaction) db.exec('ROLLBACK');
     throw error;
   }

@@ -52,3 +52,13 @@ export function parseRate(text: string): Rate | undefined {
   const count = Number(match[1]);
   return count > 0 ? { count, perMs: RATE_UNIT_MS[match[2]!]! } : undefined;
 }
+
+const RATE_UNIT_NAMES: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h', 86400000: 'day' };
+
+/**
+ * Writes a rate as parseRate reads it, in milliseconds when its period has no unit name.
+ * @example formatRate({ count: 60, perMs: 60_000 }) // '60/min'
+ */
+export function formatRate(rate: Rate): string {
+  return `${rate.count}/${RATE_UNIT_NAMES[rate.perMs] ?? `${rate.perMs}ms`}`;
+}

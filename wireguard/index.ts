@@ -11,5 +11,5 @@ export { type PeerFiles, removePeerFiles, writePeerFiles } from './peer-files.js
 export { validatePeerName } from './peer-name.js';
 export { type PeerStatus, peerStatus, removePeer, setPeerEnabled } from './peer-state.js';
 export { qrPng, qrTerminal } from './qr-code.js';
-export { serverConfig, wireguardRange } from './server-config.js';
+export { APPLY_PEERS_COMMAND, serverConfig, wireguardRange } from './server-config.js';
 export { listPeers, readServer, requireServer, serverMissing, type WgPeer, type WgServer } from './store.js';

@@ -7,6 +7,10 @@ import { peerStatus } from './peer-state.js';
 import { listPeers, readServer, requireServer } from './store.js';
 import { renderServerConfig } from './wg-quick-config.js';
 
+/** What to run after any peer change, so the running interface gets the new peer set without a restart. */
+export const APPLY_PEERS_COMMAND =
+  'mailgate wg server-config --out /etc/wireguard/wg0.conf && wg syncconf wg0 <(wg-quick strip wg0)';
+
 /**
  * The server's wg-quick file with every peer that is enabled and unexpired at `now`.
  * @throws NotFoundError before `wg init`.

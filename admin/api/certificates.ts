@@ -1,7 +1,7 @@
 /**
  * @module Admin API certificate endpoints: list (viewer), issue (admin), revoke (operator).
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { type CertificateRecord, getCertificate, listCertificates } from '../../certs/certificate-store.js';
 import { issueClientCertificate } from '../../certs/issue-client.js';
@@ -34,7 +34,7 @@ const listQuery = z.strictObject({
 });
 
 /** The issue body; `days` is bounded by the configured maximum, as on the command line. */
-function issueBody(ca: Config['ca']) {
+export function certificateIssueBody(ca: Config['ca']) {
   return z
     .strictObject({
       name: z.string().superRefine(satisfies((name: string) => checkClientName(name, 'name'))),
@@ -54,7 +54,9 @@ function issueBody(ca: Config['ca']) {
     });
 }
 
-const revokeBody = z.strictObject({
+export type CertificateIssueBody = z.output<ReturnType<typeof certificateIssueBody>>;
+
+export const certificateRevokeBody = z.strictObject({
   reason: z.enum(Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]]).optional(),
 });
 
@@ -78,8 +80,53 @@ export function certificateJson(cert: CertificateRecord) {
   };
 }
 
+/**
+ * Issues a client certificate from a validated issue body (the API's and the console's), with a PKCS#12
+ * when the body has a password.
+ */
+export function issueCertificateFor(
+  { db, dataDir }: Pick<AdminApiOptions, 'db' | 'dataDir'>,
+  body: CertificateIssueBody,
+  actor: string,
+) {
+  return issueClientCertificate(db, dataDir, {
+    name: body.name,
+    role: body.role,
+    email: body.email,
+    days: body.days,
+    p12:
+      body.p12Password === undefined
+        ? undefined
+        : { password: body.p12Password, algorithm: body.p12Algorithm ?? '3des' },
+    actor,
+  });
+}
+
+/**
+ * Revokes the certificate with serial `text` (never a name) for the current admin call, the change and
+ * the call's audit record in one transaction.
+ * @throws ApiError not_found for an unknown serial; the revocation's own errors (already revoked).
+ */
+export function revokeCertificateCall(
+  c: Context<ReservedEnv>,
+  { db, dataDir, config }: Pick<AdminApiOptions, 'db' | 'dataDir' | 'config'>,
+  text: string,
+  reason: RevocationReason,
+) {
+  const serial = normaliseSerial(text);
+  return auditedChange(c, db, 200, () => {
+    // By serial only: revokeCertificate also accepts names, which this path must never match.
+    if (serial === undefined || !getCertificate(db, serial)) {
+      throw new ApiError('not_found', `no certificate with serial '${text}'`);
+    }
+    c.get('adminApiCall').target = serial;
+    return revokeCertificate(db, dataDir, serial, reason, apiActor(c), { crlDays: config.ca.crlDays });
+  });
+}
+
 /** The routes under `/certificates`. */
-export function certificateRoutes({ db, dataDir, config }: AdminApiOptions): Hono<ReservedEnv> {
+export function certificateRoutes(options: AdminApiOptions): Hono<ReservedEnv> {
+  const { db, config } = options;
   const audited = auditCalls(db);
   const app = new Hono<ReservedEnv>();
 
@@ -95,20 +142,9 @@ export function certificateRoutes({ db, dataDir, config }: AdminApiOptions): Hon
     '/',
     audited('api.certificates.issue'),
     requireRole('admin'),
-    jsonBody(issueBody(config.ca)),
+    jsonBody(certificateIssueBody(config.ca)),
     async (c) => {
-      const body = c.req.valid('json');
-      const issued = await issueClientCertificate(db, dataDir, {
-        name: body.name,
-        role: body.role,
-        email: body.email,
-        days: body.days,
-        p12:
-          body.p12Password === undefined
-            ? undefined
-            : { password: body.p12Password, algorithm: body.p12Algorithm ?? '3des' },
-        actor: apiActor(c),
-      });
+      const issued = await issueCertificateFor(options, c.req.valid('json'), apiActor(c));
       c.get('adminApiCall').target = issued.serial;
       const { p12, ...pems } = issued;
       return c.json(
@@ -127,19 +163,10 @@ export function certificateRoutes({ db, dataDir, config }: AdminApiOptions): Hon
     '/:serial/revoke',
     audited('api.certificates.revoke'),
     requireRole('operator'),
-    jsonBody(revokeBody, { optional: true }),
+    jsonBody(certificateRevokeBody, { optional: true }),
     (c) => {
-      const text = c.req.param('serial');
-      const serial = normaliseSerial(text);
       const reason = c.req.valid('json').reason ?? 'unspecified';
-      const { certificate, crl } = auditedChange(c, db, 200, () => {
-        // By serial only: revokeCertificate also accepts names, which this path must never match.
-        if (serial === undefined || !getCertificate(db, serial)) {
-          throw new ApiError('not_found', `no certificate with serial '${text}'`);
-        }
-        c.get('adminApiCall').target = serial;
-        return revokeCertificate(db, dataDir, serial, reason, apiActor(c), { crlDays: config.ca.crlDays });
-      });
+      const { certificate, crl } = revokeCertificateCall(c, options, c.req.param('serial'), reason);
       return c.json({ ...certificateJson(certificate), crlNumber: crl.number });
     },
   );

@@ -22,7 +22,8 @@ const DEFAULT_TTL = '90d';
 const MAX_RATE_COUNT = 1_000_000;
 const DAY_MS = 86_400_000;
 
-const issueBody = z.strictObject({
+/** The issue body of the API (JSON) and the console (a form read into the same shape). */
+export const tokenIssueBody = z.strictObject({
   app: z.string().superRefine(satisfies((app: string) => checkAppName(app, 'app'))),
   scopes: z.array(z.string()).superRefine(satisfies((scopes: string[]) => checkScopes(scopes, 'scopes'))),
   ttl: z
@@ -58,6 +59,8 @@ const issueBody = z.strictObject({
     .optional(),
 });
 
+export type TokenIssueBody = z.output<typeof tokenIssueBody>;
+
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 
 function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {
@@ -81,8 +84,28 @@ export function tokenJson(token: TokenRecord, now: number) {
   };
 }
 
+/** Issues a token from a validated issue body; the token is in the result, shown once. */
+export function issueTokenFor(
+  { db, config }: Pick<AdminApiOptions, 'db' | 'config'>,
+  body: TokenIssueBody,
+  actor: string,
+) {
+  return issueToken(db, {
+    app: body.app,
+    scopes: body.scopes,
+    ttlMs: body.ttl,
+    rate: body.rate,
+    burst: body.burst,
+    quotaPerDay: body.quota,
+    issuer: config.publicUrl,
+    audience: config.tokens.audience,
+    actor,
+  });
+}
+
 /** The routes under `/tokens`. */
-export function tokenRoutes({ db, config }: AdminApiOptions): Hono<ReservedEnv> {
+export function tokenRoutes(options: AdminApiOptions): Hono<ReservedEnv> {
+  const { db } = options;
   const audited = auditCalls(db);
   const app = new Hono<ReservedEnv>();
 
@@ -92,19 +115,8 @@ export function tokenRoutes({ db, config }: AdminApiOptions): Hono<ReservedEnv> 
   });
 
   // issueToken commits its row and record itself (after async signing); the call record follows it.
-  app.post('/', audited('api.tokens.issue'), requireRole('admin'), jsonBody(issueBody), async (c) => {
-    const body = c.req.valid('json');
-    const issued = await issueToken(db, {
-      app: body.app,
-      scopes: body.scopes,
-      ttlMs: body.ttl,
-      rate: body.rate,
-      burst: body.burst,
-      quotaPerDay: body.quota,
-      issuer: config.publicUrl,
-      audience: config.tokens.audience,
-      actor: apiActor(c),
-    });
+  app.post('/', audited('api.tokens.issue'), requireRole('admin'), jsonBody(tokenIssueBody), async (c) => {
+    const issued = await issueTokenFor(options, c.req.valid('json'), apiActor(c));
     c.get('adminApiCall').target = issued.id;
     return c.json(issued, 201);
   });

@@ -3,9 +3,11 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { adminPagesUrl } from '../../admin/onboard-guide.js';
 import { checkClientName, checkDays, checkEmail, checkRole } from '../../certs/rules.js';
 import { DATABASE_FILE, openDatabase } from '../../store/database.js';
 import { parseIpAddress } from '../../wireguard/endpoint.js';
+import { APPLY_PEERS_COMMAND } from '../../wireguard/server-config.js';
 import { serverMissing } from '../../wireguard/store.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
@@ -23,7 +25,7 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
   const routePublic = routeText === undefined ? undefined : parseIpAddress(routeText, '--route-public');
   const config = await ctx.config();
   const days = checkDays(optionalString(flags, 'days'), config.ca.clientDays, config.ca.maxDays);
-  const adminUrl = `${config.publicUrl.replace(/\/+$/, '')}/admin/`;
+  const adminUrl = adminPagesUrl(config.publicUrl);
   // Without a database there is no WireGuard server either: refuse without creating one.
   if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
   const { onboardAdmin } = await import('../../admin/onboard.js');
@@ -44,7 +46,9 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
   } finally {
     db.close();
   }
-  const { password, files } = result;
+  const { password } = result;
+  // Given an output folder, onboardAdmin wrote the files and returns their paths.
+  const files = result.files!;
   if (ctx.json) {
     ctx.out(JSON.stringify({ name, role, serial: result.serial, address: result.address, password, files }));
     return;
@@ -57,7 +61,5 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
   ctx.err(
     `the password is shown only now: give it to ${name} by another channel than the files; read ${files.guide}`,
   );
-  ctx.err(
-    'apply the new peer on the server: mailgate wg server-config --out /etc/wireguard/wg0.conf && wg syncconf wg0 <(wg-quick strip wg0)',
-  );
+  ctx.err(`apply the new peer on the server: ${APPLY_PEERS_COMMAND}`);
 }

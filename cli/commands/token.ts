@@ -1,7 +1,7 @@
 /**
  * @module `mailgate token issue|list|revoke`: normalise flags, call tokens/, print.
  */
-import { parseDuration, parseRate, type Rate } from '../../lib/duration.js';
+import { formatRate, parseDuration, parseRate, type Rate } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
 import { openDatabase } from '../../store/database.js';
 import { issueToken, MAX_TOKEN_TTL_MS } from '../../tokens/issue-token.js';
@@ -60,11 +60,9 @@ export function parseTokenIssueFlags(flags: FlagValues): TokenIssueOptions {
   return { app, scopes, ttlMs, rate, burst, quotaPerDay: quota ? Number(quota[1]) : undefined };
 }
 
-const RATE_UNITS: Record<number, string> = { 1000: 's', 60000: 'min', 3600000: 'h', 86400000: 'day' };
-
 function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {
   return {
-    rate: `${rate.count}/${RATE_UNITS[rate.perMs] ?? `${rate.perMs}ms`}`,
+    rate: formatRate(rate),
     burst,
     quotaPerDay: quotaPerDay ?? null,
   };

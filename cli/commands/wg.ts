@@ -8,6 +8,7 @@ import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
 import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
 import {
+  APPLY_PEERS_COMMAND,
   commitPeer,
   DEFAULT_WG_CIDR,
   formatCidr,
@@ -34,8 +35,7 @@ import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 import { optionalInteger, optionalList, optionalString, requiredString } from '../flags.js';
 
-const APPLY_HINT =
-  'apply it on the server: mailgate wg server-config --out /etc/wireguard/wg0.conf && wg syncconf wg0 <(wg-quick strip wg0)';
+const APPLY_HINT = `apply it on the server: ${APPLY_PEERS_COMMAND}`;
 
 /** `wg init --endpoint HOST:PORT [--cidr R] [--listen-port N] [--force]`. */
 export async function wgInit(flags: FlagValues, _p: string[], ctx: CliContext): Promise<void> {

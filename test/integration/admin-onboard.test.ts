@@ -4,6 +4,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -226,6 +227,33 @@ describe('admin onboard', () => {
     expect(readdirSync(dir)).toEqual(['dave.png']);
     expect(existsSync(join(fixture.root, 'nowhere'))).toBe(false);
     expect(storeState()).toEqual(before);
+  });
+
+  it('without an output folder returns the bundle and writes no file, committing the same records', async () => {
+    const before = storeState();
+    const entriesBefore = readdirSync(fixture.root);
+    const result = await onboardAdmin(fixture.db, fixture.dataDir, {
+      name: 'erin',
+      role: 'viewer',
+      days: 30,
+      adminUrl: `${PUBLIC_URL}/admin/`,
+      actor: 'test',
+    });
+    expect(result.files).toBeUndefined();
+    expect(readdirSync(fixture.root)).toEqual(entriesBefore);
+    const { bundle } = result;
+    expect(bundle.names).toMatchObject({ p12: 'erin.p12', conf: 'erin.conf', png: 'erin.png' });
+    expect(bundle.conf).toMatch(new RegExp(`^Address = ${result.address.replace(/\./g, '\\.')}/32$`, 'm'));
+    expect(bundle.png.subarray(1, 4).toString()).toBe('PNG');
+    expect(bundle.guide).toContain(result.serial);
+    const p12 = join(fixture.root, 'erin-check.p12');
+    writeFileSync(p12, bundle.p12);
+    expect(tool('pk12util', ['-l', p12, '-W', result.password]).code).toBe(0);
+    rmSync(p12);
+    const after = storeState();
+    expect(after.certificates).toHaveLength(before.certificates.length + 1);
+    expect(after.peers).toContainEqual({ name: 'erin', address: result.address });
+    expect(after.audit.at(-1)).toMatchObject({ action: 'admin.onboard', target: 'erin' });
   });
 
   it('refuses --out below a regular file before doing anything', async () => {
