@@ -11,7 +11,10 @@
  *    into the console, which then runs as a same-origin page); never an unsafe method, a fetch or a frame.
  *    Unknown values are refused.
  * 2. An `Origin`, when present, must be one of the gateway's own origins, with or without Fetch Metadata
- *    (older browsers send only Origin); `Origin: null` (sandboxed frames, cross-origin redirects) is refused.
+ *    (older browsers send only Origin); `Origin: null` (sandboxed frames, cross-origin redirects) is refused,
+ *    except with `Sec-Fetch-Site: same-origin`: a page under `Referrer-Policy: no-referrer` (the console's)
+ *    sends `null` for its own form posts and fetches (Fetch §3.1.5 "append a request Origin header"),
+ *    while an opaque or redirect-tainted initiator never gets `same-origin` (Fetch Metadata §2.1).
  *    Clients without either header (the CLI, curl, scripts) are not browsers and pass this check: the
  *    client certificate is theirs to use.
  * 3. Unsafe methods need `application/json`, even with an empty body: a cross-site HTML form or `no-cors`
@@ -73,7 +76,11 @@ export function decideCrossSite(request: CrossSiteRequest, policy: CrossSitePoli
       request.secFetchDest === 'document';
     if (!safe || !topLevelNavigation) return CROSS_SITE;
   }
-  if (request.origin !== undefined && !policy.ownOrigins.includes(request.origin.toLowerCase()))
+  if (
+    request.origin !== undefined &&
+    !policy.ownOrigins.includes(request.origin.toLowerCase()) &&
+    !(request.origin === 'null' && site === 'same-origin')
+  )
     return FOREIGN_ORIGIN;
   if (safe) return ALLOW;
   const type = request.contentType ?? '';

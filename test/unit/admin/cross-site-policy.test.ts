@@ -131,6 +131,18 @@ describe('decideCrossSite', () => {
       'foreign_origin',
     ],
     [
+      'Origin: null from a cross-site page (no-referrer)',
+      request('POST', { ...browser.crossSiteForm, origin: 'null' }, FORM),
+      true,
+      'cross_site',
+    ],
+    [
+      'Origin: null claiming same-site',
+      request('POST', { ...browser.webmailFetch, origin: 'null' }, 'application/json'),
+      false,
+      'cross_site',
+    ],
+    [
       'look-alike origin',
       request('POST', { origin: 'https://mail.example.com.evil.example' }, 'application/json'),
       false,
@@ -214,6 +226,11 @@ describe('decideCrossSite', () => {
     ],
     ['same-origin GET', request('GET', browser.sameOriginGet), false],
     ['same-origin form POST to the console', request('POST', browser.sameOriginForm, FORM), true],
+    [
+      'same-origin form POST from a no-referrer page (Origin: null)',
+      request('POST', { ...browser.sameOriginForm, origin: 'null' }, FORM),
+      true,
+    ],
     [
       'same-origin multipart form to the console',
       request('POST', browser.sameOriginForm, 'multipart/form-data; boundary=b'),
