@@ -58,6 +58,33 @@ export interface AuditPageQuery {
   before?: number | undefined;
   /** Page size, at least 1. */
   limit: number;
+  /** Only this actor (`cert:<serial>`, `cli:root@host`, `addr:10.8.0.2`). */
+  actor?: string | undefined;
+  /** Only this action, or with a trailing `.` every action it prefixes (`cert.`), matched literally. */
+  action?: string | undefined;
+  outcome?: AuditOutcome | undefined;
+}
+
+/** The WHERE clause and its values for a page query's filters (times included). */
+function pageFilter(query: AuditPageQuery): { where: string; values: Array<string | number> } {
+  const clauses = ['at >= ?', 'at < ?'];
+  const values: Array<string | number> = [query.since ?? 0, query.before ?? Number.MAX_SAFE_INTEGER];
+  if (query.actor !== undefined) {
+    clauses.push('actor = ?');
+    values.push(query.actor);
+  }
+  if (query.action?.endsWith('.')) {
+    clauses.push("action LIKE ? ESCAPE '\\'");
+    values.push(`${query.action.replace(/[\\%_]/g, '\\$&')}%`);
+  } else if (query.action !== undefined) {
+    clauses.push('action = ?');
+    values.push(query.action);
+  }
+  if (query.outcome !== undefined) {
+    clauses.push('outcome = ?');
+    values.push(query.outcome);
+  }
+  return { where: clauses.join(' AND '), values };
 }
 
 export interface AuditPage {
@@ -74,12 +101,13 @@ export interface AuditPage {
  * @example let page = readAuditPage(db, { limit: 50 }); page = readAuditPage(db, { limit: 50, before: page.next })
  */
 export function readAuditPage(db: Database, query: AuditPageQuery): AuditPage {
+  const { where, values } = pageFilter(query);
   const rows = db
     .prepare(
-      `SELECT id, at, actor, action, target, outcome, detail FROM audit WHERE at >= ? AND at < ?
+      `SELECT id, at, actor, action, target, outcome, detail FROM audit WHERE ${where}
        ORDER BY at DESC, id DESC LIMIT ?`,
     )
-    .all(query.since ?? 0, query.before ?? Number.MAX_SAFE_INTEGER, query.limit + 1) as RawEntry[];
+    .all(...values, query.limit + 1) as RawEntry[];
   let next: number | undefined;
   if (rows.length > query.limit) {
     rows.length = query.limit;
@@ -93,15 +121,24 @@ export function readAuditPage(db: Database, query: AuditPageQuery): AuditPage {
       rows.push(
         ...(db
           .prepare(
-            'SELECT id, at, actor, action, target, outcome, detail FROM audit WHERE at = ? AND id < ? ORDER BY id DESC',
+            `SELECT id, at, actor, action, target, outcome, detail FROM audit
+             WHERE ${where} AND at = ? AND id < ? ORDER BY id DESC`,
           )
-          .all(edge, rows[rows.length - 1]!.id) as RawEntry[]),
+          .all(...values, edge, rows[rows.length - 1]!.id) as RawEntry[]),
       );
     }
     next = rows[rows.length - 1]!.at;
     if (next <= (query.since ?? 0)) next = undefined;
   }
   return { entries: rows.map(parseEntry), next };
+}
+
+/** The distinct actions recorded so far, for a filter's suggestions. */
+export function auditActions(db: Database): string[] {
+  const rows = db.prepare('SELECT DISTINCT action FROM audit ORDER BY action').all() as Array<{
+    action: string;
+  }>;
+  return rows.map((row) => row.action);
 }
 
 /** Deletes the records older than `before` (epoch ms); returns how many. */

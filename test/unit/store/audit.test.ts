@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   appendAudit,
+  auditActions,
   checkAuditLimit,
   checkAuditTime,
   pruneAudit,
@@ -12,6 +13,31 @@ import { tempDatabase } from '../../helpers/temp-store.js';
 const T = Date.parse('2026-12-01T00:00:00Z');
 
 describe('readAuditPage', () => {
+  it('filters by actor, exact action, literal action prefix and outcome, on every page', () => {
+    const { db } = tempDatabase();
+    appendAudit(db, { actor: 'cli:root', action: 'cert.issue', target: 'a', at: T + 1 });
+    appendAudit(db, { actor: 'cert:01', action: 'cert.revoke', target: 'a', at: T + 3 });
+    appendAudit(db, { actor: 'addr:10.8.0.9', action: 'admin.access', outcome: 'denied', at: T + 2 });
+    appendAudit(db, { actor: 'cert:01', action: 'token.issue', target: 't', at: T + 3 });
+    appendAudit(db, { actor: 'cli:root', action: 'cert_x', target: 'x', at: T + 4 });
+    const actions = (query: Omit<Parameters<typeof readAuditPage>[1], 'limit'>) =>
+      readAuditPage(db, { ...query, limit: 10 }).entries.map((entry) => entry.action);
+    expect(actions({ actor: 'cert:01' })).toEqual(['token.issue', 'cert.revoke']);
+    expect(actions({ action: 'cert.issue' })).toEqual(['cert.issue']);
+    // The prefix matches literally: '_' is no wildcard, so cert_x stays out of 'cert.'.
+    expect(actions({ action: 'cert.' })).toEqual(['cert.revoke', 'cert.issue']);
+    expect(actions({ action: 'cert_' })).toEqual([]);
+    expect(actions({ outcome: 'denied' })).toEqual(['admin.access']);
+    expect(actions({ since: T + 2, before: T + 4, actor: 'cert:01' })).toEqual([
+      'token.issue',
+      'cert.revoke',
+    ]);
+    // A filtered page that ends inside a millisecond keeps the filter for the rest of it.
+    const first = readAuditPage(db, { actor: 'cert:01', limit: 1 });
+    expect(first.entries.map((entry) => entry.actor)).toEqual(['cert:01', 'cert:01']);
+    expect(auditActions(db)).toEqual(['admin.access', 'cert.issue', 'cert.revoke', 'cert_x', 'token.issue']);
+  });
+
   it('pages newest first without skipping or repeating records that share a millisecond', () => {
     const { db } = tempDatabase();
     // Times: 10 distinct, then 5 in one millisecond, then 3 more.
