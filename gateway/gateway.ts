@@ -31,12 +31,13 @@ import { createMetricsHandler } from './metrics-listener.js';
 import { ALLOW, type PlaneGuard } from './plane-guard.js';
 import { createRequestHandler } from './request-handler.js';
 import { AccessRecorder } from './request-record.js';
-import { createReservedApp, reservedPath } from './reserved-app.js';
+import { createReservedApp, reservedPath, withReservedContext } from './reserved-app.js';
 import type { PipelineState } from './resolve-request.js';
 import { RouteTable } from './route-table.js';
 import type { SharedState } from './shared-state.js';
 import { TlsMaterial } from './tls-material.js';
 import { hstsHeader } from './tls-profile.js';
+import { TrafficHistory, trafficTotals } from './traffic-history.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
 import { Upstreams } from './upstreams.js';
 
@@ -81,6 +82,8 @@ export class Gateway {
   /** Per-address connection and request limits; `limits` needs a restart, so they live as long as the gateway. */
   readonly #addressLimits: AddressLimits;
   readonly #servers: Array<HttpServer | Http2SecureServer> = [];
+  /** The last hour of traffic for the console's charts, sampled from the metric counters. */
+  readonly #traffic = new TrafficHistory({ read: () => trafficTotals(this.metrics) });
   #config: Config;
   #state!: PipelineState;
   #revoked: ReadonlySet<string>;
@@ -220,6 +223,7 @@ export class Gateway {
       this.addresses.metrics = await listen(metricsServer, config.listen.metrics, 'listen.metrics');
     }
     this.#tls.watch();
+    this.#traffic.start();
     this.#crlTimer = setInterval(() => this.#refreshCrl(), CRL_CHECK_MS);
     this.#crlTimer.unref();
     this.#pruneAudit();
@@ -255,6 +259,12 @@ export class Gateway {
       }),
     };
     const upstreams = new Upstreams(config.upstreams);
+    const apiOptions = {
+      db: this.#apiDb,
+      dataDir: config.dataDir,
+      config,
+      status: () => ({ upstreams: upstreams.names().map((name) => ({ name, reachable: null })) }),
+    };
     const serveReserved = createReservedApp({
       registry: this.#exposition,
       caPem: () => this.#tls.caPem(),
@@ -267,11 +277,15 @@ export class Gateway {
         this.metrics.authDenied.inc({ plane: 'admin', reason });
         this.#recordDenial({ client: peer, reason, principal, target });
       },
-      adminApi: createAdminApi({
-        db: this.#apiDb,
-        dataDir: config.dataDir,
-        config,
-        status: () => ({ upstreams: upstreams.names().map((name) => ({ name, reachable: null })) }),
+      adminApi: createAdminApi(apiOptions),
+      adminConsole: lazily(async () => {
+        const { createConsole } = await import('../admin/console/app.js');
+        return createConsole({
+          ...apiOptions,
+          reservedContext: withReservedContext,
+          listeners: () => this.#listenerFacts(),
+          traffic: async () => this.#traffic.series(await trafficTotals(this.metrics)),
+        });
       }),
     });
     return {
@@ -284,6 +298,14 @@ export class Gateway {
       serveReserved,
       hsts: hstsHeader(config.tls.hsts),
     };
+  }
+
+  /** The bound listeners, for the console's overview. */
+  #listenerFacts() {
+    return (['https', 'admin', 'http', 'metrics'] as const).flatMap((name) => {
+      const address = this.addresses[name];
+      return address ? [{ name, address: address.address, port: address.port }] : [];
+    });
   }
 
   #onStoreChange() {
@@ -353,6 +375,7 @@ export class Gateway {
     clearInterval(this.#crlTimer);
     clearInterval(this.#pruneTimer);
     this.#credentials.close();
+    this.#traffic.close();
     const closed = this.#servers.map(
       (server) => new Promise<void>((resolve) => server.close(() => resolve())),
     );
@@ -366,4 +389,16 @@ export class Gateway {
     this.#apiDb.close();
     this.#db.close();
   }
+}
+
+/** Runs `load` once, on the first call, and hands every caller its promise (a failed load is retried). */
+function lazily<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((error: unknown) => {
+      loading = undefined;
+      throw error;
+    });
+    return loading;
+  };
 }

@@ -1,9 +1,10 @@
 /**
- * @module The reserved paths (docs/security.md): health, readiness, CA and CRL, JWKS, metrics and the admin API
- * mount point, as a Hono app. The pipeline has already applied each path's plane guard.
+ * @module The reserved paths (docs/security.md): health, readiness, CA and CRL, JWKS, metrics, and the
+ * mount points of the admin API and the admin console, as a Hono app. The pipeline has already applied
+ * each path's plane guard.
  */
 import { getRequestListener } from '@hono/node-server';
-import { Hono } from 'hono';
+import { type Handler, Hono, type MiddlewareHandler } from 'hono';
 import type { Registry } from 'prom-client';
 import { type CrossSiteRefused, crossSiteGuard } from './cross-site-guard.js';
 import { errorResponse } from './http-error.js';
@@ -52,6 +53,11 @@ export interface ReservedAppOptions {
   publicUrl: string;
   /** Told about each cross-site refusal on the admin plane. */
   onCrossSiteRefused?: ((refusal: CrossSiteRefused) => void) | undefined;
+  /**
+   * The admin console, served at every other /_mailgate/admin path; loaded on its first request, so a
+   * gateway nobody administers through a browser never loads its modules.
+   */
+  adminConsole?: (() => Promise<Hono<ReservedEnv>>) | undefined;
 }
 
 /** What the pipeline decided about a reserved request, read by the Hono handlers. */
@@ -67,17 +73,26 @@ const ADMIN_API_PREFIX = '/_mailgate/admin/api';
 const isAdminApi = (path: string) => path === ADMIN_API_PREFIX || path.startsWith(`${ADMIN_API_PREFIX}/`);
 
 /**
+ * Sets the `decision` and `requestId` variables from what the pipeline decided; the first middleware of
+ * any app that serves reserved requests (this one, and the admin console, handed the same bindings).
+ */
+export const withReservedContext: MiddlewareHandler<ReservedEnv> = async function withReservedContext(
+  c,
+  next,
+) {
+  const context = reservedContexts.get(c.env.incoming)!;
+  c.set('decision', context.decision);
+  c.set('requestId', context.requestId);
+  await next();
+};
+
+/**
  * Builds the reserved-path app and returns the function the pipeline calls for a reserved path.
  */
 export function createReservedApp(options: ReservedAppOptions) {
   const app = new Hono<ReservedEnv>();
   // Registered first: Hono runs handlers in registration order, and the admin API reads the decision.
-  app.use(async (c, next) => {
-    const context = reservedContexts.get(c.env.incoming)!;
-    c.set('decision', context.decision);
-    c.set('requestId', context.requestId);
-    await next();
-  });
+  app.use(withReservedContext);
   // Before any admin handler, on every admin-plane path whatever its case (the pipeline matched it
   // case-insensitively): the client certificate comes with cross-site requests too.
   const crossSite = crossSiteGuard({
@@ -102,6 +117,14 @@ export function createReservedApp(options: ReservedAppOptions) {
     c.body(await options.registry.metrics(), 200, { 'content-type': options.registry.contentType }),
   );
   if (options.adminApi) app.route(ADMIN_API_PREFIX, options.adminApi);
+  const { adminConsole } = options;
+  if (adminConsole) {
+    // After the API: its catch-all answers every /_mailgate/admin/api path first. The console gets the
+    // same bindings and reads the same context; the cross-site guard above has already run.
+    const serveConsole: Handler<ReservedEnv> = async (c) => (await adminConsole()).fetch(c.req.raw, c.env);
+    app.all('/_mailgate/admin', serveConsole);
+    app.all('/_mailgate/admin/*', serveConsole);
+  }
   app.notFound((c) => errorResponse('not_found', c.get('requestId') ?? '-', c.req.header('accept')));
   app.onError((error, c) => {
     const requestId = c.get('requestId') ?? '-';

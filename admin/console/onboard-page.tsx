@@ -1,0 +1,192 @@
+/**
+ * @module Onboard an admin (admin role): the form doing what `mailgate admin onboard` does, ending on a
+ * page with the password (once), the QR code of the tunnel and the bundle's files as downloads.
+ */
+import { Hono } from 'hono';
+import { CLIENT_ROLES, checkDays, checkEmail } from '../../certs/rules.js';
+import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import { openDatabase } from '../../store/database.js';
+import { parseIpAddress, readServer } from '../../wireguard/index.js';
+import { apiActor, auditCalls } from '../api/call-audit.js';
+import { formBody } from '../api/request-input.js';
+import { requireRole, roleAtLeast } from '../api/roles.js';
+import { onboardAdmin } from '../onboard.js';
+import { adminPagesUrl } from '../onboard-guide.js';
+import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
+import { optionalFields } from './form-fields.js';
+import { consoleUrl, dataUrl, Field, Notice, RoleNote } from './layout.js';
+import { ApplyReminder, ipList } from './wireguard-page.js';
+
+function OnboardForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: number }) {
+  return (
+    <form method="post" action={consoleUrl('/onboard')} class="card form">
+      <p>
+        One step: a client certificate with its PKCS#12 file and password, a WireGuard peer with its QR code,
+        and a guide for the new admin. Nothing is written to the server's disk; the files are offered here
+        once.
+      </p>
+      <div class="grid">
+        <Field label="Name" id="onboard-name" hint="Certificate and peer name, e.g. alice">
+          <input
+            id="onboard-name"
+            name="name"
+            required
+            autocomplete="off"
+            aria-describedby="onboard-name-hint"
+          />
+        </Field>
+        <Field label="Role" id="onboard-role">
+          <select id="onboard-role" name="role">
+            {CLIENT_ROLES.map((role) => (
+              <option value={role} selected={role === 'admin'}>
+                {role}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field label="E-mail (optional)" id="onboard-email">
+          <input id="onboard-email" name="email" type="email" autocomplete="off" />
+        </Field>
+        <Field label="Valid for (days)" id="onboard-days" hint={`At most ${maxDays}`}>
+          <input
+            id="onboard-days"
+            name="days"
+            type="number"
+            min="1"
+            max={maxDays}
+            value={String(defaultDays)}
+            aria-describedby="onboard-days-hint"
+          />
+        </Field>
+        <Field
+          label="Tunnel DNS servers (optional)"
+          id="onboard-dns"
+          hint="IP addresses, separated by commas"
+        >
+          <input id="onboard-dns" name="dns" autocomplete="off" aria-describedby="onboard-dns-hint" />
+        </Field>
+        <Field label="Route the public address (optional)" id="onboard-route" hint="The server's public IP">
+          <input
+            id="onboard-route"
+            name="routePublic"
+            autocomplete="off"
+            aria-describedby="onboard-route-hint"
+          />
+        </Field>
+      </div>
+      <button type="submit">Onboard</button>
+    </form>
+  );
+}
+
+/** The routes under `/onboard`. */
+export function onboardRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+  const { db, dataDir, config } = options;
+  const audited = auditCalls(db);
+  const app = new Hono<ReservedEnv>();
+  const defaultDays = Math.min(config.ca.clientDays, config.ca.maxDays);
+
+  app.get('/', (c) => {
+    const role = viewerOf(c)?.role;
+    return renderPage(
+      c,
+      { title: 'Onboard an admin', page: 'onboard' },
+      !readServer(db) ? (
+        <Notice kind="info">
+          Onboarding adds a WireGuard peer: run <code>mailgate wg init --endpoint HOST:51820</code> on the
+          server first.
+        </Notice>
+      ) : roleAtLeast(role, 'admin') ? (
+        <OnboardForm maxDays={config.ca.maxDays} defaultDays={defaultDays} />
+      ) : (
+        <RoleNote needs="admin" what="onboard admins" />
+      ),
+    );
+  });
+
+  app.post('/', audited('console.onboard'), requireRole('admin'), formBody(), async (c) => {
+    const form = optionalFields(c.req.valid('form'), ['name', 'role', 'email', 'days', 'dns', 'routePublic']);
+    const input = {
+      name: form.name ?? '',
+      role: (form.role ?? 'admin') as (typeof CLIENT_ROLES)[number],
+      email: form.email === undefined ? undefined : checkEmail(form.email),
+      days: checkDays(form.days, defaultDays, config.ca.maxDays, 'days'),
+      dns: ipList(form.dns, 'dns'),
+      routePublic:
+        form.routePublic === undefined ? undefined : parseIpAddress(form.routePublic, 'routePublic'),
+    };
+    // onboardAdmin keeps its transaction open across key generation: it gets a connection of its own.
+    const own = openDatabase(dataDir);
+    let result: Awaited<ReturnType<typeof onboardAdmin>>;
+    try {
+      result = await onboardAdmin(own, dataDir, {
+        ...input,
+        adminUrl: adminPagesUrl(config.publicUrl),
+        actor: apiActor(c),
+      });
+    } finally {
+      own.close();
+    }
+    c.get('adminApiCall').target = result.name;
+    const { bundle, name } = result;
+    return renderPage(
+      c,
+      { title: `${name} is onboarded`, page: 'onboard', status: 201 },
+      <>
+        <Notice kind="ok">
+          {`Certificate ${result.serial} (role ${result.role}) and WireGuard peer ${result.address} are ready.`}
+        </Notice>
+        <section class="card secret" aria-labelledby="secret-heading">
+          <h2 id="secret-heading">Shown only now</h2>
+          <p>Give the password to {name} by another channel than the files.</p>
+          <p class="secret-value">
+            <span class="label">PKCS#12 password</span> <output id="p12-password">{result.password}</output>{' '}
+            <button type="button" class="secondary small" data-copy="p12-password">
+              Copy
+            </button>
+          </p>
+          <div class="onboard-result">
+            <img
+              class="qr"
+              src={dataUrl('image/png', bundle.png)}
+              alt={`QR code of the WireGuard tunnel of ${name}, for the WireGuard phone app`}
+            />
+            <ul class="downloads plain">
+              <li>
+                <a
+                  class="button"
+                  download={bundle.names.p12}
+                  href={dataUrl('application/x-pkcs12', bundle.p12)}
+                >
+                  {`Certificate ${bundle.names.p12}`}
+                </a>
+              </li>
+              <li>
+                <a class="button" download={bundle.names.conf} href={dataUrl('text/plain', bundle.conf)}>
+                  {`Tunnel ${bundle.names.conf}`}
+                </a>
+              </li>
+              <li>
+                <a
+                  class="button secondary"
+                  download={bundle.names.ca}
+                  href={dataUrl('application/x-pem-file', bundle.ca)}
+                >
+                  {`CA ${bundle.names.ca}`}
+                </a>
+              </li>
+              <li>
+                <a class="button secondary" download="README.txt" href={dataUrl('text/plain', bundle.guide)}>
+                  Guide README.txt
+                </a>
+              </li>
+            </ul>
+          </div>
+        </section>
+        <ApplyReminder />
+      </>,
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,179 @@
+/**
+ * @module Overview: listeners, certificate and CRL expiry, upstreams and the last hour of traffic; the
+ * traffic and status part is also served alone (`/live`) for the page's script to refresh.
+ */
+import { Hono } from 'hono';
+import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import type { ChartedPlane, TrafficSeries } from '../../gateway/traffic-history.js';
+import { collectStatus } from '../api/status.js';
+import { type ConsoleOptions, renderPage } from './app.js';
+import { BarChart, LineChart } from './charts.js';
+import { Badge, consoleUrl, relative, TableBox, Time } from './layout.js';
+
+/** How often the page's script fetches `/live`, ms. */
+const REFRESH_MS = 5_000;
+const HOUR_MS = 3_600_000;
+
+const LISTENER_ROLES: Record<string, string> = {
+  https: 'public, send and admin planes',
+  admin: 'admin plane only (certificate required at the handshake)',
+  http: 'redirects to HTTPS, ACME',
+  metrics: 'Prometheus metrics',
+};
+
+/** Every charted plane (the Record type makes sure none is missing) and the class colouring its line. */
+const PLANE_TONES: Record<ChartedPlane, string> = {
+  public: 'tone-public',
+  token: 'tone-token',
+  admin: 'tone-admin',
+};
+
+type Status = ReturnType<typeof collectStatus>;
+
+/** An expiry with its badge: `expiring` within `warnDays`. */
+function Expiry({
+  label,
+  notAfter,
+  now,
+  warnDays,
+}: {
+  label: string;
+  notAfter: string | undefined;
+  now: number;
+  warnDays: number;
+}) {
+  if (!notAfter) {
+    return (
+      <div class="stat">
+        <dt>{label}</dt>
+        <dd>
+          <Badge status="missing" />
+        </dd>
+      </div>
+    );
+  }
+  const at = Date.parse(notAfter);
+  const days = (at - now) / 86_400_000;
+  const tone = days < 0 ? 'expired' : days < warnDays ? 'expiring' : 'valid';
+  return (
+    <div class="stat">
+      <dt>{label}</dt>
+      <dd>
+        <Badge status={tone} /> {relative(at, now)}
+        <br />
+        <small class="muted">
+          <Time ms={at} />
+        </small>
+      </dd>
+    </div>
+  );
+}
+
+/** The refreshed part: expiry, certificate counts, upstreams, charts. */
+function LiveStatus({ status, traffic, now }: { status: Status; traffic: TrafficSeries; now: number }) {
+  const axis = { at: traffic.at, now, windowMs: HOUR_MS };
+  return (
+    <>
+      <section aria-labelledby="expiry-heading" class="card">
+        <h2 id="expiry-heading">Certificates and CRL</h2>
+        <dl class="stats">
+          <Expiry
+            label="TLS certificate"
+            notAfter={status.serverCertificate?.notAfter}
+            now={now}
+            warnDays={14}
+          />
+          <Expiry label="CA" notAfter={status.ca?.notAfter} now={now} warnDays={90} />
+          {/* The gateway renews the CRL at half its life: under a day left means renewal is failing. */}
+          <Expiry label="CRL next update" notAfter={status.crl?.nextUpdate} now={now} warnDays={1} />
+          <div class="stat">
+            <dt>Client certificates</dt>
+            <dd>
+              <a
+                href={consoleUrl('/certificates?status=valid')}
+              >{`${status.clientCertificates.valid} valid`}</a>
+              {`, ${status.clientCertificates.revoked} revoked, ${status.clientCertificates.expiringSoon} expiring soon`}
+            </dd>
+          </div>
+        </dl>
+      </section>
+      <section aria-labelledby="traffic-heading" class="card">
+        <h2 id="traffic-heading">Traffic, last hour</h2>
+        <div class="charts">
+          <LineChart
+            title="Requests per second"
+            unit="req/s"
+            axis={axis}
+            lines={(Object.entries(PLANE_TONES) as Array<[ChartedPlane, string]>).map(([plane, tone]) => ({
+              label: plane,
+              tone,
+              values: traffic.requestsPerSecond[plane],
+            }))}
+          />
+          <BarChart title="Denials" unit="denied requests" axis={axis} values={traffic.denied} />
+        </div>
+      </section>
+      <section aria-labelledby="upstreams-heading" class="card">
+        <h2 id="upstreams-heading">Upstreams</h2>
+        <ul class="plain">
+          {status.upstreams.map((upstream) => (
+            <li>
+              <strong>{upstream.name}</strong>{' '}
+              <Badge status={upstream.reachable === null ? 'unprobed' : upstream.reachable ? 'up' : 'down'} />
+            </li>
+          ))}
+        </ul>
+        <p class="muted">
+          <small>{`Updated ${new Date(now).toISOString().slice(11, 19)} UTC`}</small>
+        </p>
+      </section>
+    </>
+  );
+}
+
+/** The route `/` (the page) and `/live` (its refreshed part). */
+export function overviewRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+  const app = new Hono<ReservedEnv>();
+  const live = async () => {
+    const now = Date.now();
+    return <LiveStatus status={collectStatus(options, now)} traffic={await options.traffic()} now={now} />;
+  };
+  app.get('/', async (c) =>
+    renderPage(
+      c,
+      { title: 'Overview', page: 'overview' },
+      <>
+        <section aria-labelledby="listeners-heading" class="card">
+          <h2 id="listeners-heading">Listeners</h2>
+          <TableBox label="Listeners">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Listener</th>
+                  <th scope="col">Address</th>
+                  <th scope="col">Serves</th>
+                </tr>
+              </thead>
+              <tbody>
+                {options.listeners().map((listener) => (
+                  <tr>
+                    <td>{listener.name}</td>
+                    <td>
+                      <code>{`${listener.address}:${listener.port}`}</code>
+                    </td>
+                    <td>{LISTENER_ROLES[listener.name]}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableBox>
+        </section>
+        <div data-live={consoleUrl('/live')} data-every={REFRESH_MS} aria-live="off">
+          {await live()}
+        </div>
+      </>,
+    ),
+  );
+  app.get('/live', async (c) => c.html(await live()));
+  return app;
+}

@@ -1,0 +1,197 @@
+/**
+ * @module Tokens: list with last use, limits and today's quota use (viewer), issue with the token shown
+ * once (admin), revoke (operator).
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import { formatRate } from '../../lib/duration.js';
+import { revokeToken } from '../../tokens/revoke-token.js';
+import { utcDay } from '../../tokens/token-bucket.js';
+import { listTokens } from '../../tokens/token-store.js';
+import { loadUsage } from '../../tokens/usage-store.js';
+import { apiActor, auditCalls, auditedChange } from '../api/call-audit.js';
+import { formBody, validated, validQuery } from '../api/request-input.js';
+import { requireRole, roleAtLeast } from '../api/roles.js';
+import { issueTokenFor, tokenIssueBody, tokenJson } from '../api/tokens.js';
+import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
+import { optionalFields } from './form-fields.js';
+import { Badge, consoleUrl, Field, Notice, RoleNote, relative, TableBox, Time } from './layout.js';
+
+const listQuery = z.strictObject({ revoked: z.string().max(64).optional() });
+
+/** Scopes as typed in one field: separated by commas or spaces, as on the command line. */
+const splitScopes = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+function IssueForm() {
+  return (
+    <form method="post" action={consoleUrl('/tokens')} class="card form">
+      <h2>Issue a token</h2>
+      <div class="grid">
+        <Field label="App" id="token-app" hint="Who sends with it, e.g. shop or newsletter">
+          <input id="token-app" name="app" required autocomplete="off" aria-describedby="token-app-hint" />
+        </Field>
+        <Field label="Scopes" id="token-scopes" hint="Separated by commas, e.g. send:smtp">
+          <input
+            id="token-scopes"
+            name="scopes"
+            required
+            autocomplete="off"
+            aria-describedby="token-scopes-hint"
+          />
+        </Field>
+        <Field label="Lifetime" id="token-ttl" hint="e.g. 90d, 12h">
+          <input id="token-ttl" name="ttl" value="90d" aria-describedby="token-ttl-hint" />
+        </Field>
+        <Field label="Rate (optional)" id="token-rate" hint="e.g. 60/min">
+          <input id="token-rate" name="rate" aria-describedby="token-rate-hint" />
+        </Field>
+        <Field label="Burst (optional)" id="token-burst">
+          <input id="token-burst" name="burst" type="number" min="1" />
+        </Field>
+        <Field label="Daily quota (optional)" id="token-quota" hint="e.g. 1000/day">
+          <input id="token-quota" name="quota" aria-describedby="token-quota-hint" />
+        </Field>
+      </div>
+      <button type="submit">Issue token</button>
+    </form>
+  );
+}
+
+/** The routes under `/tokens`. */
+export function tokenRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+  const { db } = options;
+  const audited = auditCalls(db);
+  const app = new Hono<ReservedEnv>();
+
+  app.get('/', validQuery(listQuery), (c) => {
+    const now = Date.now();
+    const tokens = listTokens(db);
+    const usedToday = loadUsage(db, utcDay(now));
+    const role = viewerOf(c)?.role;
+    const { revoked } = c.req.valid('query');
+    const revokedNow = tokens.find((token) => token.id === revoked && token.revokedAt !== undefined);
+    return renderPage(
+      c,
+      { title: 'Tokens', page: 'tokens' },
+      <>
+        {revokedNow && (
+          <Notice kind="ok">{`Token ${revokedNow.id} (${revokedNow.app}) is revoked: the send plane refuses it now.`}</Notice>
+        )}
+        <TableBox label="Tokens">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">App</th>
+                <th scope="col">Scopes</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last use</th>
+                <th scope="col">Rate</th>
+                <th scope="col">Quota used today</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span class="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.map((token) => {
+                const { status } = tokenJson(token, now);
+                const used = usedToday.get(token.id) ?? 0;
+                const quota = token.limits.quotaPerDay;
+                return (
+                  <tr>
+                    <td>
+                      {token.app}
+                      <small class="muted block">
+                        <code>{token.id}</code>
+                      </small>
+                    </td>
+                    <td>{token.scopes.join(', ')}</td>
+                    <td>
+                      <Badge status={status} />
+                    </td>
+                    <td>{token.lastUsedAt === undefined ? 'never' : relative(token.lastUsedAt, now)}</td>
+                    <td>{`${formatRate(token.limits.rate)}, burst ${token.limits.burst}`}</td>
+                    <td>
+                      {quota === undefined ? (
+                        `${used} (no quota)`
+                      ) : (
+                        <>
+                          <meter min={0} max={quota} value={used} aria-label={`${token.app} quota used`} />{' '}
+                          {`${used} / ${quota}`}
+                        </>
+                      )}
+                    </td>
+                    <td>
+                      <Time ms={token.expiresAt} />
+                    </td>
+                    <td>
+                      {status === 'active' && roleAtLeast(role, 'operator') && (
+                        <form
+                          method="post"
+                          action={consoleUrl(`/tokens/${token.id}/revoke`)}
+                          data-confirm={`Revoke the token of ${token.app}? Apps using it stop sending at once.`}
+                        >
+                          <button type="submit" class="danger small">
+                            {'Revoke'}
+                            <span class="sr-only">{` ${token.app} ${token.id}`}</span>
+                          </button>
+                        </form>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </TableBox>
+        {roleAtLeast(role, 'admin') ? <IssueForm /> : <RoleNote needs="admin" what="issue tokens" />}
+      </>,
+    );
+  });
+
+  app.post('/', audited('console.tokens.issue'), requireRole('admin'), formBody(), async (c) => {
+    const form = c.req.valid('form');
+    const body = validated(
+      tokenIssueBody,
+      {
+        ...optionalFields(form, ['app', 'ttl', 'rate', 'quota']),
+        ...optionalFields(form, ['burst'], Number),
+        scopes: splitScopes(form.scopes ?? ''),
+      },
+      'body',
+    );
+    const issued = await issueTokenFor(options, body, apiActor(c));
+    c.get('adminApiCall').target = issued.id;
+    return renderPage(
+      c,
+      { title: 'Token issued', page: 'tokens', status: 201 },
+      <>
+        <Notice kind="ok">{`Issued ${issued.id} for ${issued.app} (${issued.scopes.join(', ')}), valid until ${issued.expiresAt.slice(0, 10)}.`}</Notice>
+        <section class="card secret" aria-labelledby="secret-heading">
+          <h2 id="secret-heading">The token: shown only now</h2>
+          <p>Put it into the app's configuration now; mailgate keeps only its id.</p>
+          <p class="secret-value">
+            <output id="token-value" class="token">
+              {issued.token}
+            </output>
+          </p>
+          <button type="button" data-copy="token-value">
+            Copy token
+          </button>
+        </section>
+        <p>
+          <a href={consoleUrl('/tokens')}>Back to the tokens</a>
+        </p>
+      </>,
+    );
+  });
+
+  app.post('/:id/revoke', audited('console.tokens.revoke'), requireRole('operator'), formBody(), (c) => {
+    const revoked = auditedChange(c, db, 303, () => revokeToken(db, c.req.param('id'), apiActor(c)));
+    return c.redirect(consoleUrl(`/tokens?revoked=${encodeURIComponent(revoked.id)}`), 303);
+  });
+
+  return app;
+}
