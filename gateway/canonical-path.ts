@@ -239,3 +239,18 @@ function strictMatchPath(path: string): string {
   }
   return segments.join('/');
 }
+
+/**
+ * What a `stripPrefix` route forwards: the canonical `path` after as many segments as the route's `prefix`
+ * has. Counted in segments, not characters, because the route matched `matchPath`, which has no `;`
+ * parameters or trailing dots (`/app;v=1/x` and `/app./x` match `/app` and forward `/x`, never `;v=1/x`).
+ * @example pathAfterPrefix('/App;v=1/x', '/app') // '/x'
+ */
+export function pathAfterPrefix(path: string, prefix: string): string {
+  let segments = 0;
+  for (let i = 0; i < prefix.length; i++) if (prefix.charCodeAt(i) === 0x2f) segments++;
+  for (let i = 1; i < path.length; i++) {
+    if (path.charCodeAt(i) === 0x2f && --segments === 0) return path.slice(i);
+  }
+  return '/';
+}

@@ -3,6 +3,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { pathAfterPrefix } from './canonical-path.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { CredentialConnections } from './credential-connections.js';
 import { rewriteDestination } from './dav-headers.js';
@@ -89,7 +90,7 @@ export function createRequestHandler({
     }
     let path = target.path;
     const strippedPrefix = route.stripPrefix ? route.prefix : '';
-    if (strippedPrefix !== '') path = path.slice(strippedPrefix.length) || '/';
+    if (strippedPrefix !== '') path = pathAfterPrefix(path, strippedPrefix);
     const headers = upstreamHeaders(req, record, route, decision);
     // WebDAV COPY/MOVE name their target by absolute URL: the upstream must see its own origin in it.
     if (headers.destination !== undefined && upstream.rewriteDestination)

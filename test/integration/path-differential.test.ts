@@ -68,6 +68,7 @@ beforeAll(async () => {
       { path: '/admin', upstream: 'mailcow', auth: 'admin' },
       { path: '/rspamd', upstream: 'mailcow', auth: 'admin' },
       { path: '/api/emails', upstream: 'mailcow', auth: 'token', scopes: ['send'] },
+      { path: '/app', upstream: 'mailcow', auth: 'public', stripPrefix: true },
       { path: '/', upstream: 'mailcow', auth: 'public' },
     ],
   });
@@ -239,6 +240,25 @@ describe('path differential: gateway + Mailcow-like nginx vs a lenient second pa
       'path_invalid_utf8',
     ])
       expect(reasons).toContain(reason);
+  });
+
+  it('a stripPrefix route forwards what follows its segments, whatever parameters or dots they carry', async () => {
+    const outcomes = await sendAll([
+      '/app/x',
+      '/app;v=1/x',
+      '/App./x?q=1',
+      '/app..;v=1/x/',
+      '/app;v=1',
+      '/app',
+    ]);
+    expect(outcomes.map(({ body }) => body)).toEqual([
+      'public /x',
+      'public /x',
+      'public /x?q=1',
+      'public /x/',
+      'public /',
+      'public /',
+    ]);
   });
 
   it('the lenient reading finds what each bypass aims at', () => {

@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CanonicalTarget, canonicalizeTarget } from '../../../gateway/canonical-path.js';
+import {
+  type CanonicalTarget,
+  canonicalizeTarget,
+  pathAfterPrefix,
+} from '../../../gateway/canonical-path.js';
 import { hostilePath } from '../../helpers/hostile-paths.js';
 
 describe('canonicalizeTarget', () => {
@@ -118,6 +122,39 @@ describe('canonicalizeTarget', () => {
   it('keeps the raw string when it is already canonical', () => {
     const raw = '/SOGo/so/user@example.com/Calendar/personal/a%20b.ics';
     expect((canonicalizeTarget(raw) as CanonicalTarget).path).toBe(raw);
+  });
+});
+
+describe('pathAfterPrefix', () => {
+  it.each([
+    ['/app/x', '/app', '/x'],
+    ['/app', '/app', '/'],
+    ['/app/', '/app', '/'],
+    ['/App/x/y', '/app', '/x/y'],
+    ['/app;v=1/x', '/app', '/x'],
+    ['/app;v=1', '/app', '/'],
+    ['/app./x', '/app', '/x'],
+    ['/a/b;x/c', '/a/b', '/c'],
+    ['/a./b../c/d', '/a/b', '/c/d'],
+  ])('%s without %s is %s', (path, prefix, rest) => {
+    expect(pathAfterPrefix(path, prefix)).toBe(rest);
+  });
+
+  it('equals slicing the prefix off whenever path and matchPath have the same length', () => {
+    fc.assert(
+      fc.property(hostilePath, fc.integer({ min: 1, max: 3 }), (raw, depth) => {
+        const target = canonicalizeTarget(raw);
+        if (typeof target === 'string') return;
+        const segments = target.matchPath.split('/').slice(1, depth + 1);
+        if (segments.length < depth || segments.includes('')) return;
+        const prefix = `/${segments.join('/')}`;
+        const rest = pathAfterPrefix(target.path, prefix);
+        expect(rest.startsWith('/')).toBe(true);
+        if (target.path.length === target.matchPath.length)
+          expect(rest).toBe(target.path.slice(prefix.length) || '/');
+      }),
+      { numRuns: 5_000 },
+    );
   });
 });
 
