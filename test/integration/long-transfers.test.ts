@@ -51,6 +51,12 @@ function answer(req: IncomingMessage, res: ServerResponse) {
     res.end('page');
     return;
   }
+  if (req.url === '/processing') {
+    // RFC 2518's 102: a long PROPFIND or COPY telling the client it is still at work.
+    res.writeProcessing();
+    res.end('done');
+    return;
+  }
   if (req.url === '/poll') {
     // ActiveSync Ping: the answer comes when something changed, long after the request ended.
     readBody(req, () => setTimeout(() => res.end('changes'), POLL_MS));
@@ -278,6 +284,28 @@ describe('1xx informational responses', () => {
       expect(informational[0]).toMatchObject({ ':status': 103, link: EARLY_HINT });
       expect(status).toBe(200);
       expect(body).toBe('page');
+    } finally {
+      session.close();
+    }
+  });
+
+  it('relays 102 Processing on HTTP/1.1 and h2', async () => {
+    const h1 = await rawRequest(
+      gw.port,
+      'GET /processing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(h1.raw).toMatch(/^HTTP\/1\.1 102 Processing\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    const session = h2connect(`https://127.0.0.1:${gw.port}`, {
+      servername: 'localhost',
+      rejectUnauthorized: false,
+    });
+    try {
+      const stream = session.request({ ':path': '/processing', ':authority': 'localhost' });
+      const informational: Array<Record<string, unknown>> = [];
+      stream.on('headers', (headers) => informational.push(headers));
+      stream.resume();
+      await new Promise((resolve) => stream.on('end', resolve));
+      expect(informational).toMatchObject([{ ':status': 102 }]);
     } finally {
       session.close();
     }
