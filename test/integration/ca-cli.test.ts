@@ -217,15 +217,16 @@ describe('mailgate ca (spawned CLI)', () => {
     expect(tool('openssl', [...check, join(out, 'alice.crt.pem')]).out).toContain('certificate revoked');
     expect(tool('openssl', [...check, join(out, 'carol.crt.pem')]).stdout).toContain(': OK');
 
+    // Newest first (mailgate audit pages from the latest record).
     const audit = JSON.parse((await runCli(['audit', '--json'], { dataDir })).stdout).entries;
     expect(audit.map((e: { action: string }) => e.action)).toEqual([
-      'ca.init',
-      'ca.issue',
-      'ca.issue',
-      'ca.issue',
       'ca.revoke',
+      'ca.issue',
+      'ca.issue',
+      'ca.issue',
+      'ca.init',
     ]);
-    expect(audit[4]).toMatchObject({
+    expect(audit[0]).toMatchObject({
       target: alice.serial,
       outcome: 'ok',
       actor: expect.stringMatching(/^cli:.+@.+/),
