@@ -256,6 +256,48 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   if (nginxH2) await stop(nginxH2);
 }
 
+/**
+ * `--workers 2` (both cores; wrk stays on core 1) against the one-process gateway on core 0, alternated on
+ * the public and the token route (whose limiter is asked over IPC under workers). CPU µs per request counts
+ * the primary and both workers. Also the idle RSS of each worker and of the primary.
+ */
+async function benchWorkers({ gw, gwUrl, config, bearer }) {
+  const port = await freePort();
+  const { openSync } = await import('node:fs');
+  const cluster = start(
+    'mailgate --workers 2',
+    process.execPath,
+    [cli, 'serve', '--config', config, '--workers', '2'],
+    {
+      core: '0,1',
+      env: { MAILGATE_HTTPS_PORT: String(port) },
+      stdout: openSync(join(root, 'access-workers.log'), 'w'),
+    },
+  );
+  const url = `https://127.0.0.1:${port}`;
+  await waitHttp(`${url}/_mailgate/healthz`);
+  await sleep(IDLE_SETTLE_MS);
+  const workerPids = processTree(cluster.pid).slice(1);
+  const workerIdleRssMb = workerPids.map(rssMb);
+  const primaryIdleRssMb = rssMb(cluster.pid) - workerIdleRssMb.reduce((a, b) => a + b, 0);
+  log(
+    `workers idle RSS ${workerIdleRssMb.map((mb) => mb.toFixed(1)).join(' / ')} MB per worker, primary ${primaryIdleRssMb.toFixed(1)} MB`,
+  );
+  wrk(`${url}/`, { seconds: 3 });
+  const [onePublic, twoPublic, oneToken, twoToken] = alternate([
+    { pid: gw.pid, run: () => wrk(`${gwUrl}/`) },
+    { pid: cluster.pid, run: () => wrk(`${url}/`) },
+    { pid: gw.pid, run: () => wrk(`${gwUrl}/send`, { header: bearer }) },
+    { pid: cluster.pid, run: () => wrk(`${url}/send`, { header: bearer }) },
+  ]);
+  row('1 process: public route', onePublic);
+  row('2 workers: public route', twoPublic);
+  row('1 process: token route', oneToken);
+  row('2 workers: token route', twoToken);
+  await stop(cluster);
+  return { workerIdleRssMb, primaryIdleRssMb };
+}
+
 async function main() {
   if (!has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
   if (!has('taskset')) throw new Error('taskset is not installed (util-linux)');
@@ -455,6 +497,7 @@ end\n`,
   log(
     `invalid tokens: ${sent} distinct, RSS ${before.toFixed(1)} MB before, ${batches.map((mb) => mb.toFixed(1)).join(' / ')} MB after each third`,
   );
+  const workers = await benchWorkers({ gw, gwUrl, config, bearer });
   await stop(gw);
 
   const find = (name) => rows.find((r) => r.name === name);
@@ -464,6 +507,7 @@ end\n`,
     mailgateStartRssMb: gwStartRss,
     mailgateIdleRssMb: gwIdle,
     invalidTokens: { sent, rssBeforeMb: before, rssAfterEachThirdMb: batches, rssAfterMb: after },
+    workers,
     ratios: {
       publicVsRawNode: ratio(
         `mailgate public route (median of ${ROUNDS})`,
@@ -487,6 +531,8 @@ end\n`,
       ),
       tokenVsPublic: ratio('mailgate token route', 'mailgate same route, auth: public'),
       adminCertVsPublic: ratio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
+      twoWorkersVsOnePublic: ratio('2 workers: public route', '1 process: public route'),
+      twoWorkersVsOneToken: ratio('2 workers: token route', '1 process: token route'),
     },
   };
   const out = process.env.BENCH_JSON ?? join(tmpdir(), 'mailgate-bench.json');
