@@ -13,7 +13,8 @@ export interface GuideInput {
   /** The peer's tunnel address (no prefix). */
   address: string;
   /** Base names of the files next to the guide. */
-  files: { p12: string; conf: string; png: string; ca: string; cert: string; key: string };
+  /** `key` only when the unencrypted PEM key was asked for (--with-pem-key). */
+  files: { p12: string; conf: string; png: string; ca: string; cert: string; key?: string | undefined };
 }
 
 /** The admin pages the guide points to, below the public URL. */
@@ -56,12 +57,21 @@ Reaching the admin pages needs two things at once: your client certificate
 3. Open ${input.adminUrl}
    Choose the certificate "${input.name}" when the browser asks for one.
 
-Keep these files private: ${files.key}, ${files.p12} and ${files.conf} hold your
-private keys. Delete ${files.p12} once it is imported. ${files.cert} and ${files.key} are the
-same certificate as PEM files, for command-line tools (curl --cert/--key).
+${pemKeyNote(files)}
 
 Your certificate (serial ${input.serial}) expires on ${expires}. If a device is lost,
 tell an operator at once: they run 'mailgate ca revoke ${input.serial}' and
 'mailgate wg remove ${input.name}'.
 `;
+}
+
+/** What the guide says about the private keys, with or without the unencrypted PEM key. */
+function pemKeyNote(files: GuideInput['files']): string {
+  if (files.key)
+    return `Keep these files private: ${files.key}, ${files.p12} and ${files.conf} hold your
+private keys; ${files.key} is not encrypted. Delete ${files.p12} once it is imported. ${files.cert}
+and ${files.key} are the same certificate as PEM files, for command-line tools (curl --cert/--key).`;
+  return `Keep these files private: ${files.p12} and ${files.conf} hold your private keys. Delete
+${files.p12} once it is imported. Command-line tools that want a PEM key: run
+'openssl pkcs12 -in ${files.p12} -nocerts -out key.pem' (it asks for the password and a new one).`;
 }

@@ -36,6 +36,14 @@ export interface OnboardOptions {
   adminUrl: string;
   /** Who asked, for the audit trail. */
   actor: string;
+  /** The PKCS#12 password (from a file the operator wrote); undefined = a fresh random one. */
+  password?: string | undefined;
+  /**
+   * Also write the private key as an unencrypted PEM into `outDir`. Off by default: the folder would then
+   * be a full credential by itself, and handing the p12 password over by another channel would protect
+   * nothing.
+   */
+  withPemKey?: boolean | undefined;
   now?: number;
 }
 
@@ -43,7 +51,8 @@ export interface OnboardOptions {
 export interface OnboardFiles {
   p12: string;
   cert: string;
-  key: string;
+  /** Only with `withPemKey`. */
+  key?: string;
   ca: string;
   conf: string;
   png: string;
@@ -110,7 +119,7 @@ export async function onboardAdmin(
   const { outDir, actor } = options;
   requireServer(db);
   if (!caExists(dataDir)) throw new CaMissingError(dataDir);
-  const files = outDir === undefined ? undefined : bundlePaths(outDir, name);
+  const files = outDir === undefined ? undefined : bundlePaths(outDir, name, options.withPemKey === true);
   if (outDir !== undefined && files) {
     checkOutputDir(outDir);
     assertAbsent(Object.values(files));
@@ -122,7 +131,7 @@ export async function onboardAdmin(
     now: options.now,
   });
   const png = await qrPng(prepared.config);
-  const password = generatePassword();
+  const password = options.password ?? generatePassword();
 
   const names = baseNames(name);
   let written: WrittenBundle | undefined;
@@ -156,7 +165,7 @@ export async function onboardAdmin(
           serial: certificate.serial,
           notAfter: certificate.notAfter,
           address: prepared.peer.address,
-          files: names,
+          files: { ...names, key: files?.key && names.key },
         });
         bundle = {
           names,
@@ -172,7 +181,7 @@ export async function onboardAdmin(
         const contents: OutputFile[] = [
           { path: files.ca, data: bundle.ca, mode: 0o644 },
           { path: files.cert, data: bundle.cert, mode: 0o644 },
-          { path: files.key, data: bundle.key, mode: 0o600 },
+          ...(files.key ? [{ path: files.key, data: bundle.key, mode: 0o600 }] : []),
           { path: files.p12, data: bundle.p12, mode: 0o600 },
           { path: files.conf, data: bundle.conf, mode: 0o600 },
           { path: files.png, data: bundle.png, mode: 0o600 },
@@ -210,13 +219,13 @@ function baseNames(name: string) {
   };
 }
 
-function bundlePaths(dir: string, name: string): OnboardFiles {
+function bundlePaths(dir: string, name: string, withPemKey: boolean): OnboardFiles {
   const names = baseNames(name);
   const at = (file: string) => join(dir, file);
   return {
     p12: at(names.p12),
     cert: at(names.cert),
-    key: at(names.key),
+    ...(withPemKey && { key: at(names.key) }),
     ca: at(names.ca),
     conf: at(names.conf),
     png: at(names.png),

@@ -1,6 +1,7 @@
 /**
  * @module Normalising command flags into typed values, with UsageError naming the flag.
  */
+import { readFileSync } from 'node:fs';
 import { UsageError } from '../lib/errors.js';
 import type { FlagValues } from './command-spec.js';
 
@@ -41,4 +42,18 @@ export function optionalList(flags: FlagValues, name: string): string[] | undefi
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean);
+}
+
+/**
+ * The first line of a secret file (so `echo pw > f` works); undefined when `path` is. Secrets come from
+ * files, never from the command line, where the process list and the shell history show them.
+ * @throws UsageError naming the flag when the file cannot be read.
+ */
+export function secretFromFile(path: string | undefined, flag: string): string | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (cause) {
+    throw new UsageError(`${flag}: cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`);
+  }
 }

@@ -11,9 +11,12 @@ import { APPLY_PEERS_COMMAND } from '../../wireguard/server-config.js';
 import { serverMissing } from '../../wireguard/store.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
-import { optionalList, optionalString, requiredString } from '../flags.js';
+import { optionalList, optionalString, requiredString, secretFromFile } from '../flags.js';
 
-/** `admin onboard NAME [--role R] --out DIR [--email ADDR] [--days N] [--dns IP[,IP...]] [--route-public IP] [--json]` */
+/**
+ * `admin onboard NAME [--role R] --out DIR [--email ADDR] [--days N] [--dns IP[,IP...]] [--route-public IP]
+ * [--p12-password-file F] [--with-pem-key] [--json]`
+ */
 export async function adminOnboard(flags: FlagValues, positionals: string[], ctx: CliContext): Promise<void> {
   const name = checkClientName(positionals[0]!, 'NAME');
   const role = checkRole(optionalString(flags, 'role') ?? 'admin');
@@ -23,6 +26,9 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
   const dns = optionalList(flags, 'dns')?.map((ip) => parseIpAddress(ip, '--dns'));
   const routeText = optionalString(flags, 'route-public');
   const routePublic = routeText === undefined ? undefined : parseIpAddress(routeText, '--route-public');
+  const givenPassword = secretFromFile(optionalString(flags, 'p12-password-file'), '--p12-password-file');
+  const { checkPkcs12Password } = await import('../../certs/pkcs12.js');
+  if (givenPassword !== undefined) checkPkcs12Password(givenPassword);
   const config = await ctx.config();
   const days = checkDays(optionalString(flags, 'days'), config.ca.clientDays, config.ca.maxDays);
   const adminUrl = adminPagesUrl(config.publicUrl);
@@ -42,24 +48,29 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
       outDir,
       adminUrl,
       actor: ctx.actor,
+      password: givenPassword,
+      withPemKey: flags['with-pem-key'] === true,
     });
   } finally {
     db.close();
   }
-  const { password } = result;
+  // A password the operator gave in a file is theirs already: never print it.
+  const password = givenPassword === undefined ? result.password : undefined;
   // Given an output folder, onboardAdmin wrote the files and returns their paths.
   const files = result.files!;
   if (ctx.json) {
     ctx.out(JSON.stringify({ name, role, serial: result.serial, address: result.address, password, files }));
     return;
   }
-  ctx.out(`PKCS#12 password for ${name}: ${password}`);
+  if (password !== undefined) ctx.out(`PKCS#12 password for ${name}: ${password}`);
   ctx.err(
     `onboarded '${name}' (role ${role}, certificate ${result.serial}, tunnel address ${result.address})`,
   );
   for (const [kind, path] of Object.entries(files)) ctx.err(`  ${kind.padEnd(5)} ${path}`);
   ctx.err(
-    `the password is shown only now: give it to ${name} by another channel than the files; read ${files.guide}`,
+    password === undefined
+      ? `the p12 is protected with the password from the file: give it to ${name} by another channel than the files; read ${files.guide}`
+      : `the password is shown only now: give it to ${name} by another channel than the files; read ${files.guide}`,
   );
   ctx.err(`apply the new peer on the server: ${APPLY_PEERS_COMMAND}`);
 }

@@ -2,7 +2,7 @@
  * @module `mailgate ca ...`: normalise flags, call certs/, print. Modules that load node-forge are
  * imported inside the commands that sign, so `ca list` starts without them.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { caExists, caPaths, readCaCertificatePem } from '../../certs/ca-files.js';
 import { type CertificateRecord, listCertificates } from '../../certs/certificate-store.js';
@@ -23,7 +23,7 @@ import { assertAbsent, type OutputFile, stageFiles } from '../../lib/staged-file
 import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
-import { optionalInteger, optionalList, optionalString, requiredString } from '../flags.js';
+import { optionalInteger, optionalList, optionalString, requiredString, secretFromFile } from '../flags.js';
 
 /** `ca init [--cn NAME] [--days N] [--force]` */
 export async function caInit(flags: FlagValues, ctx: CliContext): Promise<void> {
@@ -76,7 +76,11 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
   const email = emailText === undefined ? undefined : checkEmail(emailText);
   const { ca: limits } = await ctx.config();
   const days = checkDays(optionalString(flags, 'days'), limits.clientDays, limits.maxDays);
-  const password = p12Password(flags);
+  const inline = optionalString(flags, 'p12-password');
+  const file = optionalString(flags, 'p12-password-file');
+  if (inline !== undefined && file !== undefined)
+    throw new UsageError('give either --p12-password or --p12-password-file, not both');
+  const password = inline ?? secretFromFile(file, '--p12-password-file');
   const { checkPkcs12Algorithm, checkPkcs12Password } = await import('../../certs/pkcs12.js');
   const algorithmText = optionalString(flags, 'p12-algorithm');
   if (algorithmText !== undefined && password === undefined) {
@@ -133,6 +137,11 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
     );
     for (const [kind, path] of Object.entries(files)) ctx.err(`  ${kind.padEnd(4)} ${path}`);
   }
+  // After the work, so that a refusal stays one line.
+  if (inline !== undefined)
+    ctx.err(
+      'warning: --p12-password shows the password in the process list and the shell history; use --p12-password-file',
+    );
 }
 
 /** `ca issue server --dns HOST[,..] [--ip IP[,..]] [--days N] [--out DIR] [--force]` */
@@ -274,23 +283,6 @@ function outDir(flags: FlagValues): string {
   const dir = resolve(optionalString(flags, 'out') ?? '.');
   checkOutputDir(dir);
   return dir;
-}
-
-/** --p12-password or the first line of --p12-password-file (so `echo pw > f` works). */
-function p12Password(flags: FlagValues): string | undefined {
-  const inline = optionalString(flags, 'p12-password');
-  const file = optionalString(flags, 'p12-password-file');
-  if (inline !== undefined && file !== undefined) {
-    throw new UsageError('give either --p12-password or --p12-password-file, not both');
-  }
-  if (file === undefined) return inline;
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (cause) {
-    throw new UsageError(
-      `--p12-password-file: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
-    );
-  }
 }
 
 function toJson(c: CertificateRecord) {

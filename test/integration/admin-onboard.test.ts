@@ -78,20 +78,13 @@ describe('admin onboard', () => {
     expect(result).toMatchObject({ name: 'alice', role: 'admin', address: '10.8.0.2' });
     expect(result.password).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
     const { files, password } = result;
-    expect(Object.keys(files).sort()).toEqual(['ca', 'cert', 'conf', 'guide', 'key', 'p12', 'png']);
+    // One protected credential: the p12, and no unencrypted key beside it (issue 12).
+    expect(Object.keys(files).sort()).toEqual(['ca', 'cert', 'conf', 'guide', 'p12', 'png']);
     expect(readdirSync(dir).sort()).toEqual(
-      [
-        'README.txt',
-        'alice.conf',
-        'alice.crt.pem',
-        'alice.key.pem',
-        'alice.p12',
-        'alice.png',
-        'mailgate-ca.pem',
-      ].sort(),
+      ['README.txt', 'alice.conf', 'alice.crt.pem', 'alice.p12', 'alice.png', 'mailgate-ca.pem'].sort(),
     );
     expect(mode(dir)).toBe(0o700);
-    for (const kind of ['key', 'p12', 'conf', 'png']) expect(mode(files[kind])).toBe(0o600);
+    for (const kind of ['p12', 'conf', 'png']) expect(mode(files[kind])).toBe(0o600);
 
     const nss = join(fixture.root, 'nssdb');
     mkdirSync(nss);
@@ -125,6 +118,88 @@ describe('admin onboard', () => {
     expect(actions.slice(-3)).toEqual(['ca.issue', 'wg.add', 'admin.onboard']);
     const everything = JSON.stringify(fixture.db.prepare('SELECT * FROM audit').all());
     expect(everything).not.toContain(password);
+  });
+
+  it('real CLI: a password from --p12-password-file protects the p12 and is never printed; --with-pem-key adds the key', async () => {
+    const dir = outDir();
+    const secret = join(fixture.root, 'p12-secret');
+    writeFileSync(secret, 'correct horse battery staple\n', { mode: 0o600 });
+    const run = await runCli(['admin', 'onboard', 'fiona', '--out', dir, '--p12-password-file', secret], {
+      dataDir: fixture.dataDir,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).not.toContain('correct horse');
+    expect(run.stderr).toContain('protected with the password from the file');
+    expect(existsSync(join(dir, 'fiona.key.pem'))).toBe(false);
+    const opened = tool('openssl', [
+      'pkcs12',
+      '-in',
+      join(dir, 'fiona.p12'),
+      '-passin',
+      `file:${secret}`,
+      '-nokeys',
+      '-legacy',
+    ]);
+    expect(opened.code, opened.out).toBe(0);
+    expect(opened.stdout).toContain('BEGIN CERTIFICATE');
+    const wrong = join(fixture.root, 'wrong-secret');
+    writeFileSync(wrong, 'not it\n');
+    expect(
+      tool('openssl', [
+        'pkcs12',
+        '-in',
+        join(dir, 'fiona.p12'),
+        '-passin',
+        `file:${wrong}`,
+        '-nokeys',
+        '-legacy',
+      ]).code,
+    ).not.toBe(0);
+    expect(readFileSync(join(dir, 'README.txt'), 'utf8')).not.toContain('fiona.key.pem');
+
+    const withKey = outDir();
+    const keyed = await runCli(['admin', 'onboard', 'gina', '--out', withKey, '--with-pem-key'], {
+      dataDir: fixture.dataDir,
+    });
+    expect(keyed.code, keyed.stderr).toBe(0);
+    expect(keyed.stdout).toMatch(/^PKCS#12 password for gina: [a-z2-9-]{23}\n$/);
+    expect(mode(join(withKey, 'gina.key.pem'))).toBe(0o600);
+    expect(readFileSync(join(withKey, 'README.txt'), 'utf8')).toContain('gina.key.pem is not encrypted');
+  });
+
+  it('real CLI: ca issue client warns about --p12-password and takes --p12-password-file silently', async () => {
+    const dir = outDir();
+    mkdirSync(dir);
+    const inline = await runCli(
+      ['ca', 'issue', 'client', '--name', 'henry', '--out', dir, '--p12-password', 'pw-inline'],
+      {
+        dataDir: fixture.dataDir,
+      },
+    );
+    expect(inline.code, inline.stderr).toBe(0);
+    expect(inline.stderr).toMatch(/warning: --p12-password shows the password in the process list/);
+    const secret = join(fixture.root, 'issue-secret');
+    writeFileSync(secret, 'from-a-file\n', { mode: 0o600 });
+    const fromFile = await runCli(
+      ['ca', 'issue', 'client', '--name', 'irene', '--out', dir, '--p12-password-file', secret],
+      {
+        dataDir: fixture.dataDir,
+      },
+    );
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(fromFile.stderr).not.toContain('warning');
+    expect(
+      tool('openssl', [
+        'pkcs12',
+        '-in',
+        join(dir, 'irene.p12'),
+        '-passin',
+        `file:${secret}`,
+        '-nokeys',
+        '-legacy',
+      ]).code,
+    ).toBe(0);
   });
 
   it('prints the password once on stdout and the files on stderr, honouring role, email, dns and route-public', async () => {
