@@ -112,6 +112,11 @@ export function dispatchExpectingContinue(
     response.on('end', () => {
       if (settled) return;
       settled = true;
+      // Answered without a 100 (a refusal): the body will never be sent, so the connection cannot be reused.
+      if (!request.writableFinished) {
+        options.body.unpipe(request);
+        request.destroy();
+      }
       handler.onResponseEnd?.(controller, response.trailers);
     });
   });

@@ -115,6 +115,12 @@ afterAll(async () => {
   await apache?.close();
 });
 
+/** The gateway's connections to the test upstream, as `ss` lists them. */
+function upstreamSockets(): string {
+  const port = (upstream.address() as AddressInfo).port;
+  return execFileSync('ss', ['-tanH', `( dport = :${port} )`], { encoding: 'utf8' });
+}
+
 /** A raw TLS HTTP/1.1 connection: what was received so far, byte for byte. */
 function rawConnection(): Promise<{ socket: TLSSocket; received: () => string; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
@@ -171,6 +177,8 @@ describe('Expect: 100-continue over TLS (HTTP/1.1)', () => {
     expect(client.received()).not.toContain('100 Continue');
     expect(client.received()).toContain('www-authenticate: Basic realm="dav"');
     expect(seen.some((s) => s.url === '/refuse')).toBe(false);
+    // The upstream connection that carried the refused request is not left waiting for a body.
+    await vi.waitFor(() => expect(upstreamSockets()).not.toMatch(/ESTAB/), { timeout: 10_000, interval: 50 });
   });
 });
 
@@ -217,14 +225,8 @@ describe('Expect: 100-continue, other paths', () => {
     client.socket.write(Buffer.alloc(100_000, 'x'));
     client.socket.destroy();
     await vi.waitFor(() => expect(abortedUploads).toBe(1), { timeout: 10_000, interval: 20 });
-    const upstreamPort = (upstream.address() as AddressInfo).port;
-    await vi.waitFor(
-      () =>
-        expect(
-          execFileSync('ss', ['-tanH', `( dport = :${upstreamPort} )`], { encoding: 'utf8' }),
-        ).not.toMatch(/ESTAB/),
-      { timeout: 10_000, interval: 50 },
-    );
+    await vi.waitFor(() => expect(upstreamSockets()).not.toMatch(/ESTAB/), { timeout: 10_000, interval: 50 });
+
     const after = await rawRequest(
       gw.port,
       'GET /alive HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
