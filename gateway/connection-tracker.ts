@@ -81,6 +81,9 @@ export class ConnectionTracker {
       return;
     }
     const socket = req.socket;
+    // A response cut by its connection closes after the socket: counting it would put the closed socket
+    // back into #inflight for good (with its buffers, about 15 KB per aborted exchange and more).
+    if (!this.#sockets.has(socket)) return;
     const left = (this.#inflight.get(socket) ?? 1) - 1;
     this.#inflight.set(socket, left);
     if (this.#draining && left === 0) socket.end();
