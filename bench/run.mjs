@@ -319,8 +319,8 @@ async function main() {
 dataDir: ${dataDir}
 listen: { https: { host: 127.0.0.1, port: ${gwPort} } }
 admin: { sourceCidrs: [127.0.0.0/8] }
-# One address sends every request: the per-address limit runs on each (its cost is measured), never refusing.
-limits: { clientRequestsPerMinute: 60000000, clientRequestBurst: 1000000 }
+# One address sends every request: the per-address limits run on each (their cost is measured), never refusing.
+limits: { clientRequestsPerMinute: 60000000, clientRequestBurst: 1000000, upstreamRequestsPerClient: 100000 }
 upstreams: { app: { url: '${upstreamUrl}' } }
 routes:
   - { path: /admin, upstream: app, auth: admin }

@@ -258,7 +258,7 @@ export class Gateway {
         counters: { tokenRequests: this.metrics.tokenRequests, rateLimited: this.metrics.rateLimited },
       }),
     };
-    const upstreams = new Upstreams(config.upstreams);
+    const upstreams = new Upstreams(config.upstreams, config.limits);
     const apiOptions = {
       db: this.#apiDb,
       dataDir: config.dataDir,

@@ -17,7 +17,8 @@ export type GatewayErrorCode =
   | 'rate_limited'
   | 'internal_error'
   | 'upstream_unreachable'
-  | 'upstream_timeout';
+  | 'upstream_timeout'
+  | 'upstream_busy';
 
 const STATUS: Record<GatewayErrorCode, number> = {
   bad_request: 400,
@@ -33,6 +34,7 @@ const STATUS: Record<GatewayErrorCode, number> = {
   internal_error: 500,
   upstream_unreachable: 502,
   upstream_timeout: 504,
+  upstream_busy: 503,
 };
 
 const MESSAGE: Record<GatewayErrorCode, string> = {
@@ -49,6 +51,7 @@ const MESSAGE: Record<GatewayErrorCode, string> = {
   internal_error: 'Internal error',
   upstream_unreachable: 'Bad gateway',
   upstream_timeout: 'Gateway timeout',
+  upstream_busy: 'Service unavailable',
 };
 
 function fixedHeaders(body: string, contentType: string): OutgoingHttpHeaders {

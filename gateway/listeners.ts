@@ -58,7 +58,13 @@ export function createTlsServer({
       handshakeTimeout: limits.handshakeTimeoutMs,
       // Node counts the pseudo-headers (:method, :path, :scheme, :authority) as entries too.
       maxHeaderListPairs: limits.maxHeaderCount + 4,
-      settings: { enablePush: false, maxHeaderListSize: limits.maxHeaderBytes },
+      maxSessionMemory: limits.h2MaxSessionMemoryMiB,
+      settings: {
+        enablePush: false,
+        maxHeaderListSize: limits.maxHeaderBytes,
+        // Node's default is 2^32-1: one connection could hold thousands of streams and the upstream pool.
+        maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+      },
     },
     listener,
   );

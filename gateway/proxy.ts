@@ -23,6 +23,7 @@ export type UpstreamFailure =
   | 'body_timeout'
   | 'socket'
   | 'too_large'
+  | 'queue_timeout'
   | 'aborted';
 
 export class PayloadTooLargeError extends Error {
@@ -112,10 +113,19 @@ function failAbortedUpload(this: Http2ServerRequest) {
 
 /** An upstream timeout, with undici's error codes so classification and metrics stay the same. */
 export class UpstreamTimeoutError extends Error {
-  readonly code: 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT';
-  constructor(phase: 'headers' | 'body', timeoutMs: number) {
-    super(`upstream ${phase} not received within ${timeoutMs} ms`);
-    this.code = phase === 'headers' ? 'UND_ERR_HEADERS_TIMEOUT' : 'UND_ERR_BODY_TIMEOUT';
+  readonly code: 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT' | 'MAILGATE_QUEUE_TIMEOUT';
+  constructor(phase: 'headers' | 'body' | 'queue', timeoutMs: number) {
+    super(
+      phase === 'queue'
+        ? `no upstream connection free within ${timeoutMs} ms`
+        : `upstream ${phase} not received within ${timeoutMs} ms`,
+    );
+    this.code =
+      phase === 'headers'
+        ? 'UND_ERR_HEADERS_TIMEOUT'
+        : phase === 'body'
+          ? 'UND_ERR_BODY_TIMEOUT'
+          : 'MAILGATE_QUEUE_TIMEOUT';
   }
 }
 
@@ -147,6 +157,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #paused = false;
   #responseStarted = false;
   #expired: UpstreamTimeoutError | undefined;
+  /** When the request was handed to the pool; until onRequestStart it waits for a free connection. */
+  readonly #queuedAt: number;
+  /** The outcome was reported (a queue timeout reports before undici lets go of the request). */
+  #settled = false;
 
   constructor(
     req: GatewayRequest,
@@ -163,20 +177,39 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#uploading = uploading;
     this.#done = done;
     this.#lastActivity = performance.now();
-    this.#timer = setTimeout(onRelayTimeout, request.upstream.timeoutMs, this);
+    this.#queuedAt = this.#lastActivity;
+    const { timeoutMs, queueTimeoutMs } = request.upstream;
+    this.#timer = setTimeout(onRelayTimeout, Math.min(timeoutMs, queueTimeoutMs), this);
     // Decided by the relay's own state, never by the response's: on an h2 stream reset Node's compat
     // response reports writableFinished, and a relay paused for 'drain' would wait for it forever.
     res.on('close', () => {
       if (this.#relayed) return;
       this.#clientGone = true;
       clearTimeout(this.#timer);
-      this.#controller?.abort(new ClientAbortedError('client went away'));
+      const aborted = new ClientAbortedError('client went away');
+      if (this.#controller) this.#controller.abort(aborted);
+      // Still queued for a connection: done now; undici drops it at onRequestStart.
+      else this.#settle({ failure: 'aborted', error: aborted });
     });
   }
 
   timeoutFired(): void {
-    const timeoutMs = this.#request.upstream.timeoutMs;
+    const { timeoutMs, queueTimeoutMs } = this.#request.upstream;
     const now = performance.now();
+    if (this.#controller === undefined && !this.#clientGone) {
+      // Still waiting for a pool connection: past the queue budget the client gets 503 now; undici lets
+      // go of the request when a connection frees (onRequestStart aborts it before a byte is written).
+      const queueLeft = this.#queuedAt + queueTimeoutMs - now;
+      if (queueLeft <= 0) {
+        this.#expired = new UpstreamTimeoutError('queue', queueTimeoutMs);
+        this.#settle({ failure: 'queue_timeout', error: this.#expired });
+        return;
+      }
+      if (queueLeft < timeoutMs) {
+        this.#timer = setTimeout(onRelayTimeout, queueLeft, this);
+        return;
+      }
+    }
     if (this.#paused || (this.#uploading && !this.#req.readableEnded)) this.#lastActivity = now;
     const left = this.#lastActivity + timeoutMs - now;
     if (left > 0) {
@@ -263,12 +296,18 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#relayed = true;
     this.#res.end();
-    this.#done({});
+    this.#settle({});
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     clearTimeout(this.#timer);
-    this.#done({ failure: this.#clientGone ? 'aborted' : classifyUpstreamError(error), error });
+    this.#settle({ failure: this.#clientGone ? 'aborted' : classifyUpstreamError(error), error });
+  }
+
+  #settle(outcome: ProxyOutcome): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#done(outcome);
   }
 }
 

@@ -88,37 +88,52 @@ export function createRequestHandler({
       sendError(req, res, record, 'payload_too_large', decision.responseHeaders);
       return;
     }
-    let path = target.path;
-    const strippedPrefix = route.stripPrefix ? route.prefix : '';
-    if (strippedPrefix !== '') path = pathAfterPrefix(path, strippedPrefix);
-    const headers = upstreamHeaders(req, record, route, decision);
-    // WebDAV COPY/MOVE name their target by absolute URL: the upstream must see its own origin in it.
-    if (headers.destination !== undefined && upstream.rewriteDestination)
-      headers.destination = rewriteDestination(String(headers.destination), {
-        publicAuthority: requestAuthority(req),
-        upstreamOrigin: upstream.origin,
-        strippedPrefix,
-      });
-    const outcome = await proxyRequest(
-      req,
-      res,
-      {
-        upstream,
-        method: req.method ?? 'GET',
-        path: path + target.query,
-        headers,
-        maxBodyBytes: route.maxBodyBytes,
-        extraResponseHeaders: decision.responseHeaders,
-        strippedPrefix,
-        expectsContinue: expectsContinue(req),
-      },
-      record,
-    );
-    if (outcome.failure) {
-      recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
-      const code = upstreamFailureCode(outcome.failure);
-      if (code === undefined) res.destroy();
-      else sendError(req, res, record, code, decision.responseHeaders);
+    // One address (one connection, or a crowd behind one NAT) never holds the upstream's whole pool.
+    const client = record.client;
+    const inflight = upstream.inflightByClient.get(client) ?? 0;
+    if (inflight >= upstream.requestsPerClient) {
+      record.denied = 'client_inflight';
+      sendError(req, res, record, 'upstream_busy', decision.responseHeaders);
+      return;
+    }
+    upstream.inflightByClient.set(client, inflight + 1);
+    try {
+      let path = target.path;
+      const strippedPrefix = route.stripPrefix ? route.prefix : '';
+      if (strippedPrefix !== '') path = pathAfterPrefix(path, strippedPrefix);
+      const headers = upstreamHeaders(req, record, route, decision);
+      // WebDAV COPY/MOVE name their target by absolute URL: the upstream must see its own origin in it.
+      if (headers.destination !== undefined && upstream.rewriteDestination)
+        headers.destination = rewriteDestination(String(headers.destination), {
+          publicAuthority: requestAuthority(req),
+          upstreamOrigin: upstream.origin,
+          strippedPrefix,
+        });
+      const outcome = await proxyRequest(
+        req,
+        res,
+        {
+          upstream,
+          method: req.method ?? 'GET',
+          path: path + target.query,
+          headers,
+          maxBodyBytes: route.maxBodyBytes,
+          extraResponseHeaders: decision.responseHeaders,
+          strippedPrefix,
+          expectsContinue: expectsContinue(req),
+        },
+        record,
+      );
+      if (outcome.failure) {
+        recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
+        const code = upstreamFailureCode(outcome.failure);
+        if (code === undefined) res.destroy();
+        else sendError(req, res, record, code, decision.responseHeaders);
+      }
+    } finally {
+      const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
+      if (left === 0) upstream.inflightByClient.delete(client);
+      else upstream.inflightByClient.set(client, left);
     }
   }
 

@@ -4,7 +4,10 @@
 import { createRequire } from 'node:module';
 import type { Pool } from 'undici';
 import { ClosedError } from '../lib/errors.js';
-import type { UpstreamConfig } from './config/schema.js';
+import { DEFAULT_LIMITS } from './config/defaults.js';
+import type { LimitsConfig, UpstreamConfig } from './config/schema.js';
+
+export type UpstreamFairness = Pick<LimitsConfig, 'upstreamQueueTimeoutMs' | 'upstreamRequestsPerClient'>;
 
 // undici's index also loads fetch, WebSocket, EventSource, the cache and the mock agents: ~4 MB of heap
 // and ~6 MB of RSS that a gateway never uses. Pool alone is all we need (undici is pinned to an exact version).
@@ -19,13 +22,26 @@ export interface Upstream {
   origin: string;
   /** Config `rewriteDestination`. */
   rewriteDestination: boolean;
+  /** How long a request may wait for a free connection before it is answered 503, ms. */
+  queueTimeoutMs: number;
+  /** Most requests one client address may have in flight here. */
+  requestsPerClient: number;
+  /** Requests in flight per client address (entries removed at zero), for limits.upstreamRequestsPerClient. */
+  inflightByClient: Map<string, number>;
 }
 
 export class Upstreams {
   readonly #byName = new Map<string, Upstream>();
   #closed = false;
 
-  constructor(configs: Record<string, UpstreamConfig>) {
+  /** @param fairness config `limits.upstreamQueueTimeoutMs` and `limits.upstreamRequestsPerClient` */
+  constructor(
+    configs: Record<string, UpstreamConfig>,
+    {
+      upstreamQueueTimeoutMs: queueTimeoutMs,
+      upstreamRequestsPerClient: requestsPerClient,
+    }: UpstreamFairness = DEFAULT_LIMITS,
+  ) {
     for (const [name, config] of Object.entries(configs)) {
       const origin = new URL(config.url).origin;
       const pool = new PoolClass(origin, {
@@ -45,6 +61,9 @@ export class Upstreams {
         timeoutMs: config.timeoutMs,
         origin,
         rewriteDestination: config.rewriteDestination,
+        queueTimeoutMs,
+        requestsPerClient,
+        inflightByClient: new Map(),
       });
     }
   }

@@ -43,6 +43,14 @@ export const DEFAULT_CLIENT_REQUESTS_PER_MINUTE = 6_000;
 export const DEFAULT_CLIENT_REQUEST_BURST = 1_000;
 /** Addresses whose request bucket is kept: about 120 bytes each, so at most some 8 MB. */
 export const DEFAULT_CLIENT_TABLE_SIZE = 65_536;
+/** RFC 9113 §6.5.2 recommends no fewer than 100; nginx's http2_max_concurrent_streams is 128. */
+export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 100;
+/** Node's own default (10 MiB): bounded, and ample for 100 streams of webmail. */
+export const DEFAULT_H2_MAX_SESSION_MEMORY_MIB = 10;
+/** Half of an upstream's default 128 connections: a whole office behind one NAT still fits. */
+export const DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT = 64;
+/** A request waiting this long for an upstream connection is answered 503 rather than left hanging. */
+export const DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS = 10_000;
 /** The `limits` section when it is absent. */
 export const DEFAULT_LIMITS = {
   handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -55,6 +63,10 @@ export const DEFAULT_LIMITS = {
   clientRequestsPerMinute: DEFAULT_CLIENT_REQUESTS_PER_MINUTE,
   clientRequestBurst: DEFAULT_CLIENT_REQUEST_BURST,
   clientTableSize: DEFAULT_CLIENT_TABLE_SIZE,
+  h2MaxConcurrentStreams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
+  h2MaxSessionMemoryMiB: DEFAULT_H2_MAX_SESSION_MEMORY_MIB,
+  upstreamRequestsPerClient: DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT,
+  upstreamQueueTimeoutMs: DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS,
 } as const;
 
 /**

@@ -15,6 +15,8 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_CRL_DAYS,
   DEFAULT_DRAIN_MS,
+  DEFAULT_H2_MAX_CONCURRENT_STREAMS,
+  DEFAULT_H2_MAX_SESSION_MEMORY_MIB,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_HSTS_MAX_AGE_S,
@@ -28,6 +30,8 @@ import {
   DEFAULT_TOKEN_AUDIENCE,
   DEFAULT_TOKEN_CLOCK_TOLERANCE_S,
   DEFAULT_UPSTREAM_CONNECTIONS,
+  DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS,
+  DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   MAX_WORKERS,
 } from './defaults.js';
@@ -130,6 +134,22 @@ const limits = z.strictObject({
   clientRequestBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_CLIENT_REQUEST_BURST),
   /** Most client addresses whose request rate is tracked at once (memory: about 120 bytes each). */
   clientTableSize: z.number().int().min(1_000).max(10_000_000).default(DEFAULT_CLIENT_TABLE_SIZE),
+  /** h2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
+  h2MaxConcurrentStreams: z.number().int().min(1).max(1_000).default(DEFAULT_H2_MAX_CONCURRENT_STREAMS),
+  /** Memory one h2 session may hold for frames and headers, MiB (Node's maxSessionMemory); past it, refused streams. */
+  h2MaxSessionMemoryMiB: z.number().int().min(1).max(1_024).default(DEFAULT_H2_MAX_SESSION_MEMORY_MIB),
+  /**
+   * Requests one client address may have in flight to one upstream at once; more get 503 at once, so a
+   * single address or connection cannot hold the upstream's whole pool. Keep it below the upstream's connections.
+   */
+  upstreamRequestsPerClient: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT),
+  /** ms a request may wait for a free upstream connection (all in use); past it 503 upstream_busy. */
+  upstreamQueueTimeoutMs: z.number().int().min(100).max(600_000).default(DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS),
 });
 
 export const configSchema = z.strictObject({

@@ -1,0 +1,189 @@
+/**
+ * Client aborts reach the upstream (HTTP/1.1 and h2), h2 is bounded, and upstream pools are shared fairly:
+ * asserted on the upstream's side (what it received, its sockets) over real TLS.
+ */
+import { spawnSync } from 'node:child_process';
+import { constants as h2, connect as h2connect } from 'node:http2';
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { eventually } from '../helpers/eventually.js';
+import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, u32 } from '../helpers/raw-h2.js';
+
+const CONNECTIONS = 4;
+const PER_CLIENT = 2;
+const QUEUE_TIMEOUT_MS = 500;
+const STREAMS = 10;
+
+let echo: EchoUpstream;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  echo = await startEchoUpstream();
+  gw = await startTestGateway({
+    upstreams: { app: { url: echo.url, connections: CONNECTIONS } },
+    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+    limits: {
+      h2MaxConcurrentStreams: STREAMS,
+      upstreamRequestsPerClient: PER_CLIENT,
+      upstreamQueueTimeoutMs: QUEUE_TIMEOUT_MS,
+      clientRequestsPerMinute: 0,
+    },
+  });
+});
+
+afterAll(async () => {
+  await gw?.close();
+  await echo?.close();
+});
+
+/** Upstream-side sockets in a TCP state (the echo upstream's port), e.g. close-wait. */
+function upstreamSockets(state: string): number {
+  const out = spawnSync('ss', ['-tanH', 'state', state, `( sport = :${echo.port} )`], { encoding: 'utf8' });
+  return out.stdout.split('\n').filter(Boolean).length;
+}
+
+/** An h2 session from `localAddress` (any 127/8 address is this machine). */
+function h2Session(localAddress = '127.0.0.1') {
+  const session = h2connect(gw.url, {
+    rejectUnauthorized: false,
+    servername: 'localhost',
+    createConnection: () =>
+      tlsConnect({
+        // tls.connect passes net options through (its types leave localAddress out).
+        host: '127.0.0.1',
+        port: gw.port,
+        localAddress,
+        servername: 'localhost',
+        ALPNProtocols: ['h2'],
+        rejectUnauthorized: false,
+      } as ConnectionOptions),
+  });
+  session.on('error', () => {});
+  return session;
+}
+
+/** Opens `count` /hang streams on `session` and waits until the upstream holds them all. */
+async function hang(session: ReturnType<typeof h2Session>, count: number) {
+  const before = echo.received.filter((r) => r.url === '/hang').length;
+  const streams = Array.from({ length: count }, () => {
+    const stream = session.request({ ':path': '/hang', ':authority': 'localhost' });
+    stream.on('error', () => {});
+    return stream;
+  });
+  await eventually(() => echo.received.filter((r) => r.url === '/hang').length === before + count);
+  return streams;
+}
+
+describe('client aborts end the upstream request', () => {
+  it('an h2 stream reset while the upstream is answering cancels it and frees its pool connection', async () => {
+    const session = h2Session();
+    const cancelled = echo.hangsCancelled();
+    const [stream] = await hang(session, 1);
+    stream!.close(h2.NGHTTP2_CANCEL);
+    await eventually(() => echo.hangsCancelled() === cancelled + 1);
+    await eventually(() => upstreamSockets('close-wait') === 0);
+    expect((await h2Request(gw.port, { ':path': '/after-reset' })).status).toBe(200);
+    session.close();
+  });
+
+  it('a closed HTTP/1.1 connection cancels the upstream request', async () => {
+    const cancelled = echo.hangsCancelled();
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port: gw.port,
+      servername: 'localhost',
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: false,
+    });
+    socket.on('error', () => {});
+    const before = echo.received.filter((r) => r.url === '/hang').length;
+    socket.write('GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await eventually(() => echo.received.filter((r) => r.url === '/hang').length === before + 1);
+    socket.destroy();
+    await eventually(() => echo.hangsCancelled() === cancelled + 1);
+    await eventually(() => upstreamSockets('close-wait') === 0);
+  });
+
+  it('an upload cut off by an h2 reset never reaches the upstream as a complete request', async () => {
+    // Raw frames: Node's client sends END_STREAM before its RST_STREAM, a complete body after all.
+    const socket = await openRawH2(gw.port);
+    socket.on('error', () => {});
+    const headers = [[':method', 'POST'], ...getHeaders('/cut-h2').slice(1)] as Array<[string, string]>;
+    socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(headers)));
+    socket.write(frame(FRAME.DATA, 0, 1, Buffer.from('first part of the body;')));
+    // Let the first part travel through the gateway to the upstream, then reset the stream.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.write(frame(FRAME.RST_STREAM, 0, 1, u32(h2.NGHTTP2_CANCEL)));
+    // The access line closes the exchange; the upstream has had its request end by then.
+    await gw.logLines('/cut-h2');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(echo.received.filter((r) => r.url === '/cut-h2')).toEqual([]);
+    await eventually(() => upstreamSockets('close-wait') === 0);
+    socket.destroy();
+  });
+
+  it('an HTTP/1.1 chunked upload cut off by a closed connection is not completed upstream', async () => {
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port: gw.port,
+      servername: 'localhost',
+      ALPNProtocols: ['http/1.1'],
+      rejectUnauthorized: false,
+    });
+    socket.on('error', () => {});
+    socket.write(
+      'POST /cut-h1 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    socket.destroy();
+    await gw.logLines('/cut-h1');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(echo.received.filter((r) => r.url === '/cut-h1')).toEqual([]);
+  });
+});
+
+describe('bounded h2 and fair pools', () => {
+  it('announces limits.h2MaxConcurrentStreams and refuses streams past it', async () => {
+    const session = h2Session();
+    await new Promise((resolve) => session.once('remoteSettings', resolve));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(STREAMS);
+    session.close();
+  });
+
+  it('one address gets 503 past its in-flight share while another address is still served', async () => {
+    const session = h2Session('127.0.0.1');
+    const held = await hang(session, PER_CLIENT);
+    const over = await h2Request(gw.port, { ':path': '/one-more' });
+    expect(over.status).toBe(503);
+    expect(JSON.parse(over.body).error.code).toBe('upstream_busy');
+    const other = await rawGet(gw.port, '/other-address', {}, {
+      localAddress: '127.0.0.2',
+    } as ConnectionOptions);
+    expect(other.status).toBe(200);
+    const lines = await gw.logLines('client_inflight');
+    expect(lines.filter((l) => l.denied === 'client_inflight')).toHaveLength(1);
+    for (const stream of held) stream.close(h2.NGHTTP2_CANCEL);
+    session.close();
+    await eventually(async () => (await h2Request(gw.port, { ':path': '/after' })).status === 200);
+  });
+
+  it('a request that finds every upstream connection busy gets 503 after limits.upstreamQueueTimeoutMs', async () => {
+    // Two addresses, two requests each: the whole pool of four.
+    const sessions = [h2Session('127.0.0.3'), h2Session('127.0.0.4')];
+    const held = [...(await hang(sessions[0]!, 2)), ...(await hang(sessions[1]!, 2))];
+    const started = Date.now();
+    const waited = await rawGet(gw.port, '/queued', {}, { localAddress: '127.0.0.5' } as ConnectionOptions);
+    expect(waited.status).toBe(503);
+    expect(JSON.parse(waited.body).error.code).toBe('upstream_busy');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(QUEUE_TIMEOUT_MS - 50);
+    const lines = await gw.logLines('queue_timeout');
+    expect(lines.filter((l) => l.path === '/queued' && l.failure === 'queue_timeout')).toHaveLength(1);
+    for (const stream of held) stream.close(h2.NGHTTP2_CANCEL);
+    for (const session of sessions) session.close();
+    // The queued request never reaches the upstream, and the pool serves again.
+    await eventually(async () => (await rawGet(gw.port, '/after-queue')).status === 200);
+    expect(echo.received.filter((r) => r.url === '/queued')).toEqual([]);
+  });
+});
