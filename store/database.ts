@@ -73,3 +73,25 @@ function migrate(db: Database, file: string) {
     db.pragma(`user_version = ${MIGRATIONS.length}`);
   }).immediate();
 }
+
+/**
+ * Opens the data dir's database on a connection of its own (as one CLI command does), runs `use` and
+ * closes the connection, also when `use` throws or its promise rejects. Returns what `use` returns.
+ * @param ifMissing when given, a data dir without a database is refused with the error it makes, before
+ * anything is created (commands that must not create a data dir by accident).
+ * @example const peers = withDatabase(dataDir, (db) => listPeers(db), () => new NotFoundError('run wg init first'))
+ */
+export function withDatabase<T>(dataDir: string, use: (db: Database) => T, ifMissing?: () => Error): T {
+  if (ifMissing && !existsSync(join(dataDir, DATABASE_FILE))) throw ifMissing();
+  const db = openDatabase(dataDir);
+  let result: T;
+  try {
+    result = use(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  db.close();
+  return result;
+}

@@ -1,12 +1,8 @@
-/**
- * @module `mailgate backup` and `mailgate restore`: normalise flags, call store/, print.
- */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { caBackupFiles } from '../../certs/ca-files.js';
 import { NotFoundError } from '../../lib/errors.js';
 import { createBackup } from '../../store/backup.js';
-import { DATABASE_FILE, openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { restoreBackup } from '../../store/restore.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
@@ -16,20 +12,16 @@ import { requiredString } from '../flags.js';
 export async function backup(flags: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
   const outFile = resolve(requiredString(flags, 'out'));
   // Backing up never creates a database: a data dir without one has nothing to save.
-  if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) {
-    throw new NotFoundError(`no mailgate database in ${ctx.dataDir}: nothing to back up`);
-  }
-  const db = openDatabase(ctx.dataDir);
-  let result: Awaited<ReturnType<typeof createBackup>>;
-  try {
-    result = await createBackup(db, ctx.dataDir, outFile, {
-      force: flags.force === true,
-      actor: ctx.actor,
-      files: caBackupFiles(ctx.dataDir),
-    });
-  } finally {
-    db.close();
-  }
+  const result = await withDatabase(
+    ctx.dataDir,
+    (db) =>
+      createBackup(db, ctx.dataDir, outFile, {
+        force: flags.force === true,
+        actor: ctx.actor,
+        files: caBackupFiles(ctx.dataDir),
+      }),
+    () => new NotFoundError(`no mailgate database in ${ctx.dataDir}: nothing to back up`),
+  );
   if (ctx.json) ctx.out(JSON.stringify(result));
   else {
     ctx.err(

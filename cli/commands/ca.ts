@@ -20,7 +20,7 @@ import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { CaMissingError, UsageError } from '../../lib/errors.js';
 import { checkOutputDir, ensureOutputDir } from '../../lib/output-dir.js';
 import { assertAbsent, type OutputFile, stageFiles } from '../../lib/staged-files.js';
-import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
+import { DATABASE_FILE, withDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 import { optionalInteger, optionalList, optionalString, requiredString, secretFromFile } from '../flags.js';
@@ -34,7 +34,7 @@ export async function caInit(flags: FlagValues, ctx: CliContext): Promise<void> 
   const force = flags.force === true;
   const { crlDays } = (await ctx.config()).ca;
   const { initCa } = await import('../../certs/ca-init.js');
-  const result = await withDatabase(ctx, (db) =>
+  const result = await withDatabase(ctx.dataDir, (db) =>
     initCa(db, ctx.dataDir, { commonName, days, force, actor: ctx.actor, crlDays }),
   );
   const certPath = caPaths(ctx.dataDir).cert;
@@ -100,7 +100,7 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
   requireCa(ctx);
   if (!force) assertAbsent(Object.values(files));
   const { issueClientCertificate } = await import('../../certs/issue-client.js');
-  const issued = await withDatabase(ctx, (db) =>
+  const issued = await withDatabase(ctx.dataDir, (db) =>
     issueClientCertificate(db, ctx.dataDir, {
       name,
       role,
@@ -160,7 +160,7 @@ export async function caIssueServer(flags: FlagValues, ctx: CliContext): Promise
   const force = flags.force === true;
   requireCa(ctx);
   if (!force) assertAbsent(Object.values(files));
-  const issued = await withDatabase(ctx, (db) =>
+  const issued = await withDatabase(ctx.dataDir, (db) =>
     issueServerCertificate(db, ctx.dataDir, {
       dns,
       ips,
@@ -203,7 +203,7 @@ export async function caList(flags: FlagValues, ctx: CliContext): Promise<void> 
   const filter = { revoked: flags.revoked === true, expiringWithinDays };
   // Listing never creates a database: a fresh data dir simply has no certificates.
   const certificates = existsSync(join(ctx.dataDir, DATABASE_FILE))
-    ? await withDatabase(ctx, (db) => listCertificates(db, filter))
+    ? await withDatabase(ctx.dataDir, (db) => listCertificates(db, filter))
     : [];
   if (ctx.json) {
     ctx.out(JSON.stringify({ certificates: certificates.map(toJson) }));
@@ -219,7 +219,7 @@ export async function caRevoke(flags: FlagValues, target: string, ctx: CliContex
   const { crlDays } = (await ctx.config()).ca;
   requireCa(ctx);
   const { revokeCertificate } = await import('../../certs/revoke.js');
-  const { certificate, crl } = await withDatabase(ctx, (db) =>
+  const { certificate, crl } = await withDatabase(ctx.dataDir, (db) =>
     revokeCertificate(db, ctx.dataDir, target, reason, ctx.actor, { crlDays }),
   );
   if (ctx.json) ctx.out(JSON.stringify({ ...toJson(certificate), crlNumber: crl.number }));
@@ -239,22 +239,12 @@ export async function caCrl(flags: FlagValues, ctx: CliContext): Promise<void> {
   const { crlDays } = (await ctx.config()).ca;
   requireCa(ctx);
   const { ensureFreshCrl } = await import('../../certs/crl-store.js');
-  const { pem } = await withDatabase(ctx, (db) => ensureFreshCrl(db, ctx.dataDir, { crlDays }));
+  const { pem } = await withDatabase(ctx.dataDir, (db) => ensureFreshCrl(db, ctx.dataDir, { crlDays }));
   if (out === undefined) {
     if (flags.der === true) ctx.outBinary!(pemBody(pem));
     else ctx.out(pem);
   } else if (flags.der === true) writeFileAtomic(resolve(out), pemBody(pem), { mode: 0o644 });
   else writeFileAtomic(resolve(out), pem, { mode: 0o644 });
-}
-
-/** Opens the database, runs `fn`, and always closes it. */
-async function withDatabase<T>(ctx: CliContext, fn: (db: Database) => T | Promise<T>): Promise<T> {
-  const db = openDatabase(ctx.dataDir);
-  try {
-    return await fn(db);
-  } finally {
-    db.close();
-  }
 }
 
 /**

@@ -3,7 +3,7 @@
  */
 import { formatRate, parseDuration, parseRate, type Rate } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
-import { openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { issueToken, MAX_TOKEN_TTL_MS } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { checkAppName, checkScopes } from '../../tokens/token-format.js';
@@ -72,26 +72,23 @@ function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {
 export async function tokenIssue(flags: FlagValues, ctx: CliContext): Promise<void> {
   const options = parseTokenIssueFlags(flags);
   const config = await ctx.config();
-  const db = openDatabase(ctx.dataDir);
-  try {
+  const { issued, limits } = await withDatabase(ctx.dataDir, async (db) => {
     const issued = await issueToken(db, {
       ...options,
       issuer: config.publicUrl,
       audience: config.tokens.audience,
       actor: ctx.actor,
     });
-    const { limits } = findToken(db, issued.id)!;
-    if (ctx.json) {
-      ctx.out(JSON.stringify({ ...issued, limits: limitsJson(limits) }));
-    } else {
-      ctx.out(issued.token);
-      ctx.err(
-        `token ${issued.id} for app '${issued.app}' (scopes ${issued.scopes.join(' ')}, expires ${issued.expiresAt}):` +
-          ' shown once, store it now; it cannot be shown again',
-      );
-    }
-  } finally {
-    db.close();
+    return { issued, limits: findToken(db, issued.id)!.limits };
+  });
+  if (ctx.json) {
+    ctx.out(JSON.stringify({ ...issued, limits: limitsJson(limits) }));
+  } else {
+    ctx.out(issued.token);
+    ctx.err(
+      `token ${issued.id} for app '${issued.app}' (scopes ${issued.scopes.join(' ')}, expires ${issued.expiresAt}):` +
+        ' shown once, store it now; it cannot be shown again',
+    );
   }
 }
 
@@ -104,56 +101,46 @@ const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).
 
 /** `mailgate token list`: metadata of every token, never a token itself. */
 export async function tokenList(ctx: CliContext): Promise<void> {
-  const db = openDatabase(ctx.dataDir);
-  try {
-    const now = Date.now();
-    const rows = listTokens(db).map((t) => ({
-      id: t.id,
-      app: t.app,
-      scopes: t.scopes,
-      status: tokenStatus(t, now),
-      kid: t.kid,
-      limits: limitsJson(t.limits),
-      createdAt: iso(t.createdAt),
-      expiresAt: iso(t.expiresAt),
-      revokedAt: iso(t.revokedAt),
-      lastUsedAt: iso(t.lastUsedAt),
-    }));
-    if (ctx.json) {
-      ctx.out(JSON.stringify(rows));
-      return;
-    }
-    if (rows.length === 0) {
-      ctx.err("no tokens (issue one with 'mailgate token issue')");
-      return;
-    }
-    for (const r of rows) {
-      const { rate, burst, quotaPerDay } = r.limits;
-      ctx.out(
-        [
-          r.id,
-          r.app,
-          r.status,
-          r.scopes.join(','),
-          `${rate} burst ${burst} quota ${quotaPerDay === null ? 'none' : `${quotaPerDay}/day`}`,
-        ]
-          .concat(`expires ${r.expiresAt}`, `last used ${r.lastUsedAt ?? 'never'}`)
-          .join('  '),
-      );
-    }
-  } finally {
-    db.close();
+  const now = Date.now();
+  const rows = withDatabase(ctx.dataDir, listTokens).map((t) => ({
+    id: t.id,
+    app: t.app,
+    scopes: t.scopes,
+    status: tokenStatus(t, now),
+    kid: t.kid,
+    limits: limitsJson(t.limits),
+    createdAt: iso(t.createdAt),
+    expiresAt: iso(t.expiresAt),
+    revokedAt: iso(t.revokedAt),
+    lastUsedAt: iso(t.lastUsedAt),
+  }));
+  if (ctx.json) {
+    ctx.out(JSON.stringify(rows));
+    return;
+  }
+  if (rows.length === 0) {
+    ctx.err("no tokens (issue one with 'mailgate token issue')");
+    return;
+  }
+  for (const r of rows) {
+    const { rate, burst, quotaPerDay } = r.limits;
+    ctx.out(
+      [
+        r.id,
+        r.app,
+        r.status,
+        r.scopes.join(','),
+        `${rate} burst ${burst} quota ${quotaPerDay === null ? 'none' : `${quotaPerDay}/day`}`,
+      ]
+        .concat(`expires ${r.expiresAt}`, `last used ${r.lastUsedAt ?? 'never'}`)
+        .join('  '),
+    );
   }
 }
 
 /** `mailgate token revoke ID`. @throws NotFoundError, ConflictError (already revoked). */
 export async function tokenRevoke(id: string, ctx: CliContext): Promise<void> {
-  const db = openDatabase(ctx.dataDir);
-  try {
-    const token = revokeToken(db, id, ctx.actor);
-    if (ctx.json) ctx.out(JSON.stringify({ id: token.id, app: token.app, revokedAt: iso(token.revokedAt) }));
-    else ctx.err(`revoked token ${token.id} (app '${token.app}'); the gateway refuses it within a second`);
-  } finally {
-    db.close();
-  }
+  const token = withDatabase(ctx.dataDir, (db) => revokeToken(db, id, ctx.actor));
+  if (ctx.json) ctx.out(JSON.stringify({ id: token.id, app: token.app, revokedAt: iso(token.revokedAt) }));
+  else ctx.err(`revoked token ${token.id} (app '${token.app}'); the gateway refuses it within a second`);
 }

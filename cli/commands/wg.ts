@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
-import { DATABASE_FILE, type Database, openDatabase } from '../../store/database.js';
+import { DATABASE_FILE, openDatabase, withDatabase } from '../../store/database.js';
 import {
   APPLY_PEERS_COMMAND,
   commitPeer,
@@ -42,7 +42,7 @@ export async function wgInit(flags: FlagValues, _p: string[], ctx: CliContext): 
   const endpoint = parseEndpoint(requiredString(flags, 'endpoint'));
   const cidr = parseWireGuardCidr(optionalString(flags, 'cidr') ?? DEFAULT_WG_CIDR);
   const listenPort = optionalInteger(flags, 'listen-port', 1, 65_535);
-  const { server, removedPeers } = withDatabase(ctx, true, (db) =>
+  const { server, removedPeers } = withDatabase(ctx.dataDir, (db) =>
     initServer(db, { endpoint, cidr, listenPort, force: flags.force === true, actor: ctx.actor }),
   );
   const summary = {
@@ -72,7 +72,8 @@ export async function wgAdd(flags: FlagValues, positionals: string[], ctx: CliCo
   const outDir = outText === undefined ? undefined : resolve(outText);
   const qr = flags.qr === true;
 
-  const db = openWireGuardDatabase(ctx, false);
+  if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
+  const db = openDatabase(ctx.dataDir);
   let files: PeerFiles | undefined;
   let terminal: string | undefined;
   try {
@@ -103,13 +104,17 @@ export async function wgAdd(flags: FlagValues, positionals: string[], ctx: CliCo
   ctx.err(`peer '${name}' added; its private key is shown only now. Then ${APPLY_HINT}`);
 }
 
-/** `wg list [--json]`. */
+/** `wg list [--json]`. Like every wg command but init, it never creates a data dir. */
 export async function wgList(_f: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
   const now = Date.now();
-  const peers = withDatabase(ctx, false, (db) => {
-    requireServer(db);
-    return listPeers(db);
-  });
+  const peers = withDatabase(
+    ctx.dataDir,
+    (db) => {
+      requireServer(db);
+      return listPeers(db);
+    },
+    serverMissing,
+  );
   const rows = peers.map((peer) => ({
     name: peer.name,
     address: peer.address,
@@ -139,7 +144,7 @@ export async function wgList(_f: FlagValues, _p: string[], ctx: CliContext): Pro
 /** `wg remove NAME`. */
 export async function wgRemove(_f: FlagValues, positionals: string[], ctx: CliContext): Promise<void> {
   const name = validatePeerName(positionals[0]!);
-  const peer = withDatabase(ctx, false, (db) => removePeer(db, name, ctx.actor));
+  const peer = withDatabase(ctx.dataDir, (db) => removePeer(db, name, ctx.actor), serverMissing);
   ctx.err(`removed peer '${name}' (${peer.address}); ${APPLY_HINT}`);
 }
 
@@ -151,32 +156,17 @@ export async function wgSetEnabled(
   enabled: boolean,
 ): Promise<void> {
   const name = validatePeerName(positionals[0]!);
-  withDatabase(ctx, false, (db) => setPeerEnabled(db, name, enabled, ctx.actor));
+  withDatabase(ctx.dataDir, (db) => setPeerEnabled(db, name, enabled, ctx.actor), serverMissing);
   ctx.err(`${enabled ? 'enabled' : 'disabled'} peer '${name}'; ${APPLY_HINT}`);
 }
 
 /** `wg server-config [--out FILE]`. */
 export async function wgServerConfig(flags: FlagValues, _p: string[], ctx: CliContext): Promise<void> {
-  const text = withDatabase(ctx, false, (db) => serverConfig(db));
+  const text = withDatabase(ctx.dataDir, (db) => serverConfig(db), serverMissing);
   const out = optionalString(flags, 'out');
   if (out === undefined) return ctx.out(text);
   writeFileAtomic(resolve(out), text, { mode: 0o600 });
   ctx.err(`wrote ${resolve(out)} (0600)`);
-}
-
-/** Only `wg init` may create the data dir; the others fail before `wg init` without writing anything. */
-function openWireGuardDatabase(ctx: CliContext, create: boolean): Database {
-  if (!create && !existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
-  return openDatabase(ctx.dataDir);
-}
-
-function withDatabase<T>(ctx: CliContext, create: boolean, work: (db: Database) => T): T {
-  const db = openWireGuardDatabase(ctx, create);
-  try {
-    return work(db);
-  } finally {
-    db.close();
-  }
 }
 
 function durationFlag(flags: FlagValues, name: string): number | undefined {

@@ -1,10 +1,15 @@
 /**
- * @module Temp folders and databases for tests: created fresh, removed by their own registered cleanup.
+ * @module Temp folders and databases for tests: created fresh, removed by their own registered cleanup;
+ * withDatabase for a store the test did not open.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Database, openDatabase } from '../../store/database.js';
+
+/** The store's own helper, for tests reading or writing a gateway's store from outside. */
+export { withDatabase } from '../../store/database.js';
+
 import { onCleanup } from './cleanup.js';
 
 /**
@@ -32,23 +37,4 @@ export function tempDatabase(prefix = 'mailgate-db-'): TempDatabase {
   const db = openDatabase(dataDir);
   onCleanup(() => db.close());
   return { dataDir, db };
-}
-
-/**
- * Opens the data dir's database on a connection of its own (as the CLI would), runs `use` and closes it,
- * also when `use` throws. Returns what `use` returns.
- * @example const row = withDatabase(gw.dataDir, (db) => getCertificate(db, serial))
- */
-export function withDatabase<T>(dataDir: string, use: (db: Database) => T): T {
-  const db = openDatabase(dataDir);
-  let result: T;
-  try {
-    result = use(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-  if (result instanceof Promise) return result.finally(() => db.close()) as T;
-  db.close();
-  return result;
 }
