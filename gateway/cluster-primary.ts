@@ -207,7 +207,7 @@ class Primary {
 
   /**
    * A worker serves a newer CRL: every worker gets new ticket keys at once, so no session resumed on any
-   * of them skips the revocation check (DESIGN rule 4). The first report only sets the baseline.
+   * of them skips the revocation check (security rule 4). The first report only sets the baseline.
    */
   #onCrl(number: number) {
     if (number <= this.#crlNumber) return;
