@@ -297,6 +297,7 @@ export class Gateway {
       reservedPath,
       serveReserved,
       hsts: hstsHeader(config.tls.hsts),
+      adminListenerOnly: config.admin.listenerOnly,
     };
   }
 

@@ -22,6 +22,18 @@ import type { GatewayResponse } from './proxy.js';
 import type { AccessRecorder } from './request-record.js';
 import type { UpgradeListener } from './upgrade-handler.js';
 
+/**
+ * HTTP/1.1 sockets and h2 sessions accepted by the admin listener (config `admin.listenerOnly` serves
+ * /_mailgate/admin/ only there). The session, not its socket: h2 hands out a proxy in place of the socket.
+ */
+const adminListenerConnections = new WeakSet<Socket | Http2Session>();
+
+/** True when `req` came through the admin listener (told by its stream's kind, never its version). */
+export function arrivedOnAdminListener(req: GatewayRequest): boolean {
+  const connection = isHttp2Request(req) ? req.stream.session : req.socket;
+  return connection !== undefined && adminListenerConnections.has(connection);
+}
+
 export interface TlsServerOptions {
   tls: SecureContextOptions;
   /** Require a client certificate that chains to the CA at the handshake (admin listener). */
@@ -81,6 +93,7 @@ export function createTlsServer({
         socket.disableRenegotiation();
         socket.setNoDelay(true);
         tracker.socket(socket);
+        if (requireClientCertificate) adminListenerConnections.add(socket);
       },
       destroySocket,
     ),
@@ -91,7 +104,10 @@ export function createTlsServer({
     contained(
       'session',
       logger,
-      (session: Http2Session) => tracker.session(session, limits.keepAliveTimeoutMs),
+      (session: Http2Session) => {
+        tracker.session(session, limits.keepAliveTimeoutMs);
+        if (requireClientCertificate) adminListenerConnections.add(session);
+      },
       destroySession,
     ),
   );

@@ -9,6 +9,7 @@ import { type CanonicalTarget, canonicalizeTarget } from './canonical-path.js';
 import { clientAddress, plainAddress } from './client-address.js';
 import { forwardHeaders } from './forward-headers.js';
 import type { GatewayErrorCode } from './http-error.js';
+import { arrivedOnAdminListener } from './listeners.js';
 import {
   type Allowed,
   type GatewayRequest,
@@ -51,6 +52,8 @@ export interface PipelineState {
   ) => Promise<void>;
   /** Strict-Transport-Security for responses over TLS that carry none from the upstream (`tls.hsts`). */
   hsts: string | undefined;
+  /** `admin.listenerOnly`: admin-plane reserved paths answer 404 unless the request came through listen.admin. */
+  adminListenerOnly: boolean;
 }
 
 export interface ProxyResolution {
@@ -112,6 +115,9 @@ export function resolveRequest(
   if (reserved !== undefined) {
     record.route = reserved.label;
     record.plane = reserved.plane;
+    // Not found, not forbidden: the public listener does not say that an admin plane exists at all.
+    if (reserved.plane === 'admin' && state.adminListenerOnly && !arrivedOnAdminListener(req))
+      return { kind: 'refused', code: 'not_found', reason: 'admin_listener_only' };
   } else {
     route = state.routes.match(input.host, target.matchPath);
     if (!route) return { kind: 'refused', code: 'not_found' };

@@ -154,6 +154,9 @@ function crossCheck(config: Config): string[] {
       problems.push(`tls.${which}: cannot read ${path} (${(cause as NodeJS.ErrnoException).code})`);
     }
   }
+  if (config.admin.listenerOnly && !config.listen.admin) {
+    problems.push('admin.listenerOnly: needs listen.admin (the console and API would be served nowhere)');
+  }
   if ((config.tls.cert === 'auto') !== (config.tls.key === 'auto')) {
     problems.push('tls: cert and key must both be auto or both be paths');
   }

@@ -215,8 +215,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Peer addresses allowed on the admin plane (the socket's, never a header). */
       sourceCidrs: z.array(cidr).default([]),
+      /**
+       * Serve /_mailgate/admin/ (console and API) only on listen.admin: the public listener answers 404 there,
+       * so script running on the webmail origin (an XSS in webmail or the Mailcow UI) cannot reach it.
+       */
+      listenerOnly: z.boolean().default(false),
     })
-    .default({ sourceCidrs: [] }),
+    .default({ sourceCidrs: [], listenerOnly: false }),
   /** Peers whose X-Forwarded-For is believed; none by default. */
   trustedProxies: z.array(cidr).default([]),
   upstreams: z.record(

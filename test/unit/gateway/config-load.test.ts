@@ -151,6 +151,12 @@ describe('loadConfig', () => {
       {},
       'listen.http.port: 8443 is already used by listen.https',
     ],
+    [
+      'admin.listenerOnly without an admin listener',
+      `${minimal}admin: { listenerOnly: true }\n`,
+      {},
+      'admin.listenerOnly: needs listen.admin',
+    ],
   ])('rejects %s', (_name, yaml, env, message) => {
     expect(problems(yaml, env).join('\n')).toContain(message);
   });

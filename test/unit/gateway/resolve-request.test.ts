@@ -63,6 +63,7 @@ const state: PipelineState = {
     clientTableSize: 16,
   }),
   hsts: undefined,
+  adminListenerOnly: false,
 };
 
 function request(
@@ -132,6 +133,25 @@ describe('resolveRequest', () => {
     expect((await resolve(request('/', { host: null as unknown as string, minor: 0 }))).resolution.kind).toBe(
       'proxy',
     );
+  });
+
+  it('with admin.listenerOnly, answers 404 on /_mailgate/admin/ off the admin listener, before its guard', async () => {
+    state.adminListenerOnly = true;
+    try {
+      // The request's socket was not accepted by the admin listener (listeners.ts marks those).
+      const off = await resolve(request('/_mailgate/admin/api/status', { peer: '10.8.0.2' }));
+      expect(off.resolution).toMatchObject({
+        kind: 'refused',
+        code: 'not_found',
+        reason: 'admin_listener_only',
+      });
+      expect(off.asked).toEqual([]);
+      // Public reserved paths and admin-plane routes are untouched by the setting.
+      expect((await resolve(request('/_mailgate/healthz'))).resolution.kind).toBe('reserved');
+      expect((await resolve(request('/admin/x', { peer: '10.8.0.2' }))).resolution.kind).toBe('proxy');
+    } finally {
+      state.adminListenerOnly = false;
+    }
   });
 
   it('hands the admin guard the socket peer, never a forwarded address', async () => {
