@@ -166,24 +166,11 @@ export class Gateway {
     const onRequest = createRequestHandler(deps);
     const onUpgrade = createUpgradeHandler(deps);
     const tls = this.#tls.secureContextOptions();
-    const publicServer = createTlsServer({
-      tls,
-      requireClientCertificate: false,
-      onRequest,
-      onUpgrade,
-      tracker: this.#tracker,
-      limits: config.limits,
-      recorder,
-      logger: this.#logger,
-    });
-    this.#tls.attach(publicServer);
-    this.#capConnections(publicServer);
-    this.#servers.push(publicServer);
-    this.addresses.https = await listen(publicServer, config.listen.https, 'listen.https');
-    if (config.listen.admin) {
-      const adminServer = createTlsServer({
+    // The public and the admin listener differ only in whether the handshake requires a client certificate.
+    const serveTls = async (requireClientCertificate: boolean, key: 'https' | 'admin') => {
+      const server = createTlsServer({
         tls,
-        requireClientCertificate: true,
+        requireClientCertificate,
         onRequest,
         onUpgrade,
         tracker: this.#tracker,
@@ -191,11 +178,13 @@ export class Gateway {
         recorder,
         logger: this.#logger,
       });
-      this.#tls.attach(adminServer);
-      this.#capConnections(adminServer);
-      this.#servers.push(adminServer);
-      this.addresses.admin = await listen(adminServer, config.listen.admin, 'listen.admin');
-    }
+      this.#tls.attach(server);
+      this.#capConnections(server);
+      this.#servers.push(server);
+      this.addresses[key] = await listen(server, config.listen[key]!, `listen.${key}`);
+    };
+    await serveTls(false, 'https');
+    if (config.listen.admin) await serveTls(true, 'admin');
     if (config.listen.http) {
       const redirect = createPlainServer(
         createRedirectHandler({
