@@ -63,7 +63,7 @@ export function loadConfig({ configPath, env, dataDir }: LoadConfigOptions): Con
   }
   const problems: string[] = [];
   const fromEnv = applyEnv(raw as Record<string, unknown>, env, problems);
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(...describeIssue(issue, fromEnv));
     throw new ConfigError('', problems);

@@ -101,55 +101,54 @@ const route = z.strictObject({
   forwardAuthorization: z.boolean().default(false),
 });
 
+/**
+ * A whole number from `min` to `max`. Every way to miss (another type, a fraction, either bound) gets the
+ * same one-line problem naming both bounds, so a typo in a limit is fixed in one go.
+ */
+function wholeNumber(min: number, max: number) {
+  const problem = `must be a whole number from ${min} to ${max}`;
+  return z.number({ error: problem }).int(problem).min(min, problem).max(max, problem);
+}
+
 /** Client-side limits of the TLS listeners (the plain-HTTP listeners use the defaults). Restart to apply. */
 const limits = z.strictObject({
   /** ms from TCP accept to a finished TLS handshake; past it the connection is closed. */
-  handshakeTimeoutMs: z.number().int().positive().default(DEFAULT_HANDSHAKE_TIMEOUT_MS),
+  handshakeTimeoutMs: wholeNumber(100, 300_000).default(DEFAULT_HANDSHAKE_TIMEOUT_MS),
   /** ms to receive a request line and headers (HTTP/1.1); past it 408 and close. */
-  headersTimeoutMs: z.number().int().positive().default(DEFAULT_HEADERS_TIMEOUT_MS),
+  headersTimeoutMs: wholeNumber(100, 300_000).default(DEFAULT_HEADERS_TIMEOUT_MS),
   /** ms an HTTP/1.1 connection may idle between requests, or an h2 session with no open stream. */
-  keepAliveTimeoutMs: z.number().int().positive().default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
+  keepAliveTimeoutMs: wholeNumber(100, 3_600_000).default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   /**
    * ms a request body may stall (no bytes while the gateway is reading); past it 408 (h2: reset) and the
    * upstream request is cancelled. Never applies once the body has ended: long-polls wait for the upstream.
    */
-  bodyIdleTimeoutMs: z.number().int().positive().default(DEFAULT_BODY_IDLE_TIMEOUT_MS),
+  bodyIdleTimeoutMs: wholeNumber(100, 3_600_000).default(DEFAULT_BODY_IDLE_TIMEOUT_MS),
   /** Request line plus headers, bytes (h2: the header list size); over it 431. */
-  maxHeaderBytes: z.number().int().min(1_024).max(1_048_576).default(DEFAULT_MAX_HEADER_BYTES),
+  maxHeaderBytes: wholeNumber(1_024, 1_048_576).default(DEFAULT_MAX_HEADER_BYTES),
   /** Header fields per request; over it 431 (h2: the stream is reset, ENHANCE_YOUR_CALM). */
-  maxHeaderCount: z.number().int().min(16).max(10_000).default(DEFAULT_MAX_HEADER_COUNT),
+  maxHeaderCount: wholeNumber(16, 10_000).default(DEFAULT_MAX_HEADER_COUNT),
   /**
    * Open connections per peer address (nginx limit_conn); more are closed on accept, before TLS. 0 = no cap.
    * Trusted proxies are not capped.
    */
-  clientConnections: z.number().int().min(0).max(1_000_000).default(DEFAULT_CLIENT_CONNECTIONS),
+  clientConnections: wholeNumber(0, 1_000_000).default(DEFAULT_CLIENT_CONNECTIONS),
   /** Sustained requests per minute per client address (nginx limit_req); over it 429. 0 = no limit. */
-  clientRequestsPerMinute: z
-    .number()
-    .int()
-    .min(0)
-    .max(60_000_000)
-    .default(DEFAULT_CLIENT_REQUESTS_PER_MINUTE),
+  clientRequestsPerMinute: wholeNumber(0, 60_000_000).default(DEFAULT_CLIENT_REQUESTS_PER_MINUTE),
   /** Requests per client address allowed at once above the sustained rate. */
-  clientRequestBurst: z.number().int().min(1).max(1_000_000).default(DEFAULT_CLIENT_REQUEST_BURST),
+  clientRequestBurst: wholeNumber(1, 1_000_000).default(DEFAULT_CLIENT_REQUEST_BURST),
   /** Most client addresses whose request rate is tracked at once (memory: about 120 bytes each). */
-  clientTableSize: z.number().int().min(1_000).max(10_000_000).default(DEFAULT_CLIENT_TABLE_SIZE),
+  clientTableSize: wholeNumber(1_000, 10_000_000).default(DEFAULT_CLIENT_TABLE_SIZE),
   /** h2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
-  h2MaxConcurrentStreams: z.number().int().min(1).max(1_000).default(DEFAULT_H2_MAX_CONCURRENT_STREAMS),
+  h2MaxConcurrentStreams: wholeNumber(1, 1_000).default(DEFAULT_H2_MAX_CONCURRENT_STREAMS),
   /** Memory one h2 session may hold for frames and headers, MiB (Node's maxSessionMemory); past it, refused streams. */
-  h2MaxSessionMemoryMiB: z.number().int().min(1).max(1_024).default(DEFAULT_H2_MAX_SESSION_MEMORY_MIB),
+  h2MaxSessionMemoryMiB: wholeNumber(1, 1_024).default(DEFAULT_H2_MAX_SESSION_MEMORY_MIB),
   /**
    * Requests one client address may have in flight to one upstream at once; more get 503 at once, so a
    * single address or connection cannot hold the upstream's whole pool. Keep it below the upstream's connections.
    */
-  upstreamRequestsPerClient: z
-    .number()
-    .int()
-    .min(1)
-    .max(100_000)
-    .default(DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT),
+  upstreamRequestsPerClient: wholeNumber(1, 100_000).default(DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT),
   /** ms a request may wait for a free upstream connection (all in use); past it 503 upstream_busy. */
-  upstreamQueueTimeoutMs: z.number().int().min(100).max(600_000).default(DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS),
+  upstreamQueueTimeoutMs: wholeNumber(100, 600_000).default(DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS),
 });
 
 export const configSchema = z.strictObject({

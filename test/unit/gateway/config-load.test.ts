@@ -126,16 +126,10 @@ describe('loadConfig', () => {
       'workers: must be auto or a whole number from 1 to 64',
     ],
     [
-      'client table too small',
-      `${minimal}limits: { clientTableSize: 10 }\n`,
+      'a value of the wrong type (not reported as missing)',
+      `${minimal}drainTimeoutMs: soon\n`,
       {},
-      'limits.clientTableSize: Too small: expected number to be >=1000',
-    ],
-    [
-      'negative connection cap',
-      `${minimal}limits: { clientConnections: -1 }\n`,
-      {},
-      'limits.clientConnections',
+      'drainTimeoutMs: Invalid input: expected number, received string',
     ],
     ['unknown TLS profile', `${minimal}tls: { profile: old }\n`, {}, 'tls.profile: Invalid option'],
     [
@@ -159,6 +153,51 @@ describe('loadConfig', () => {
     ],
   ])('rejects %s', (_name, yaml, env, message) => {
     expect(problems(yaml, env).join('\n')).toContain(message);
+  });
+
+  /** Every `limits.*` key with its documented bounds (docs/operations.md, configuration reference). */
+  const LIMIT_BOUNDS: Array<[string, number, number]> = [
+    ['handshakeTimeoutMs', 100, 300_000],
+    ['headersTimeoutMs', 100, 300_000],
+    ['keepAliveTimeoutMs', 100, 3_600_000],
+    ['bodyIdleTimeoutMs', 100, 3_600_000],
+    ['maxHeaderBytes', 1_024, 1_048_576],
+    ['maxHeaderCount', 16, 10_000],
+    ['clientConnections', 0, 1_000_000],
+    ['clientRequestsPerMinute', 0, 60_000_000],
+    ['clientRequestBurst', 1, 1_000_000],
+    ['clientTableSize', 1_000, 10_000_000],
+    ['h2MaxConcurrentStreams', 1, 1_000],
+    ['h2MaxSessionMemoryMiB', 1, 1_024],
+    ['upstreamRequestsPerClient', 1, 100_000],
+    ['upstreamQueueTimeoutMs', 100, 600_000],
+  ];
+
+  it('knows the bounds of every limits key', () => {
+    expect(LIMIT_BOUNDS.map(([key]) => key).sort()).toEqual(Object.keys(load(minimal).limits).sort());
+  });
+
+  describe.each(LIMIT_BOUNDS)('limits.%s (%i to %i)', (key, min, max) => {
+    it.each([
+      ['below the minimum', String(min - 1)],
+      ['above the maximum', String(max + 1)],
+      ['a fraction', String(min + 0.5)],
+      ['text', '"ten"'],
+      ['a list', `[${min}]`],
+      ['null', 'null'],
+      ['infinity', '.inf'],
+    ])('rejects %s with one line naming the key and both bounds', (_what, value) => {
+      expect(problems(`${minimal}limits: { ${key}: ${value} }\n`)).toEqual([
+        `limits.${key}: must be a whole number from ${min} to ${max}`,
+      ]);
+    });
+
+    it('accepts both bounds', () => {
+      const limitsWith = (value: number) =>
+        load(`${minimal}limits: { ${key}: ${value} }\n`).limits as Record<string, number>;
+      expect(limitsWith(min)[key]).toBe(min);
+      expect(limitsWith(max)[key]).toBe(max);
+    });
   });
 
   it('reads tls.profile (also MAILGATE_TLS_PROFILE) and tls.hsts (true = one year)', () => {
