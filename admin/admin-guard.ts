@@ -3,12 +3,44 @@
  * record out.
  */
 import type { TLSSocket } from 'node:tls';
-import type { Credential, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import type { AddressSet } from '../lib/cidr.js';
 import type { AuditBuffer } from '../store/audit-buffer.js';
 import { ADMIN_ROLES, type AdminRole, decideAdminAccess, type PeerCertificateFacts } from './admin-policy.js';
 import type { AdminDenial } from './denial-audit.js';
 import { peerCertificateFacts } from './peer-certificate.js';
+
+/** What the guard reads of a request; the gateway's GuardInput satisfies it (admin/ names nothing of gateway/). */
+export interface AdminGuardInput {
+  req: { socket: object; method?: string | undefined };
+  /** The matched `auth: admin` route; undefined for the reserved admin paths. */
+  route: { roles?: readonly AdminRole[] | undefined } | undefined;
+  host: string;
+  path: string;
+  clientAddress: string;
+}
+
+/** What ends a certificate's open connections when it is revoked or expires (the gateway's Credential). */
+interface CertificateCredential {
+  kind: 'certificate';
+  id: string;
+  expiresAt: number;
+}
+
+/** The guard's answer, one of the gateway's GuardDecisions. */
+export type AdminGuardDecision =
+  | {
+      allowed: true;
+      principal: string | undefined;
+      role: AdminRole;
+      identity: Record<string, string>;
+      credential: CertificateCredential;
+    }
+  | {
+      allowed: false;
+      code: 'forbidden' | 'misdirected_request';
+      reason: string;
+      principal: string | undefined;
+    };
 
 export interface AdminGuardOptions {
   sourceCidrs: AddressSet;
@@ -40,8 +72,8 @@ function identityOf(cert: PeerCertificateFacts): Record<string, string> {
 }
 
 /** What ends this certificate's open connections when it is revoked or expires; built once per connection. */
-const credentials = new WeakMap<PeerCertificateFacts, Credential>();
-function credentialOf(cert: PeerCertificateFacts): Credential {
+const credentials = new WeakMap<PeerCertificateFacts, CertificateCredential>();
+function credentialOf(cert: PeerCertificateFacts): CertificateCredential {
   let credential = credentials.get(cert);
   if (!credential) {
     credential = { kind: 'certificate', id: cert.serial, expiresAt: cert.notAfter };
@@ -63,8 +95,8 @@ export function createAdminGuard({
   audit,
   recordDenial,
   now = Date.now,
-}: AdminGuardOptions): PlaneGuard {
-  return function adminPlaneGuard(input: GuardInput): GuardDecision {
+}: AdminGuardOptions): (input: AdminGuardInput) => AdminGuardDecision {
+  return function adminPlaneGuard(input: AdminGuardInput): AdminGuardDecision {
     const socket = input.req.socket as TLSSocket;
     const cert = peerCertificateFacts(socket);
     const allowedRoles = input.route ? (input.route.roles ?? DEFAULT_ROUTE_ROLES) : ADMIN_ROLES;

@@ -6,6 +6,7 @@
 import { getRequestListener } from '@hono/node-server';
 import { type Handler, Hono, type MiddlewareHandler } from 'hono';
 import type { Registry } from 'prom-client';
+import type { AdminEnv } from '../admin/admin-env.js';
 import { type CrossSiteRefused, crossSiteGuard } from './cross-site-guard.js';
 import { errorResponse } from './http-error.js';
 import type { Logger } from './logger.js';
@@ -48,7 +49,7 @@ export interface ReservedAppOptions {
   ready: () => boolean;
   logger: Logger;
   /** The admin API, mounted at /_mailgate/admin/api. */
-  adminApi?: Hono<ReservedEnv> | undefined;
+  adminApi?: Hono<AdminEnv> | undefined;
   /** config.publicUrl: the gateway's own origin for the cross-site check. */
   publicUrl: string;
   /** Told about each cross-site refusal on the admin plane. */
@@ -57,7 +58,7 @@ export interface ReservedAppOptions {
    * The admin console, served at every other /_mailgate/admin path; loaded on its first request, so a
    * gateway nobody administers through a browser never loads its modules.
    */
-  adminConsole?: (() => Promise<Hono<ReservedEnv>>) | undefined;
+  adminConsole?: (() => Promise<Hono<AdminEnv>>) | undefined;
 }
 
 /** What the pipeline decided about a reserved request, read by the Hono handlers. */
@@ -76,11 +77,9 @@ const isAdminApi = (path: string) => path === ADMIN_API_PREFIX || path.startsWit
  * Sets the `decision` and `requestId` variables from what the pipeline decided; the first middleware of
  * any app that serves reserved requests (this one, and the admin console, handed the same bindings).
  */
-export const withReservedContext: MiddlewareHandler<ReservedEnv> = async function withReservedContext(
-  c,
-  next,
-) {
-  const context = reservedContexts.get(c.env.incoming)!;
+export const withReservedContext: MiddlewareHandler<AdminEnv> = async function withReservedContext(c, next) {
+  // The admin apps do not name the bindings; they are the ones this app is handed and passes on.
+  const context = reservedContexts.get((c.env as ReservedEnv['Bindings']).incoming)!;
   c.set('decision', context.decision);
   c.set('requestId', context.requestId);
   await next();

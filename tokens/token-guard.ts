@@ -4,7 +4,6 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Counter } from 'prom-client';
-import type { GatewayRequest, GuardDecision, GuardInput, PlaneGuard } from '../gateway/plane-guard.js';
 import { authorizeToken, authorizeVerified } from './authorize-token.js';
 import type { Limiter, RateLimitDecision } from './rate-limiter.js';
 import { bearerChallenge, TokenError, tokenErrorStatus } from './token-error.js';
@@ -20,6 +19,31 @@ export interface TokenGuardCounters {
   rateLimited: Pick<Counter<'app'>, 'inc'>;
 }
 
+/** What the guard reads of a request; the gateway's GuardInput satisfies it (tokens/ names nothing of gateway/). */
+export interface TokenGuardInput {
+  /** The raw header name/value list, every Authorization field in it. */
+  req: { rawHeaders: readonly string[] };
+  /** The matched `auth: token` route and the scopes it requires. */
+  route: { scopes?: readonly string[] | undefined } | undefined;
+}
+
+/** The guard's answer, one of the gateway's GuardDecisions. */
+export type TokenGuardDecision =
+  | {
+      allowed: true;
+      principal: string;
+      identity: Record<string, string>;
+      responseHeaders: OutgoingHttpHeaders;
+      credential: { kind: 'token'; id: string; expiresAt: number };
+    }
+  | {
+      allowed: false;
+      code: 'unauthorized' | 'insufficient_scope' | 'rate_limited';
+      reason: string;
+      responseHeaders: OutgoingHttpHeaders;
+      principal?: string | undefined;
+    };
+
 export interface TokenGuardOptions {
   verifier: TokenVerifier;
   state: TokenState;
@@ -31,7 +55,7 @@ export interface TokenGuardOptions {
  * Every Authorization value received. Node keeps only the first in `headers` (HTTP/1.1 and h2 alike), so a
  * second one would go unseen; h2 requests have no `headersDistinct`, so the raw name/value list is read.
  */
-function authorizationValues(req: GatewayRequest): string[] {
+function authorizationValues(req: TokenGuardInput['req']): string[] {
   const values: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) {
@@ -41,7 +65,12 @@ function authorizationValues(req: GatewayRequest): string[] {
 }
 
 /** Creates the guard for `auth: token` routes. */
-export function createTokenGuard({ verifier, state, limiter, counters }: TokenGuardOptions): PlaneGuard {
+export function createTokenGuard({
+  verifier,
+  state,
+  limiter,
+  counters,
+}: TokenGuardOptions): (input: TokenGuardInput) => TokenGuardDecision | Promise<TokenGuardDecision> {
   // One label child per app, so the allowed path does not hash labels on every request.
   const allowed = new Map<string, { inc: () => void }>();
   const allowedCounter = (app: string) => {
@@ -52,7 +81,7 @@ export function createTokenGuard({ verifier, state, limiter, counters }: TokenGu
     }
     return counter;
   };
-  const refusal = (error: unknown, required: readonly string[]): GuardDecision => {
+  const refusal = (error: unknown, required: readonly string[]): TokenGuardDecision => {
     if (!(error instanceof TokenError)) throw error;
     const forbidden = tokenErrorStatus(error) === 403;
     if (error.app) counters.tokenRequests.inc({ app: error.app, outcome: 'forbidden' });
@@ -63,12 +92,15 @@ export function createTokenGuard({ verifier, state, limiter, counters }: TokenGu
       responseHeaders: { 'www-authenticate': bearerChallenge(error, 'mailgate', required) },
     };
   };
-  const limited = (token: VerifiedToken, limits: TokenLimits): GuardDecision | Promise<GuardDecision> => {
+  const limited = (
+    token: VerifiedToken,
+    limits: TokenLimits,
+  ): TokenGuardDecision | Promise<TokenGuardDecision> => {
     const rate = limiter.check(token.id, limits);
     // The local limiter answers synchronously; the cluster primary's answer arrives over IPC.
     return rate instanceof Promise ? rate.then((r) => decide(token, r)) : decide(token, rate);
   };
-  const decide = (token: VerifiedToken, rate: RateLimitDecision): GuardDecision => {
+  const decide = (token: VerifiedToken, rate: RateLimitDecision): TokenGuardDecision => {
     const headers: OutgoingHttpHeaders = {
       'ratelimit-limit': rate.limit,
       'ratelimit-remaining': rate.remaining,
@@ -101,7 +133,10 @@ export function createTokenGuard({ verifier, state, limiter, counters }: TokenGu
     };
   };
   // A token verified before decides synchronously (no promise on the hot path); others are verified first.
-  return function tokenPlaneGuard({ req, route }: GuardInput): GuardDecision | Promise<GuardDecision> {
+  return function tokenPlaneGuard({
+    req,
+    route,
+  }: TokenGuardInput): TokenGuardDecision | Promise<TokenGuardDecision> {
     const required = route?.scopes ?? [];
     const authorization = authorizationValues(req);
     const known = verifier.cached(authorization);

@@ -3,7 +3,7 @@
  * guard. Roles are checked per endpoint; every call is audited; errors are JSON with a stable code.
  */
 import { Hono } from 'hono';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import type { AdminEnv } from '../admin-env.js';
 import { ApiError, toApiError } from './api-error.js';
 import { auditRoutes } from './audit.js';
 import { auditCalls } from './call-audit.js';
@@ -23,9 +23,9 @@ export const ADMIN_API_BASE = '/_mailgate/admin/api';
  * Unexpected failures are re-thrown to the host app's onError, which logs them and answers a plain 500.
  * @example createReservedApp({ ..., adminApi: createAdminApi({ db, dataDir, config, status: () => ({ upstreams }) }) })
  */
-export function createAdminApi(options: AdminApiOptions): Hono<ReservedEnv> {
+export function createAdminApi(options: AdminApiOptions): Hono<AdminEnv> {
   const audited = auditCalls(options.db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
   app.use(async function noStore(c, next) {
     // Responses hold private keys, tokens and the audit trail: no cache may keep them.
     c.header('cache-control', 'no-store');

@@ -4,9 +4,9 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { parseDuration } from '../../lib/duration.js';
 import { checkAuditLimit, checkAuditTime, readAuditPage } from '../../store/audit.js';
+import type { AdminEnv } from '../admin-env.js';
 import { auditCalls } from './call-audit.js';
 import type { AdminApiOptions } from './options.js';
 import { satisfies, validQuery } from './request-input.js';
@@ -38,9 +38,9 @@ const auditQuery = z.strictObject({
 });
 
 /** The route `/audit`. Its own record is written after the read, so it shows in the next one. */
-export function auditRoutes({ db }: AdminApiOptions): Hono<ReservedEnv> {
+export function auditRoutes({ db }: AdminApiOptions): Hono<AdminEnv> {
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
   app.get('/', audited('api.audit.read'), requireRole('viewer'), validQuery(auditQuery), (c) => {
     const query = c.req.valid('query');
     const since = Date.now() - query.since;

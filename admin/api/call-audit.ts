@@ -3,9 +3,9 @@
  * included) with actor `cert:<serial>`. Changes write their record inside their own transaction.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { type AuditRecord, appendAudit } from '../../store/audit.js';
 import type { Database } from '../../store/database.js';
+import type { AdminEnv } from '../admin-env.js';
 import { toApiError } from './api-error.js';
 
 /** The admin API call being handled. */
@@ -25,12 +25,12 @@ declare module 'hono' {
 }
 
 /** The audit actor of a call: the client certificate's serial, as the admin-plane guard records it. */
-export function apiActor(c: Context<ReservedEnv>): string {
+export function apiActor(c: Context<AdminEnv>): string {
   return `cert:${c.get('decision')?.principal ?? 'unknown'}`;
 }
 
 /** The audit record of the current call, answered with `status`. */
-function callRecord(c: Context<ReservedEnv>, status: number): AuditRecord {
+function callRecord(c: Context<AdminEnv>, status: number): AuditRecord {
   const call = c.get('adminApiCall');
   const decision = c.get('decision');
   const code = status >= 400 ? (toApiError(c.error)?.code ?? 'internal_error') : undefined;
@@ -52,7 +52,7 @@ function callRecord(c: Context<ReservedEnv>, status: number): AuditRecord {
  * Runs `change` and the call's audit record in one transaction (nested transactions of `change` become
  * savepoints), so the change and its record land together or not at all.
  */
-export function auditedChange<T>(c: Context<ReservedEnv>, db: Database, status: number, change: () => T): T {
+export function auditedChange<T>(c: Context<AdminEnv>, db: Database, status: number, change: () => T): T {
   const result = db
     .transaction(() => {
       const value = change();
@@ -71,7 +71,7 @@ export function auditedChange<T>(c: Context<ReservedEnv>, db: Database, status: 
  * response is decided, unless the handler wrote its own inside its transaction.
  * @example const audited = auditCalls(db); app.get('/audit', audited('api.audit.read'), requireRole('viewer'), h)
  */
-export function auditCalls(db: Database): (action: string) => MiddlewareHandler<ReservedEnv> {
+export function auditCalls(db: Database): (action: string) => MiddlewareHandler<AdminEnv> {
   return (action) =>
     async function auditCallMiddleware(c, next) {
       const target = Object.values(c.req.param() as Record<string, string>)[0];

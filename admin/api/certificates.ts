@@ -15,11 +15,10 @@ import {
   type RevocationReason,
 } from '../../certs/rules.js';
 import { normaliseSerial } from '../../certs/serial.js';
-import type { Config } from '../../gateway/config/schema.js';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from './api-error.js';
 import { apiActor, auditCalls, auditedChange } from './call-audit.js';
-import type { AdminApiOptions } from './options.js';
+import type { AdminApiOptions, AdminConfig } from './options.js';
 import { jsonBody, satisfies, validQuery } from './request-input.js';
 import { requireRole } from './roles.js';
 
@@ -34,7 +33,7 @@ const listQuery = z.strictObject({
 });
 
 /** The issue body; `days` is bounded by the configured maximum, as on the command line. */
-export function certificateIssueBody(ca: Config['ca']) {
+export function certificateIssueBody(ca: AdminConfig['ca']) {
   return z
     .strictObject({
       name: z.string().superRefine(satisfies((name: string) => checkClientName(name, 'name'))),
@@ -108,7 +107,7 @@ export function issueCertificateFor(
  * @throws ApiError not_found for an unknown serial; the revocation's own errors (already revoked).
  */
 export function revokeCertificateCall(
-  c: Context<ReservedEnv>,
+  c: Context<AdminEnv>,
   { db, dataDir, config }: Pick<AdminApiOptions, 'db' | 'dataDir' | 'config'>,
   text: string,
   reason: RevocationReason,
@@ -125,10 +124,10 @@ export function revokeCertificateCall(
 }
 
 /** The routes under `/certificates`. */
-export function certificateRoutes(options: AdminApiOptions): Hono<ReservedEnv> {
+export function certificateRoutes(options: AdminApiOptions): Hono<AdminEnv> {
   const { db, config } = options;
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
 
   app.get('/', audited('api.certificates.list'), requireRole('viewer'), validQuery(listQuery), (c) => {
     const { revoked, expiring } = c.req.valid('query');

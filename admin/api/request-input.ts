@@ -5,8 +5,8 @@
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { UsageError } from '../../lib/errors.js';
+import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from './api-error.js';
 
 /** Largest request body accepted: every admin API body is a few hundred bytes. */
@@ -34,7 +34,7 @@ type Validated<Target extends 'json' | 'query' | 'form', S extends z.ZodType<obj
 export function jsonBody<S extends z.ZodType<object>>(
   schema: S,
   { optional = false }: JsonBodyOptions = {},
-): MiddlewareHandler<ReservedEnv, string, Validated<'json', S>> {
+): MiddlewareHandler<AdminEnv, string, Validated<'json', S>> {
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
@@ -70,7 +70,7 @@ const FORM_MEDIA_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
  * with `c.req.valid('form')` and validates it with the API's own schema.
  */
 export function formBody(): MiddlewareHandler<
-  ReservedEnv,
+  AdminEnv,
   string,
   Validated<'form', z.ZodType<Record<string, string>>>
 > {
@@ -104,7 +104,7 @@ export function formBody(): MiddlewareHandler<
  */
 export function validQuery<S extends z.ZodType<object>>(
   schema: S,
-): MiddlewareHandler<ReservedEnv, string, Validated<'query', S>> {
+): MiddlewareHandler<AdminEnv, string, Validated<'query', S>> {
   return async function validQueryMiddleware(c, next) {
     const query: Record<string, string | string[]> = {};
     for (const [key, values] of Object.entries(c.req.queries()))

@@ -2,7 +2,7 @@
  * @module Role checks for admin API endpoints: viewer reads, operator also revokes, admin also issues.
  */
 import type { MiddlewareHandler } from 'hono';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import type { AdminEnv } from '../admin-env.js';
 import type { AdminRole } from '../admin-policy.js';
 import { ApiError } from './api-error.js';
 
@@ -20,7 +20,7 @@ export function roleAtLeast(role: AdminRole | undefined, minimum: AdminRole): bo
  * API gets; a request without a decision (a wiring bug) is refused too.
  * @example app.post('/certificates/:serial/revoke', requireRole('operator'), handler)
  */
-export function requireRole(minimum: AdminRole): MiddlewareHandler<ReservedEnv> {
+export function requireRole(minimum: AdminRole): MiddlewareHandler<AdminEnv> {
   return async function requireRoleMiddleware(c, next) {
     if (!roleAtLeast(c.get('decision')?.role, minimum)) {
       throw new ApiError('forbidden', `this endpoint needs the ${minimum} role or higher`);

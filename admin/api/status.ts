@@ -9,7 +9,7 @@ import { caExists, caPaths } from '../../certs/ca-files.js';
 import { listCertificates } from '../../certs/certificate-store.js';
 import { ensureFreshCrl } from '../../certs/crl-store.js';
 import { DAY_MS } from '../../certs/rules.js';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import type { AdminEnv } from '../admin-env.js';
 import { auditCalls } from './call-audit.js';
 import type { AdminApiOptions } from './options.js';
 import { requireRole } from './roles.js';
@@ -74,9 +74,9 @@ export function collectStatus({ db, dataDir, config, status }: AdminApiOptions, 
 }
 
 /** The route `/status`. */
-export function statusRoutes(options: AdminApiOptions): Hono<ReservedEnv> {
+export function statusRoutes(options: AdminApiOptions): Hono<AdminEnv> {
   const audited = auditCalls(options.db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
   app.get('/', audited('api.status'), requireRole('viewer'), (c) => c.json(collectStatus(options)));
   return app;
 }

@@ -4,13 +4,13 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { parseDuration, parseRate } from '../../lib/duration.js';
 import { issueToken, MAX_TOKEN_TTL_MS } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { checkAppName, checkScopes } from '../../tokens/token-format.js';
 import type { TokenLimits } from '../../tokens/token-limits.js';
 import { listTokens, type TokenRecord } from '../../tokens/token-store.js';
+import type { AdminEnv } from '../admin-env.js';
 import { apiActor, auditCalls, auditedChange } from './call-audit.js';
 import type { AdminApiOptions } from './options.js';
 import { jsonBody, satisfies } from './request-input.js';
@@ -104,10 +104,10 @@ export function issueTokenFor(
 }
 
 /** The routes under `/tokens`. */
-export function tokenRoutes(options: AdminApiOptions): Hono<ReservedEnv> {
+export function tokenRoutes(options: AdminApiOptions): Hono<AdminEnv> {
   const { db } = options;
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
 
   app.get('/', audited('api.tokens.list'), requireRole('viewer'), (c) => {
     const now = Date.now();

@@ -8,15 +8,14 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import type { Child } from 'hono/jsx';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
-import type { TrafficSeries } from '../../gateway/traffic-history.js';
+import type { AdminEnv } from '../admin-env.js';
 import { toApiError } from '../api/api-error.js';
 import type { AdminApiOptions } from '../api/options.js';
 import { auditRoutes } from './audit-page.js';
 import { certificateRoutes } from './certificates-page.js';
 import { CONSOLE_BASE, type ConsolePage, Layout, Notice, type Viewer } from './layout.js';
 import { onboardRoutes } from './onboard-page.js';
-import { overviewRoutes } from './overview-page.js';
+import { overviewRoutes, type TrafficChart } from './overview-page.js';
 import { tokenRoutes } from './tokens-page.js';
 import { wireguardRoutes } from './wireguard-page.js';
 
@@ -32,11 +31,11 @@ export interface ConsoleOptions extends AdminApiOptions {
    * The host's middleware that sets the `decision` and `requestId` variables from the reserved request's
    * bindings (the gateway's withReservedContext), run first: the console is handed those bindings.
    */
-  reservedContext: MiddlewareHandler<ReservedEnv>;
+  reservedContext: MiddlewareHandler<AdminEnv>;
   /** The sockets the gateway listens on. */
   listeners: () => readonly ListenerFact[];
   /** The last hour of traffic, up to now. */
-  traffic: () => Promise<TrafficSeries>;
+  traffic: () => Promise<TrafficChart>;
 }
 
 /**
@@ -63,7 +62,7 @@ function readAsset(name: string): Buffer {
 }
 
 /** The viewer of the current request, from the admin-plane guard's decision. */
-export function viewerOf(c: Context<ReservedEnv>): Viewer | undefined {
+export function viewerOf(c: Context<AdminEnv>): Viewer | undefined {
   const decision = c.get('decision');
   if (!decision?.role || !decision.identity) return undefined;
   return {
@@ -75,7 +74,7 @@ export function viewerOf(c: Context<ReservedEnv>): Viewer | undefined {
 
 /** Sends a whole page: the layout around `content`, with `status`. */
 export function renderPage(
-  c: Context<ReservedEnv>,
+  c: Context<AdminEnv>,
   { title, page, status = 200 }: { title: string; page: ConsolePage | undefined; status?: number },
   content: Child,
 ) {
@@ -92,9 +91,9 @@ export function renderPage(
  * bindings; it reads the guard's decision itself.
  * @example createReservedApp({ ..., adminConsole: async () => (await import('../admin/console/app.js')).createConsole(options) })
  */
-export function createConsole(options: ConsoleOptions): Hono<ReservedEnv> {
+export function createConsole(options: ConsoleOptions): Hono<AdminEnv> {
   // Not strict: /_mailgate/admin and /_mailgate/admin/ are the same page.
-  const app = new Hono<ReservedEnv>({ strict: false }).basePath(CONSOLE_BASE);
+  const app = new Hono<AdminEnv>({ strict: false }).basePath(CONSOLE_BASE);
   app.use(options.reservedContext);
   app.use(async function consoleHeaders(c, next) {
     await next();

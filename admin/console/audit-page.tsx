@@ -3,8 +3,8 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { auditActions, readAuditPage } from '../../store/audit.js';
+import type { AdminEnv } from '../admin-env.js';
 import { validQuery } from '../api/request-input.js';
 import { type ConsoleOptions, renderPage } from './app.js';
 import { Badge, consoleUrl, Field, TableBox, Time } from './layout.js';
@@ -44,8 +44,8 @@ function detailText(detail: Record<string, unknown> | null): string {
 }
 
 /** The route `/audit`. */
-export function auditRoutes({ db }: ConsoleOptions): Hono<ReservedEnv> {
-  const app = new Hono<ReservedEnv>();
+export function auditRoutes({ db }: ConsoleOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
   app.get('/', validQuery(auditQuery), (c) => {
     const query = c.req.valid('query');
     const filter = {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type CertificateRecord, getCertificate, listCertificates } from '../../certs/certificate-store.js';
 import { CLIENT_ROLES, type REVOCATION_REASONS } from '../../certs/rules.js';
 import { normaliseSerial } from '../../certs/serial.js';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
+import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from '../api/api-error.js';
 import { apiActor, auditCalls } from '../api/call-audit.js';
 import {
@@ -87,10 +87,10 @@ function IssueForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: num
 }
 
 /** The routes under `/certificates`. */
-export function certificateRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+export function certificateRoutes(options: ConsoleOptions): Hono<AdminEnv> {
   const { db, config } = options;
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
 
   app.get('/', validQuery(listQuery), (c) => {
     const { q = '', status = '', revoked } = c.req.valid('query');

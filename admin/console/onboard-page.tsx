@@ -4,9 +4,9 @@
  */
 import { Hono } from 'hono';
 import { CLIENT_ROLES, checkDays, checkEmail } from '../../certs/rules.js';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { openDatabase } from '../../store/database.js';
 import { parseIpAddress, readServer } from '../../wireguard/index.js';
+import type { AdminEnv } from '../admin-env.js';
 import { apiActor, auditCalls } from '../api/call-audit.js';
 import { formBody } from '../api/request-input.js';
 import { requireRole, roleAtLeast } from '../api/roles.js';
@@ -80,10 +80,10 @@ function OnboardForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: n
 }
 
 /** The routes under `/onboard`. */
-export function onboardRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+export function onboardRoutes(options: ConsoleOptions): Hono<AdminEnv> {
   const { db, dataDir, config } = options;
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
   const defaultDays = Math.min(config.ca.clientDays, config.ca.maxDays);
 
   app.get('/', (c) => {

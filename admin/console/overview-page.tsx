@@ -3,8 +3,7 @@
  * traffic and status part is also served alone (`/live`) for the page's script to refresh.
  */
 import { Hono } from 'hono';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
-import type { ChartedPlane, TrafficSeries } from '../../gateway/traffic-history.js';
+import type { AdminEnv } from '../admin-env.js';
 import { collectStatus } from '../api/status.js';
 import { type ConsoleOptions, renderPage } from './app.js';
 import { BarChart, LineChart } from './charts.js';
@@ -21,12 +20,26 @@ const LISTENER_ROLES: Record<string, string> = {
   metrics: 'Prometheus metrics',
 };
 
-/** Every charted plane (the Record type makes sure none is missing) and the class colouring its line. */
-const PLANE_TONES: Record<ChartedPlane, string> = {
+/** Every charted plane and the class colouring its line. */
+const PLANE_TONES = {
   public: 'tone-public',
   token: 'tone-token',
   admin: 'tone-admin',
-};
+} as const;
+type ChartedPlane = keyof typeof PLANE_TONES;
+
+/**
+ * The last hour of traffic as the overview charts it: rates between consecutive samples, oldest first,
+ * `at[i]` ending interval i. The gateway's TrafficHistory produces it; a plane it did not count would fail
+ * the build where the gateway hands it over.
+ */
+export interface TrafficChart {
+  at: readonly number[];
+  /** Requests per second, by plane. */
+  requestsPerSecond: Readonly<Record<ChartedPlane, readonly number[]>>;
+  /** Requests refused by a plane guard or the path canonicaliser, per interval. */
+  denied: readonly number[];
+}
 
 type Status = ReturnType<typeof collectStatus>;
 
@@ -70,7 +83,7 @@ function Expiry({
 }
 
 /** The refreshed part: expiry, certificate counts, upstreams, charts. */
-function LiveStatus({ status, traffic, now }: { status: Status; traffic: TrafficSeries; now: number }) {
+function LiveStatus({ status, traffic, now }: { status: Status; traffic: TrafficChart; now: number }) {
   const axis = { at: traffic.at, now, windowMs: HOUR_MS };
   return (
     <>
@@ -132,8 +145,8 @@ function LiveStatus({ status, traffic, now }: { status: Status; traffic: Traffic
 }
 
 /** The route `/` (the page) and `/live` (its refreshed part). */
-export function overviewRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
-  const app = new Hono<ReservedEnv>();
+export function overviewRoutes(options: ConsoleOptions): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
   const live = async () => {
     const now = Date.now();
     return <LiveStatus status={collectStatus(options, now)} traffic={await options.traffic()} now={now} />;

@@ -4,12 +4,12 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { formatRate } from '../../lib/duration.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { utcDay } from '../../tokens/token-bucket.js';
 import { listTokens } from '../../tokens/token-store.js';
 import { loadUsage } from '../../tokens/usage-store.js';
+import type { AdminEnv } from '../admin-env.js';
 import { apiActor, auditCalls, auditedChange } from '../api/call-audit.js';
 import { formBody, validated, validQuery } from '../api/request-input.js';
 import { requireRole, roleAtLeast } from '../api/roles.js';
@@ -59,10 +59,10 @@ function IssueForm() {
 }
 
 /** The routes under `/tokens`. */
-export function tokenRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+export function tokenRoutes(options: ConsoleOptions): Hono<AdminEnv> {
   const { db } = options;
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
 
   app.get('/', validQuery(listQuery), (c) => {
     const now = Date.now();

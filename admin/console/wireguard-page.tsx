@@ -3,7 +3,6 @@
  * (admin), disable and remove (operator), enable (admin: it grants access again).
  */
 import { Hono } from 'hono';
-import type { ReservedEnv } from '../../gateway/reserved-app.js';
 import { parseDuration } from '../../lib/duration.js';
 import {
   APPLY_PEERS_COMMAND,
@@ -17,6 +16,7 @@ import {
   removePeer,
   setPeerEnabled,
 } from '../../wireguard/index.js';
+import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from '../api/api-error.js';
 import { apiActor, auditCalls, auditedChange } from '../api/call-audit.js';
 import { formBody } from '../api/request-input.js';
@@ -83,10 +83,10 @@ const ACTIONS = {
 } as const;
 
 /** The routes under `/wireguard`. */
-export function wireguardRoutes(options: ConsoleOptions): Hono<ReservedEnv> {
+export function wireguardRoutes(options: ConsoleOptions): Hono<AdminEnv> {
   const { db } = options;
   const audited = auditCalls(db);
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
 
   app.get('/', (c) => {
     const now = Date.now();

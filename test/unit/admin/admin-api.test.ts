@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdminEnv } from '../../../admin/admin-env.js';
 import type { AdminRole } from '../../../admin/admin-policy.js';
 import {
   ADMIN_API_BASE,
@@ -14,14 +15,13 @@ import type { collectStatus } from '../../../admin/api/status.js';
 import { issueClientCertificate } from '../../../certs/issue-client.js';
 import { loadConfig } from '../../../gateway/config/load.js';
 import type { Config } from '../../../gateway/config/schema.js';
-import type { ReservedEnv } from '../../../gateway/reserved-app.js';
 import { readAudit } from '../../../store/audit.js';
 import { createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
 
 let fixture: TestCa;
 let config: Config;
 let upstreamsFail = false;
-let api: Hono<ReservedEnv>;
+let api: Hono<AdminEnv>;
 /** Client certificates issued up front, to revoke. */
 const issued: Record<'first' | 'second' | 'hexName', { serial: string; name: string }> = {} as never;
 
@@ -37,11 +37,10 @@ const status = (): AdminStatus => {
 
 /** Mounts the API the way gateway/reserved-app.ts does, with the guard's decision set before routing. */
 function hostApp(role: AdminRole | undefined) {
-  const app = new Hono<ReservedEnv>();
+  const app = new Hono<AdminEnv>();
   app.use(async (c, next) => {
     if (role) {
       c.set('decision', {
-        allowed: true,
         role,
         principal: `serial-${role}`,
         identity: { 'x-mailgate-client-cn': `${role}-user` },
