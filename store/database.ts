@@ -74,6 +74,11 @@ function migrate(db: Database, file: string) {
   }).immediate();
 }
 
+/** Whether the data dir holds a database already (reading it must not create one). */
+export function hasDatabase(dataDir: string): boolean {
+  return existsSync(join(dataDir, DATABASE_FILE));
+}
+
 /**
  * Opens the data dir's database on a connection of its own (as one CLI command does), runs `use` and
  * closes the connection, also when `use` throws or its promise rejects. Returns what `use` returns.
@@ -82,7 +87,7 @@ function migrate(db: Database, file: string) {
  * @example const peers = withDatabase(dataDir, (db) => listPeers(db), () => new NotFoundError('run wg init first'))
  */
 export function withDatabase<T>(dataDir: string, use: (db: Database) => T, ifMissing?: () => Error): T {
-  if (ifMissing && !existsSync(join(dataDir, DATABASE_FILE))) throw ifMissing();
+  if (ifMissing && !hasDatabase(dataDir)) throw ifMissing();
   const db = openDatabase(dataDir);
   let result: T;
   try {

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../lib/atomic-file.js';
 import { ConflictError, FileError, StoreError } from '../lib/errors.js';
 import { appendAudit } from './audit.js';
 import { decodeBackup } from './backup-archive.js';
-import { DATABASE_FILE, openDatabase } from './database.js';
+import { DATABASE_FILE, withDatabase } from './database.js';
 
 export interface RestoreOptions {
   /** Replace the contents of a non-empty data dir (stop the gateway first). */
@@ -57,8 +57,7 @@ export function restoreBackup(archiveFile: string, dataDir: string, options: Res
       mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
       writeFileAtomic(target, data, { mode: 0o600 });
     }
-    const db = openDatabase(staging);
-    try {
+    withDatabase(staging, (db) => {
       const check = db.pragma('integrity_check', { simple: true });
       if (check !== 'ok') throw new StoreError(`the database in ${archiveFile} is damaged: ${check}`);
       appendAudit(db, {
@@ -68,9 +67,7 @@ export function restoreBackup(archiveFile: string, dataDir: string, options: Res
         at: options.now,
         detail: { archive: archiveFile, createdAt, files: [...files.keys()] },
       });
-    } finally {
-      db.close();
-    }
+    });
     moveIntoPlace(staging, dataDir, occupied !== undefined);
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });

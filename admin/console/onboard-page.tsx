@@ -4,7 +4,7 @@
  */
 import { Hono } from 'hono';
 import { CLIENT_ROLES, checkDays, checkEmail } from '../../certs/rules.js';
-import { openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { parseIpAddress, readServer } from '../../wireguard/index.js';
 import type { AdminEnv } from '../admin-env.js';
 import { apiActor, auditCalls } from '../api/call-audit.js';
@@ -116,17 +116,9 @@ export function onboardRoutes(options: ConsoleOptions): Hono<AdminEnv> {
         form.routePublic === undefined ? undefined : parseIpAddress(form.routePublic, 'routePublic'),
     };
     // onboardAdmin keeps its transaction open across key generation: it gets a connection of its own.
-    const own = openDatabase(dataDir);
-    let result: Awaited<ReturnType<typeof onboardAdmin>>;
-    try {
-      result = await onboardAdmin(own, dataDir, {
-        ...input,
-        adminUrl: adminPagesUrl(config.publicUrl),
-        actor: apiActor(c),
-      });
-    } finally {
-      own.close();
-    }
+    const result = await withDatabase(dataDir, (own) =>
+      onboardAdmin(own, dataDir, { ...input, adminUrl: adminPagesUrl(config.publicUrl), actor: apiActor(c) }),
+    );
     c.get('adminApiCall').target = result.name;
     const { bundle, name } = result;
     return renderPage(

@@ -1,11 +1,10 @@
 /**
  * @module `mailgate admin onboard NAME ...`: normalise flags, onboard, print the password once.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { adminPagesUrl } from '../../admin/onboard-guide.js';
 import { checkClientName, checkDays, checkEmail, checkRole } from '../../certs/rules.js';
-import { DATABASE_FILE, openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { parseIpAddress } from '../../wireguard/endpoint.js';
 import { APPLY_PEERS_COMMAND } from '../../wireguard/server-config.js';
 import { serverMissing } from '../../wireguard/store.js';
@@ -32,28 +31,26 @@ export async function adminOnboard(flags: FlagValues, positionals: string[], ctx
   const config = await ctx.config();
   const days = checkDays(optionalString(flags, 'days'), config.ca.clientDays, config.ca.maxDays);
   const adminUrl = adminPagesUrl(config.publicUrl);
-  // Without a database there is no WireGuard server either: refuse without creating one.
-  if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
   const { onboardAdmin } = await import('../../admin/onboard.js');
-  const db = openDatabase(ctx.dataDir);
-  let result: Awaited<ReturnType<typeof onboardAdmin>>;
-  try {
-    result = await onboardAdmin(db, ctx.dataDir, {
-      name,
-      role,
-      email,
-      days,
-      dns,
-      routePublic,
-      outDir,
-      adminUrl,
-      actor: ctx.actor,
-      password: givenPassword,
-      withPemKey: flags['with-pem-key'] === true,
-    });
-  } finally {
-    db.close();
-  }
+  // Without a database there is no WireGuard server either: refuse without creating one.
+  const result = await withDatabase(
+    ctx.dataDir,
+    (db) =>
+      onboardAdmin(db, ctx.dataDir, {
+        name,
+        role,
+        email,
+        days,
+        dns,
+        routePublic,
+        outDir,
+        adminUrl,
+        actor: ctx.actor,
+        password: givenPassword,
+        withPemKey: flags['with-pem-key'] === true,
+      }),
+    serverMissing,
+  );
   // A password the operator gave in a file is theirs already: never print it.
   const password = givenPassword === undefined ? result.password : undefined;
   // Given an output folder, onboardAdmin wrote the files and returns their paths.

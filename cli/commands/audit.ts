@@ -2,12 +2,10 @@
  * @module `mailgate audit [--since 24h] [--limit 100] [--before TIME] [--json]`: read the audit trail,
  * newest first, one page at a time.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
 import { type AuditPage, checkAuditLimit, checkAuditTime, readAuditPage } from '../../store/audit.js';
-import { DATABASE_FILE, openDatabase } from '../../store/database.js';
+import { hasDatabase, withDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 import { optionalString } from '../flags.js';
@@ -21,15 +19,10 @@ export async function audit(flags: FlagValues, ctx: CliContext): Promise<void> {
   const limit = checkAuditLimit(optionalString(flags, 'limit'));
   const before = checkAuditTime(optionalString(flags, 'before'));
   const since = Date.now() - sinceMs;
-  let page: AuditPage = { entries: [], next: undefined };
-  if (existsSync(join(ctx.dataDir, DATABASE_FILE))) {
-    const db = openDatabase(ctx.dataDir);
-    try {
-      page = readAuditPage(db, { since, before, limit });
-    } finally {
-      db.close();
-    }
-  }
+  // No database yet: nothing was ever recorded (and reading must not create one).
+  const page: AuditPage = hasDatabase(ctx.dataDir)
+    ? withDatabase(ctx.dataDir, (db) => readAuditPage(db, { since, before, limit }))
+    : { entries: [], next: undefined };
   const rows = page.entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
   const next = page.next === undefined ? null : new Date(page.next).toISOString();
   if (ctx.json) {

@@ -2,7 +2,6 @@
  * @module `mailgate ca ...`: normalise flags, call certs/, print. Modules that load node-forge are
  * imported inside the commands that sign, so `ca list` starts without them.
  */
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { caExists, caPaths, readCaCertificatePem } from '../../certs/ca-files.js';
 import { type CertificateRecord, listCertificates } from '../../certs/certificate-store.js';
@@ -20,7 +19,7 @@ import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { CaMissingError, UsageError } from '../../lib/errors.js';
 import { checkOutputDir, ensureOutputDir } from '../../lib/output-dir.js';
 import { assertAbsent, type OutputFile, stageFiles } from '../../lib/staged-files.js';
-import { DATABASE_FILE, withDatabase } from '../../store/database.js';
+import { hasDatabase, withDatabase } from '../../store/database.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 import { optionalInteger, optionalList, optionalString, requiredString, secretFromFile } from '../flags.js';
@@ -202,7 +201,7 @@ export async function caList(flags: FlagValues, ctx: CliContext): Promise<void> 
   }
   const filter = { revoked: flags.revoked === true, expiringWithinDays };
   // Listing never creates a database: a fresh data dir simply has no certificates.
-  const certificates = existsSync(join(ctx.dataDir, DATABASE_FILE))
+  const certificates = hasDatabase(ctx.dataDir)
     ? await withDatabase(ctx.dataDir, (db) => listCertificates(db, filter))
     : [];
   if (ctx.json) {

@@ -1,12 +1,11 @@
 /**
  * @module `mailgate wg ...`: normalise flags, call the WireGuard capability, print.
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { writeFileAtomic } from '../../lib/atomic-file.js';
 import { parseDuration } from '../../lib/duration.js';
 import { UsageError } from '../../lib/errors.js';
-import { DATABASE_FILE, openDatabase, withDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import {
   APPLY_PEERS_COMMAND,
   commitPeer,
@@ -72,33 +71,33 @@ export async function wgAdd(flags: FlagValues, positionals: string[], ctx: CliCo
   const outDir = outText === undefined ? undefined : resolve(outText);
   const qr = flags.qr === true;
 
-  if (!existsSync(join(ctx.dataDir, DATABASE_FILE))) throw serverMissing();
-  const db = openDatabase(ctx.dataDir);
-  let files: PeerFiles | undefined;
-  let terminal: string | undefined;
-  try {
-    const prepared = preparePeer(db, { name, dns, expiresInMs, routePublic });
-    // QR rendering is async, so it happens before the synchronous store-and-write transaction.
-    const png = qr && outDir ? await qrPng(prepared.config) : undefined;
-    terminal = qr ? await qrTerminal(prepared.config) : undefined;
-    try {
-      db.transaction(() => {
-        commitPeer(db, prepared, ctx.actor);
-        if (outDir) files = writePeerFiles(outDir, name, { config: prepared.config, png });
-      }).immediate();
-    } catch (error) {
-      if (files) removePeerFiles(files);
-      throw error;
-    }
-    const { peer, config } = prepared;
-    if (ctx.json) {
-      ctx.out(JSON.stringify({ name, address: peer.address, publicKey: peer.publicKey, config, files }));
-    } else {
-      ctx.out(config);
-    }
-  } finally {
-    db.close();
-  }
+  const { files, terminal } = await withDatabase(
+    ctx.dataDir,
+    async (db) => {
+      let files: PeerFiles | undefined;
+      const prepared = preparePeer(db, { name, dns, expiresInMs, routePublic });
+      // QR rendering is async, so it happens before the synchronous store-and-write transaction.
+      const png = qr && outDir ? await qrPng(prepared.config) : undefined;
+      const terminal = qr ? await qrTerminal(prepared.config) : undefined;
+      try {
+        db.transaction(() => {
+          commitPeer(db, prepared, ctx.actor);
+          if (outDir) files = writePeerFiles(outDir, name, { config: prepared.config, png });
+        }).immediate();
+      } catch (error) {
+        if (files) removePeerFiles(files);
+        throw error;
+      }
+      const { peer, config } = prepared;
+      if (ctx.json) {
+        ctx.out(JSON.stringify({ name, address: peer.address, publicKey: peer.publicKey, config, files }));
+      } else {
+        ctx.out(config);
+      }
+      return { files, terminal };
+    },
+    serverMissing,
+  );
   if (terminal) ctx.err(terminal);
   if (files) ctx.err(`wrote ${Object.values(files).join(' and ')} (0600: they hold the peer's private key)`);
   ctx.err(`peer '${name}' added; its private key is shown only now. Then ${APPLY_HINT}`);

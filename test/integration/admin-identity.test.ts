@@ -7,7 +7,7 @@ import { insertCertificate } from '../../certs/certificate-store.js';
 import { generateRsaKey, type RsaKey } from '../../certs/keys.js';
 import { loadCa } from '../../certs/load-ca.js';
 import { randomSerialHex } from '../../certs/serial.js';
-import { openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { type RawResponse, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
@@ -46,8 +46,7 @@ function craft(altNames: object[], storedRole: string | undefined): Crafted {
   });
   const facts = certificateFacts(cert);
   if (storedRole) {
-    const db = openDatabase(gw.dataDir);
-    try {
+    withDatabase(gw.dataDir, (db) =>
       insertCertificate(
         db,
         {
@@ -61,10 +60,8 @@ function craft(altNames: object[], storedRole: string | undefined): Crafted {
           createdAt: Date.now(),
         },
         { actor: 'test', action: 'ca.issue', detail: {} },
-      );
-    } finally {
-      db.close();
-    }
+      ),
+    );
   }
   return {
     serial,

@@ -5,7 +5,7 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { issueClientCertificate } from '../../certs/issue-client.js';
-import { openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { issueToken } from '../../tokens/issue-token.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
@@ -70,46 +70,40 @@ const certificateOptions = (credential: { cert: string; key: string }) =>
   ({ ca: gw.caPem, cert: credential.cert, key: credential.key, localAddress: INSIDE }) as ConnectionOptions;
 
 async function issueCertificate(name: string, now?: number) {
-  const db = openDatabase(gw.dataDir);
-  try {
-    const issued = await issueClientCertificate(db, gw.dataDir, {
+  const issued = await withDatabase(gw.dataDir, (db) =>
+    issueClientCertificate(db, gw.dataDir, {
       name,
       role: 'admin',
       days: 1,
       actor: 'test',
       email: undefined,
       ...(now !== undefined && { now }),
-    });
-    const credential = {
-      serial: issued.serial,
-      cert: issued.certPem,
-      key: issued.keyPem,
-      notAfter: issued.notAfter,
-    };
-    // The admin guard knows a certificate once its change watch has loaded it from the store.
-    await eventually(
-      async () => (await rawGet(gw.port, '/admin/known', {}, certificateOptions(credential))).status === 200,
-    );
-    return credential;
-  } finally {
-    db.close();
-  }
+    }),
+  );
+  const credential = {
+    serial: issued.serial,
+    cert: issued.certPem,
+    key: issued.keyPem,
+    notAfter: issued.notAfter,
+  };
+  // The admin guard knows a certificate once its change watch has loaded it from the store.
+  await eventually(
+    async () => (await rawGet(gw.port, '/admin/known', {}, certificateOptions(credential))).status === 200,
+  );
+  return credential;
 }
 
 async function issueSendToken(app: string, ttlMs = DAY_MS) {
-  const db = openDatabase(gw.dataDir);
-  try {
-    return await issueToken(db, {
+  return withDatabase(gw.dataDir, (db) =>
+    issueToken(db, {
       app,
       scopes: ['send'],
       ttlMs,
       issuer: gw.config.publicUrl,
       audience: gw.config.tokens.audience,
       actor: 'test',
-    });
-  } finally {
-    db.close();
-  }
+    }),
+  );
 }
 
 interface OpenSocket {

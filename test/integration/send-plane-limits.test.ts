@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../store/database.js';
+import { withDatabase } from '../../store/database.js';
 import { msUntilUtcMidnight } from '../../tokens/token-bucket.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
@@ -191,16 +191,12 @@ describe('mailgate keys rotate (another process)', () => {
 
 describe('mailgate token issue: bad input against an existing store', () => {
   it('exits 2 with one line naming the flag and writes no token, key or audit row', async () => {
-    const counts = () => {
-      const db = openDatabase(dataDir);
-      try {
-        return ['tokens', 'signing_keys', 'audit'].map(
+    const counts = () =>
+      withDatabase(dataDir, (db) =>
+        ['tokens', 'signing_keys', 'audit'].map(
           (table) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
-        );
-      } finally {
-        db.close();
-      }
-    };
+        ),
+      );
     const before = counts();
     const base = ['token', 'issue', '--app', 'shop', '--scope', 'send'];
     for (const [argv, flag] of [

@@ -17,7 +17,6 @@ import type { FlagValues } from '../../cli/command-spec.js';
 import { wgAdd, wgInit, wgList, wgRemove, wgServerConfig, wgSetEnabled } from '../../cli/commands/wg.js';
 import type { CliContext } from '../../cli/context.js';
 import { MailgateError, UsageError } from '../../lib/errors.js';
-import { openDatabase } from '../../store/database.js';
 import { addPeer } from '../../wireguard/add-peer.js';
 import { wireguardRange } from '../../wireguard/server-config.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
@@ -262,9 +261,9 @@ describe('wg list, disable, enable, remove, server-config', () => {
     await initialised();
     await run(wgAdd, {}, ['alice']);
     await run(wgAdd, {}, ['bob']);
-    const db = openDatabase(dataDir);
-    addPeer(db, { name: 'old', expiresInMs: 1_000, now: Date.now() - 60_000 }, 'test');
-    db.close();
+    withDatabase(dataDir, (db) =>
+      addPeer(db, { name: 'old', expiresInMs: 1_000, now: Date.now() - 60_000 }, 'test'),
+    );
     await run(wgDisable, {}, ['bob']);
     const list = JSON.parse((await run(wgList, {}, [], true)).stdout[0]!);
     expect(list.map((p: { name: string; status: string }) => [p.name, p.status])).toEqual([
