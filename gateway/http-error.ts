@@ -20,7 +20,8 @@ export type GatewayErrorCode =
   | 'upstream_timeout'
   | 'upstream_busy';
 
-const STATUS: Record<GatewayErrorCode, number> = {
+/** Each code's status; also the list of codes (docs/operations.md "Gateway responses" is checked against it). */
+export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -96,7 +97,7 @@ export function renderError(
   accept: IncomingHttpHeaders['accept'],
   extraHeaders?: OutgoingHttpHeaders,
 ): ErrorResponse {
-  const status = STATUS[code];
+  const status = GATEWAY_ERROR_STATUS[code];
   const message = MESSAGE[code];
   if (prefersHtml(accept)) {
     const body = `<!doctype html><html><head><meta charset="utf-8"><title>${status} ${message}</title></head><body><h1>${status} ${message}</h1><p>Request ${requestId}</p></body></html>\n`;

@@ -3,23 +3,27 @@
  */
 
 /** Why a bearer token was refused (tokens/token-error.ts maps each to its HTTP answer). */
-export type TokenErrorCode =
-  | 'ERR_TOKEN_MISSING'
-  | 'ERR_TOKEN_MALFORMED'
-  | 'ERR_TOKEN_INVALID'
-  | 'ERR_TOKEN_REVOKED'
-  | 'ERR_TOKEN_SCOPE';
+export const TOKEN_ERROR_CODES = [
+  'ERR_TOKEN_MISSING',
+  'ERR_TOKEN_MALFORMED',
+  'ERR_TOKEN_INVALID',
+  'ERR_TOKEN_REVOKED',
+  'ERR_TOKEN_SCOPE',
+] as const;
+export type TokenErrorCode = (typeof TOKEN_ERROR_CODES)[number];
 
-export type ErrorCode =
-  | 'ERR_USAGE'
-  | 'ERR_CONFIG'
-  | 'ERR_NOT_FOUND'
-  | 'ERR_CONFLICT'
-  | 'ERR_CA_MISSING'
-  | 'ERR_STORE'
-  | 'ERR_CLOSED'
-  | 'ERR_FILE'
-  | TokenErrorCode;
+/** Every other failure's code (docs/operations.md, "CLI errors"). */
+export const ERROR_CODES = [
+  'ERR_USAGE',
+  'ERR_CONFIG',
+  'ERR_NOT_FOUND',
+  'ERR_CONFLICT',
+  'ERR_CA_MISSING',
+  'ERR_STORE',
+  'ERR_CLOSED',
+  'ERR_FILE',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number] | TokenErrorCode;
 
 /** Base class of every failure a caller is expected to handle. */
 export class MailgateError extends Error {

@@ -16,7 +16,8 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type';
 
-const STATUS: Record<ApiErrorCode, 400 | 403 | 404 | 409 | 413 | 415> = {
+/** Each code's status; also the list of codes (docs/operations.md "Admin API responses" is checked against it). */
+export const API_ERROR_STATUS = {
   invalid_field: 400,
   invalid_request: 400,
   malformed_json: 400,
@@ -26,12 +27,12 @@ const STATUS: Record<ApiErrorCode, 400 | 403 | 404 | 409 | 413 | 415> = {
   ca_missing: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
-};
+} as const satisfies Record<ApiErrorCode, number>;
 
 /** A refusal the client caused; its message is safe to send. */
 export class ApiError extends Error {
   readonly code: ApiErrorCode;
-  readonly status: (typeof STATUS)[ApiErrorCode];
+  readonly status: (typeof API_ERROR_STATUS)[ApiErrorCode];
   /** The request field at fault (dotted path), for validation errors. */
   readonly field: string | undefined;
 
@@ -39,7 +40,7 @@ export class ApiError extends Error {
     super(message, { cause: options?.cause });
     this.name = 'ApiError';
     this.code = code;
-    this.status = STATUS[code];
+    this.status = API_ERROR_STATUS[code];
     this.field = options?.field;
   }
 

@@ -3,10 +3,9 @@
  * Hand-written: keep it in step with the route files (the unit test checks every route is listed).
  */
 
-import { CLIENT_ROLES } from '../../certs/rules.js';
+import { CLIENT_ROLES, type ClientRole } from '../../certs/rules.js';
 import { MAX_BODY_BYTES } from './request-input.js';
 
-type Role = 'viewer' | 'operator' | 'admin';
 type Schema = Record<string, unknown>;
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -19,7 +18,7 @@ const nullable = (schema: Schema) => ({ anyOf: [schema, { type: 'null' }] });
 function operation(
   id: string,
   summary: string,
-  role: Role,
+  role: ClientRole,
   ok: { status: 200 | 201; description: string; schema: Schema },
   refusals: Record<string, string> = {},
   extra: Schema = {},
