@@ -3,13 +3,13 @@
  * share (token limits and quotas, TLS ticket keys, the merged metrics), restarts a crashed worker with
  * backoff, forwards SIGHUP as a reload and SIGTERM as a drain. It serves no request itself.
  */
-import cluster, { type Worker } from 'node:cluster';
+import nodeCluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { MailgateError } from '../lib/errors.js';
 import { openDatabase } from '../store/database.js';
-import { RateLimiter } from '../tokens/rate-limiter.js';
+import { type Limiter, RateLimiter } from '../tokens/rate-limiter.js';
 import {
   drainExitCode,
   exitReason,
@@ -23,6 +23,8 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
 import type { GatewayAddresses } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
+import type { RedisCluster } from './redis-cluster.js';
+import { connectSharedCluster } from './shared-state.js';
 
 /** How long a scrape waits for the workers' metrics before it answers with those that came. */
 const COLLECT_TIMEOUT_MS = 2_000;
@@ -69,7 +71,17 @@ interface Collection {
  * @throws MailgateError when a worker fails to start (its own error is on stderr); no worker is left running.
  */
 export async function startPrimary(options: PrimaryOptions): Promise<RunningPrimary> {
-  const primary = new Primary(options);
+  const cluster = await connectSharedCluster(
+    options.config,
+    createLogger({ level: options.config.log.level }),
+  );
+  let primary: Primary;
+  try {
+    primary = new Primary(options, cluster);
+  } catch (error) {
+    await cluster?.close();
+    throw error;
+  }
   try {
     const addresses = await primary.start();
     return { addresses, stopped: primary.stopped };
@@ -83,14 +95,18 @@ class Primary {
   readonly #options: PrimaryOptions;
   readonly #logger: Logger;
   readonly #db;
-  readonly #limiter: RateLimiter;
+  /** The workers' limiter: this process's, or (with cluster.redis) the one every node shares. */
+  readonly #limiter: Limiter;
+  readonly #localLimiter: RateLimiter | undefined;
+  /** The link to the other nodes (cluster.redis): it holds the ticket keys and the limits then. */
+  readonly #cluster: RedisCluster | undefined;
   readonly #slots: Slot[];
   readonly #registry = new Registry();
   readonly #restarts: Counter<'reason'>;
   readonly #running: Gauge;
   readonly #collections = new Map<number, Collection>();
   #nextCollection = 1;
-  #ticketKeys = randomBytes(48);
+  #ticketKeys: Buffer = randomBytes(48);
   /** The newest CRL a worker reported; -1 until the first report. */
   #crlNumber = -1;
   #stopping: Promise<number> | undefined;
@@ -101,13 +117,21 @@ class Primary {
     this.#resolveStopped = resolve;
   });
 
-  constructor(options: PrimaryOptions) {
+  constructor(options: PrimaryOptions, cluster: RedisCluster | undefined) {
     this.#options = options;
     this.#logger = createLogger({ level: options.config.log.level });
     this.#db = openDatabase(options.config.dataDir);
-    this.#limiter = new RateLimiter(this.#db, {
-      onFlushError: (error) => this.#logger.error({ err: error }, 'quota counts not saved; retrying'),
-    });
+    this.#cluster = cluster;
+    this.#localLimiter = cluster
+      ? undefined
+      : new RateLimiter(this.#db, {
+          onFlushError: (error) => this.#logger.error({ err: error }, 'quota counts not saved; retrying'),
+        });
+    this.#limiter = cluster?.limiter ?? this.#localLimiter!;
+    if (cluster) {
+      this.#ticketKeys = cluster.ticketKeys;
+      cluster.onTicketKeys((keys) => this.#broadcastTicketKeys(keys));
+    }
     this.#slots = Array.from({ length: options.workers }, (_, index) => ({
       index,
       worker: undefined,
@@ -117,6 +141,7 @@ class Primary {
       restartTimer: undefined,
     }));
     const registers = [this.#registry];
+    cluster?.registerMetrics(this.#registry);
     this.#restarts = new Counter({
       name: 'mailgate_worker_restarts_total',
       help: 'Gateway workers restarted after they died, by reason (signal, error exit, clean exit).',
@@ -129,7 +154,7 @@ class Primary {
       registers,
       collect: () => this.#running.set(this.#slots.filter((slot) => slot.ready).length),
     });
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
+    nodeCluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), args: [] });
   }
 
   async start(): Promise<GatewayAddresses> {
@@ -146,7 +171,7 @@ class Primary {
 
   /** Forks the worker of `slot`; resolves with its addresses once it listens, rejects if it dies first. */
   #fork(slot: Slot): Promise<GatewayAddresses> {
-    const worker = cluster.fork();
+    const worker = nodeCluster.fork();
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();
@@ -177,13 +202,18 @@ class Primary {
   #onMessage(worker: Worker, message: WorkerMessage) {
     switch (message.t) {
       case 'limit': {
-        let reply: PrimaryMessage;
+        const { id } = message;
+        const failed = (error: unknown) =>
+          this.#send(worker, { t: 'reply', id, error: (error as Error).message });
         try {
-          reply = { t: 'reply', id: message.id, value: this.#limiter.check(message.tokenId, message.limits) };
+          const value = this.#limiter.check(message.tokenId, message.limits);
+          // The local limiter answers at once; the shared one (Redis) after a round trip.
+          if (value instanceof Promise)
+            value.then((decided) => this.#send(worker, { t: 'reply', id, value: decided }), failed);
+          else this.#send(worker, { t: 'reply', id, value });
         } catch (error) {
-          reply = { t: 'reply', id: message.id, error: (error as Error).message };
+          failed(error);
         }
-        this.#send(worker, reply);
         return;
       }
       case 'crl':
@@ -210,14 +240,23 @@ class Primary {
    * of them skips the revocation check (security rule 4). The first report only sets the baseline.
    */
   #onCrl(number: number) {
+    if (this.#cluster) {
+      // Every node's keys rotate together; the new ones come back through onTicketKeys.
+      this.#cluster.crlChanged(number);
+      return;
+    }
     if (number <= this.#crlNumber) return;
     const first = this.#crlNumber === -1;
     this.#crlNumber = number;
     if (first) return;
-    this.#ticketKeys = randomBytes(48);
-    const message: PrimaryMessage = { t: 'ticket-keys', ticketKeys: this.#ticketKeys.toString('hex') };
-    for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, message);
+    this.#broadcastTicketKeys(randomBytes(48));
     this.#logger.info({ crl: number }, 'crl changed; tls session tickets rotated on every worker');
+  }
+
+  #broadcastTicketKeys(keys: Buffer) {
+    this.#ticketKeys = keys;
+    const message: PrimaryMessage = { t: 'ticket-keys', ticketKeys: keys.toString('hex') };
+    for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, message);
   }
 
   /** Every ready worker's metrics and the primary's own, merged as prom-client's cluster mode does. */
@@ -327,7 +366,8 @@ class Primary {
     });
     const code = drainExitCode(await Promise.all(exits));
     for (const collection of this.#collections.values()) collection.finish();
-    this.#limiter.close();
+    this.#localLimiter?.close();
+    await this.#cluster?.close();
     this.#db.close();
     this.#logger.info({ code }, 'stopped');
     this.#logger.flush();

@@ -108,9 +108,10 @@ export class Gateway {
       onCrlChange: shared && ((crlNumber) => shared.crlChanged(crlNumber)),
     });
     const { registry } = this.metrics;
-    this.#exposition = shared
-      ? { metrics: () => shared.metrics(), contentType: registry.contentType }
+    this.#exposition = shared?.metrics
+      ? { metrics: () => shared.metrics!(), contentType: registry.contentType }
       : registry;
+    shared?.registerMetrics?.(registry);
     if (shared) {
       this.#tls.setTicketKeys(shared.ticketKeys);
       shared.onTicketKeys((keys) => this.#tls.setTicketKeys(keys));

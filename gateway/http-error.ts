@@ -18,7 +18,8 @@ export type GatewayErrorCode =
   | 'internal_error'
   | 'upstream_unreachable'
   | 'upstream_timeout'
-  | 'upstream_busy';
+  | 'upstream_busy'
+  | 'cluster_unavailable';
 
 /** Each code's status; also the list of codes (docs/operations.md "Gateway responses" is checked against it). */
 export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = {
@@ -36,6 +37,7 @@ export const GATEWAY_ERROR_STATUS: Readonly<Record<GatewayErrorCode, number>> = 
   upstream_unreachable: 502,
   upstream_timeout: 504,
   upstream_busy: 503,
+  cluster_unavailable: 503,
 };
 
 const MESSAGE: Record<GatewayErrorCode, string> = {
@@ -53,6 +55,7 @@ const MESSAGE: Record<GatewayErrorCode, string> = {
   upstream_unreachable: 'Bad gateway',
   upstream_timeout: 'Gateway timeout',
   upstream_busy: 'Service unavailable',
+  cluster_unavailable: 'Service unavailable',
 };
 
 function fixedHeaders(body: string, contentType: string): OutgoingHttpHeaders {

@@ -18,6 +18,13 @@ import { TLS_PROFILES, type TlsProfileName } from './tls-profile.js';
 /** How often watched certificate files are stat'ed (Mailcow's ACME client replaces them by rename). */
 const WATCH_INTERVAL_MS = 1_000;
 
+/**
+ * OpenSSL resumes a session only within the session id context it was made in. Node's default is a hash
+ * of the process's argv, which differs between nodes started with different config paths: with the ticket
+ * keys shared through Redis, one fixed context lets a ticket from one node resume on another.
+ */
+const SESSION_ID_CONTEXT = 'mailgate';
+
 export interface TlsMaterialOptions {
   config: Config;
   db: Database;
@@ -94,8 +101,15 @@ export class TlsMaterial {
   }
 
   /** Options for createSecureContext / server construction (client certificates requested, not required). */
-  secureContextOptions(): SecureContextOptions {
-    return { ...TLS_PROFILES[this.#profile], cert: this.#cert, key: this.#key, ca: this.#ca, crl: this.#crl };
+  secureContextOptions(): SecureContextOptions & { sessionIdContext: string } {
+    return {
+      ...TLS_PROFILES[this.#profile],
+      cert: this.#cert,
+      key: this.#key,
+      ca: this.#ca,
+      crl: this.#crl,
+      sessionIdContext: SESSION_ID_CONTEXT,
+    };
   }
 
   caPem(): string {

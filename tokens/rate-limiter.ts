@@ -4,7 +4,14 @@
  */
 import { ClosedError } from '../lib/errors.js';
 import type { Database } from '../store/database.js';
-import { type BucketState, msUntilUtcMidnight, newBucket, takeToken, utcDay } from './token-bucket.js';
+import {
+  type BucketDecision,
+  type BucketState,
+  msUntilUtcMidnight,
+  newBucket,
+  takeToken,
+  utcDay,
+} from './token-bucket.js';
 import type { TokenLimits } from './token-limits.js';
 import { loadUsage, pruneUsage, writeUsage } from './usage-store.js';
 
@@ -19,8 +26,58 @@ export interface RateLimitDecision {
   resetSeconds: number;
   /** `Retry-After`, seconds; only when refused. */
   retryAfterSeconds?: number;
-  /** Why it was refused. */
-  reason?: 'rate' | 'quota';
+  /**
+   * Why it was refused: the rate, the daily quota, or `unavailable` (the shared limiter, in Redis, has not
+   * answered for longer than cluster.maxStalenessMs: the request is refused with 503, never admitted unchecked).
+   */
+  reason?: 'rate' | 'quota' | 'unavailable';
+}
+
+/** A request past the token's daily quota: refused until UTC midnight, the bucket untouched. Pure. */
+export function quotaRefusal(limits: TokenLimits, now: number): RateLimitDecision {
+  const untilMidnight = Math.ceil(msUntilUtcMidnight(now) / 1000);
+  return {
+    allowed: false,
+    limit: limits.quotaPerDay!,
+    remaining: 0,
+    resetSeconds: untilMidnight,
+    retryAfterSeconds: untilMidnight,
+    reason: 'quota',
+  };
+}
+
+/**
+ * The decision once the quota had room (`used` requests today before this one) and the bucket was asked:
+ * headers describe whichever policy is tighter. Pure: the local limiter and the Redis one (whose script
+ * does the take atomically) both answer through it, so their headers and Retry-After agree.
+ */
+export function limitDecision(
+  limits: TokenLimits,
+  taken: BucketDecision,
+  used: number,
+  now: number,
+): RateLimitDecision {
+  const resetSeconds = Math.ceil(taken.resetMs / 1000);
+  if (!taken.allowed) {
+    return {
+      allowed: false,
+      limit: limits.burst,
+      remaining: 0,
+      resetSeconds,
+      retryAfterSeconds: taken.retryAfterSeconds,
+      reason: 'rate',
+    };
+  }
+  const { quotaPerDay } = limits;
+  const quotaLeft = quotaPerDay === undefined ? Number.POSITIVE_INFINITY : quotaPerDay - used - 1;
+  return quotaLeft < taken.remaining
+    ? {
+        allowed: true,
+        limit: quotaPerDay!,
+        remaining: quotaLeft,
+        resetSeconds: Math.ceil(msUntilUtcMidnight(now) / 1000),
+      }
+    : { allowed: true, limit: limits.burst, remaining: taken.remaining, resetSeconds };
 }
 
 /**
@@ -110,19 +167,8 @@ export class RateLimiter implements Limiter {
       this.#dayEndsAt = now + msUntilUtcMidnight(now);
     }
     const day = this.#day;
-    const { quotaPerDay } = limits;
     const used = this.#counts.get(tokenId) ?? 0;
-    const untilMidnight = Math.ceil(msUntilUtcMidnight(now) / 1000);
-    if (quotaPerDay !== undefined && used >= quotaPerDay) {
-      return {
-        allowed: false,
-        limit: quotaPerDay,
-        remaining: 0,
-        resetSeconds: untilMidnight,
-        retryAfterSeconds: untilMidnight,
-        reason: 'quota',
-      };
-    }
+    if (limits.quotaPerDay !== undefined && used >= limits.quotaPerDay) return quotaRefusal(limits, now);
     const bucketLimits = { count: limits.rate.count, perMs: limits.rate.perMs, burst: limits.burst };
     let bucket = this.#buckets.get(tokenId);
     if (!bucket) {
@@ -130,22 +176,8 @@ export class RateLimiter implements Limiter {
       this.#buckets.set(tokenId, bucket);
     }
     const taken = takeToken(bucket, now, bucketLimits);
-    const resetSeconds = Math.ceil(taken.resetMs / 1000);
-    if (!taken.allowed) {
-      return {
-        allowed: false,
-        limit: limits.burst,
-        remaining: 0,
-        resetSeconds,
-        retryAfterSeconds: taken.retryAfterSeconds,
-        reason: 'rate',
-      };
-    }
-    this.#count(tokenId, day, now);
-    const quotaLeft = quotaPerDay === undefined ? Number.POSITIVE_INFINITY : quotaPerDay - used - 1;
-    return quotaLeft < taken.remaining
-      ? { allowed: true, limit: quotaPerDay!, remaining: quotaLeft, resetSeconds: untilMidnight }
-      : { allowed: true, limit: limits.burst, remaining: taken.remaining, resetSeconds };
+    if (taken.allowed) this.#count(tokenId, day, now);
+    return limitDecision(limits, taken, used, now);
   }
 
   /**

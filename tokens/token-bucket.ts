@@ -63,12 +63,20 @@ export function isFull(state: BucketState, now: number, { count, perMs, burst }:
  */
 export function takeToken(state: BucketState, now: number, limits: BucketLimits): BucketDecision {
   const allowed = take(state, now, limits);
+  return bucketOutcome(allowed, state.credits, limits);
+}
+
+/**
+ * What a take left behind, as the headers need it: `credits` is the bucket after the take. Pure; also
+ * read for a take done elsewhere (the Redis limiter's script returns the same credits).
+ */
+export function bucketOutcome(allowed: boolean, credits: number, limits: BucketLimits): BucketDecision {
   const { count, perMs, burst } = limits;
   return {
     allowed,
-    remaining: Math.floor(state.credits / perMs),
-    resetMs: Math.ceil((burst * perMs - state.credits) / count),
-    retryAfterSeconds: allowed ? 0 : retryAfterSeconds(state, limits),
+    remaining: Math.floor(credits / perMs),
+    resetMs: Math.ceil((burst * perMs - credits) / count),
+    retryAfterSeconds: allowed ? 0 : retryAfterSeconds({ credits, updatedAt: 0 }, limits),
   };
 }
 

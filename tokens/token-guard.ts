@@ -38,7 +38,7 @@ export type TokenGuardDecision =
     }
   | {
       allowed: false;
-      code: 'unauthorized' | 'insufficient_scope' | 'rate_limited';
+      code: 'unauthorized' | 'insufficient_scope' | 'rate_limited' | 'cluster_unavailable';
       reason: string;
       responseHeaders: OutgoingHttpHeaders;
       principal?: string | undefined;
@@ -106,6 +106,18 @@ export function createTokenGuard({
       'ratelimit-remaining': rate.remaining,
       'ratelimit-reset': rate.resetSeconds,
     };
+    if (rate.reason === 'unavailable') {
+      // The shared limiter is out of reach past cluster.maxStalenessMs: fail closed, and say it is not the
+      // client's fault (503, no RateLimit-* headers that would describe a bucket nobody read).
+      counters.tokenRequests.inc({ app: token.app, outcome: 'cluster_unavailable' });
+      return {
+        allowed: false,
+        code: 'cluster_unavailable',
+        reason: 'limiter_unavailable',
+        responseHeaders: { 'retry-after': String(rate.retryAfterSeconds ?? 5) },
+        principal: token.app,
+      };
+    }
     if (!rate.allowed) {
       const outcome = rate.reason === 'quota' ? 'quota_exceeded' : 'rate_limited';
       counters.rateLimited.inc({ app: token.app });

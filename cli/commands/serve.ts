@@ -8,6 +8,7 @@ import { loadConfig } from '../../gateway/config/load.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger } from '../../gateway/logger.js';
 import { serveUntilStopped } from '../../gateway/serve-loop.js';
+import { connectSharedCluster } from '../../gateway/shared-state.js';
 import { MailgateError } from '../../lib/errors.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
@@ -30,12 +31,20 @@ export async function serve(flags: FlagValues, ctx: CliContext): Promise<void> {
     return;
   }
   const logger = createLogger({ level: config.log.level });
-  const gateway = await Gateway.start({ config, logger });
+  const shared = await connectSharedCluster(config, logger);
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start({ config, logger, ...(shared ? { shared } : {}) });
+  } catch (error) {
+    await shared?.close();
+    throw error;
+  }
   ctx.err(`mailgate: serving ${servingUrl(gateway.addresses.https)} (data: ${config.dataDir})`);
   const { stopped } = serveUntilStopped(gateway, logger, () =>
     loadConfig({ configPath: ctx.configPath, env: ctx.env, dataDir: config.dataDir }),
   );
   await stopped;
+  await shared?.close();
   logger.info('stopped');
   logger.flush();
 }

@@ -13,6 +13,13 @@ export const DEFAULT_UPSTREAM_CONNECTIONS = 128;
 export const DEFAULT_DRAIN_MS = 10_000;
 /** Most gateway workers: past a few per core they only add memory and IPC to the limiter. */
 export const MAX_WORKERS = 64;
+/**
+ * How long a node keeps serving the send and admin planes on the last state it read from Redis (revocations,
+ * keys, limits) once Redis stops answering; past it those planes fail closed with 503 cluster_unavailable.
+ */
+export const DEFAULT_MAX_STALENESS_MS = 30_000;
+export const MIN_MAX_STALENESS_MS = 1_000;
+export const MAX_MAX_STALENESS_MS = 600_000;
 export const DEFAULT_CLIENT_CERT_DAYS = 90;
 /** Longest client or server certificate `ca issue` may write (CA/Browser Forum limit for server certs). */
 export const DEFAULT_MAX_CERT_DAYS = 397;

@@ -26,6 +26,7 @@ import {
   DEFAULT_MAX_CERT_DAYS,
   DEFAULT_MAX_HEADER_BYTES,
   DEFAULT_MAX_HEADER_COUNT,
+  DEFAULT_MAX_STALENESS_MS,
   DEFAULT_PUBLIC_URL,
   DEFAULT_TOKEN_AUDIENCE,
   DEFAULT_TOKEN_CLOCK_TOLERANCE_S,
@@ -33,7 +34,9 @@ import {
   DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS,
   DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
+  MAX_MAX_STALENESS_MS,
   MAX_WORKERS,
+  MIN_MAX_STALENESS_MS,
 } from './defaults.js';
 
 const WORKERS_PROBLEM = `must be auto or a whole number from 1 to ${MAX_WORKERS}`;
@@ -47,6 +50,41 @@ export const workersSchema = z.union(
 );
 
 const port = z.number().int().min(0).max(65_535);
+
+const REDIS_URL_PROBLEM = 'must be redis://[user:password@]host:port[/db] (or rediss:// for TLS)';
+/**
+ * `cluster.redis`: a Redis URL with host, port and an optional database number (0-15). The message never
+ * repeats the value, which may hold a password.
+ */
+const redisUrl = z.string().refine((text) => parseRedisUrl(text) !== undefined, { error: REDIS_URL_PROBLEM });
+
+/** The parts of a valid `cluster.redis` URL, or undefined. */
+export function parseRedisUrl(
+  text: string,
+):
+  | { tls: boolean; host: string; port: number; db: number; username?: string; password?: string }
+  | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') return undefined;
+  if (!url.hostname || !/^\d{1,5}$/.test(url.port) || Number(url.port) > 65_535) return undefined;
+  if (url.search || url.hash) return undefined;
+  const dbText = url.pathname.replace(/^\//, '');
+  if (dbText !== '' && !/^(?:[0-9]|1[0-5])$/.test(dbText)) return undefined;
+  return {
+    tls: url.protocol === 'rediss:',
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port),
+    db: dbText === '' ? 0 : Number(dbText),
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+  };
+}
+
 const host = z.string().min(1);
 const listener = z.strictObject({ host, port });
 
@@ -269,6 +307,20 @@ export const configSchema = z.strictObject({
    * split at all. Restart to apply.
    */
   workers: workersSchema.default(1),
+  /** Several gateway nodes sharing limits, revocations and TLS ticket keys through Redis (docs/operations.md). */
+  cluster: z
+    .strictObject({
+      /** Redis of every node; absent = this node shares nothing beyond its own workers. Restart to apply. */
+      redis: redisUrl.optional(),
+      /**
+       * ms the send and admin planes keep serving on the last state read from Redis when it stops answering;
+       * past it they answer 503 cluster_unavailable until Redis is back. The public plane never depends on it.
+       */
+      maxStalenessMs: wholeNumber(MIN_MAX_STALENESS_MS, MAX_MAX_STALENESS_MS).default(
+        DEFAULT_MAX_STALENESS_MS,
+      ),
+    })
+    .default({ maxStalenessMs: DEFAULT_MAX_STALENESS_MS }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../gateway/config/load.js';
+import { parseRedisUrl } from '../../../gateway/config/schema.js';
 import { ConfigError } from '../../../lib/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-config-'));
@@ -151,6 +152,44 @@ describe('loadConfig', () => {
       {},
       'admin.listenerOnly: needs listen.admin',
     ],
+    [
+      'a Redis URL of another scheme',
+      `${minimal}cluster: { redis: 'http://127.0.0.1:6379' }\n`,
+      {},
+      'cluster.redis: must be redis://[user:password@]host:port[/db] (or rediss:// for TLS)',
+    ],
+    [
+      'a Redis URL without a port',
+      `${minimal}cluster: { redis: 'redis://cache' }\n`,
+      {},
+      'cluster.redis: must be',
+    ],
+    [
+      'a Redis database past 15',
+      `${minimal}cluster: { redis: 'redis://cache:6379/16' }\n`,
+      {},
+      'cluster.redis: must be',
+    ],
+    [
+      'a Redis URL with a query',
+      `${minimal}cluster: { redis: 'redis://cache:6379/0?x=1' }\n`,
+      {},
+      'cluster.redis: must be',
+    ],
+    ['a Redis URL that is not text', `${minimal}cluster: { redis: 6379 }\n`, {}, 'cluster.redis'],
+    [
+      'a staleness bound under a second',
+      `${minimal}cluster: { maxStalenessMs: 10 }\n`,
+      {},
+      'cluster.maxStalenessMs: must be a whole number from 1000 to 600000',
+    ],
+    [
+      'a staleness bound past ten minutes',
+      `${minimal}cluster: { maxStalenessMs: 600001 }\n`,
+      {},
+      'cluster.maxStalenessMs: must be a whole number from 1000 to 600000',
+    ],
+    ['an unknown cluster key', `${minimal}cluster: { redisUrl: x }\n`, {}, 'cluster.redisUrl: unknown key'],
   ])('rejects %s', (_name, yaml, env, message) => {
     expect(problems(yaml, env).join('\n')).toContain(message);
   });
@@ -198,6 +237,36 @@ describe('loadConfig', () => {
       expect(limitsWith(min)[key]).toBe(min);
       expect(limitsWith(max)[key]).toBe(max);
     });
+  });
+
+  it('reads cluster: nothing shared without redis, the URL parts and the staleness bound', () => {
+    expect(load(minimal).cluster).toEqual({ maxStalenessMs: 30_000 });
+    const cluster = load(
+      `${minimal}cluster: { redis: 'redis://:s3cret@cache:6380/2', maxStalenessMs: 5000 }\n`,
+    );
+    expect(cluster.cluster).toEqual({
+      redis: 'redis://:s3cret@cache:6380/2',
+      maxStalenessMs: 5000,
+    });
+    expect(parseRedisUrl('redis://:s3cret@cache:6380/2')).toEqual({
+      tls: false,
+      host: 'cache',
+      port: 6380,
+      db: 2,
+      password: 's3cret',
+    });
+    expect(parseRedisUrl('rediss://u:p%40ss@[::1]:6379')).toEqual({
+      tls: true,
+      host: '::1',
+      port: 6379,
+      db: 0,
+      username: 'u',
+      password: 'p@ss',
+    });
+    // The problem line never repeats the URL: it may hold a password.
+    expect(problems(`${minimal}cluster: { redis: 'redis://:s3cret@cache' }\n`).join('\n')).not.toContain(
+      's3cret',
+    );
   });
 
   it('reads tls.profile (also MAILGATE_TLS_PROFILE) and tls.hsts (true = one year)', () => {
