@@ -7,7 +7,6 @@ import type { Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { createAdminGuard } from '../admin/admin-guard.js';
 import type { AdminRole } from '../admin/admin-policy.js';
-import { createAdminApi } from '../admin/api/index.js';
 import { createDenialAudit } from '../admin/denial-audit.js';
 import { clientRoles, revokedSerials } from '../certs/certificate-store.js';
 import { AddressSet } from '../lib/cidr.js';
@@ -65,8 +64,11 @@ export class Gateway {
   readonly addresses: GatewayAddresses = {} as GatewayAddresses;
   readonly #logger: Logger;
   readonly #db: Database;
-  /** The admin API writes through its own connection so that the change watch sees its commits. */
-  readonly #apiDb: Database;
+  /**
+   * The admin API writes through its own connection so that the change watch sees its commits; opened with
+   * the API or console on their first request.
+   */
+  #apiDb: Database | undefined;
   readonly #tls: TlsMaterial;
   readonly #tracker = new ConnectionTracker();
   readonly #credentials = new CredentialConnections();
@@ -97,7 +99,6 @@ export class Gateway {
     this.#logger = logger;
     this.#shared = shared;
     this.#db = openDatabase(config.dataDir);
-    this.#apiDb = openDatabase(config.dataDir);
     this.#audit = new AuditBuffer(this.#db);
     this.#recordDenial = createDenialAudit({ audit: this.#audit });
     this.#tls = new TlsMaterial({
@@ -249,12 +250,14 @@ export class Gateway {
       }),
     };
     const upstreams = new Upstreams(config.upstreams, config.limits);
-    const apiOptions = {
-      db: this.#apiDb,
+    // The admin API and console, their dependencies (hono's API routes, zod schemas, certificate issuance)
+    // and their store connection are loaded on the first admin request: an idle gateway holds none of them.
+    const apiOptions = () => ({
+      db: this.#adminDatabase(),
       dataDir: config.dataDir,
       config,
       status: () => ({ upstreams: upstreams.names().map((name) => ({ name, reachable: null })) }),
-    };
+    });
     const serveReserved = createReservedApp({
       registry: this.#exposition,
       caPem: () => this.#tls.caPem(),
@@ -267,16 +270,19 @@ export class Gateway {
         this.metrics.authDenied.inc({ plane: 'admin', reason });
         this.#recordDenial({ client: peer, reason, principal, target });
       },
-      adminApi: createAdminApi(apiOptions),
-      adminConsole: lazily(async () => {
+      adminApi: async () => {
+        const { createAdminApi } = await import('../admin/api/index.js');
+        return createAdminApi(apiOptions());
+      },
+      adminConsole: async () => {
         const { createConsole } = await import('../admin/console/app.js');
         return createConsole({
-          ...apiOptions,
+          ...apiOptions(),
           reservedContext: withReservedContext,
           listeners: () => this.#listenerFacts(),
           traffic: async () => this.#traffic.series(await trafficTotals(this.metrics)),
         });
-      }),
+      },
     });
     return {
       routes: new RouteTable(config.routes),
@@ -289,6 +295,13 @@ export class Gateway {
       hsts: hstsHeader(config.tls.hsts),
       adminListenerOnly: config.admin.listenerOnly,
     };
+  }
+
+  /** The admin API's and console's store connection, opened on first use. */
+  #adminDatabase(): Database {
+    if (this.#closing) throw new Error('the gateway is closing');
+    this.#apiDb ??= openDatabase(this.#config.dataDir);
+    return this.#apiDb;
   }
 
   /** The bound listeners, for the console's overview. */
@@ -377,19 +390,7 @@ export class Gateway {
     this.#tls.close();
     this.#localLimiter?.close();
     this.#audit.close();
-    this.#apiDb.close();
+    this.#apiDb?.close();
     this.#db.close();
   }
-}
-
-/** Runs `load` once, on the first call, and hands every caller its promise (a failed load is retried). */
-function lazily<T>(load: () => Promise<T>): () => Promise<T> {
-  let loading: Promise<T> | undefined;
-  return () => {
-    loading ??= load().catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    });
-    return loading;
-  };
 }

@@ -7,6 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { type Handler, Hono, type MiddlewareHandler } from 'hono';
 import type { Registry } from 'prom-client';
 import type { AdminEnv } from '../admin/admin-env.js';
+import { lazily } from '../lib/lazily.js';
 import { type CrossSiteRefused, crossSiteGuard } from './cross-site-guard.js';
 import { errorResponse } from './http-error.js';
 import type { Logger } from './logger.js';
@@ -48,15 +49,18 @@ export interface ReservedAppOptions {
   /** False while draining or before the listeners are up. */
   ready: () => boolean;
   logger: Logger;
-  /** The admin API, mounted at /_mailgate/admin/api. */
-  adminApi?: Hono<AdminEnv> | undefined;
+  /**
+   * Loads the admin API (its routes relative to /_mailgate/admin/api, where it is mounted); called once, on
+   * its first request, like the console's.
+   */
+  adminApi?: (() => Promise<Hono<AdminEnv>>) | undefined;
   /** config.publicUrl: the gateway's own origin for the cross-site check. */
   publicUrl: string;
   /** Told about each cross-site refusal on the admin plane. */
   onCrossSiteRefused?: ((refusal: CrossSiteRefused) => void) | undefined;
   /**
-   * The admin console, served at every other /_mailgate/admin path; loaded on its first request, so a
-   * gateway nobody administers through a browser never loads its modules.
+   * Loads the admin console, served at every other /_mailgate/admin path; called once, on its first
+   * request, so a gateway nobody administers through a browser never loads its modules.
    */
   adminConsole?: (() => Promise<Hono<AdminEnv>>) | undefined;
 }
@@ -84,6 +88,23 @@ export const withReservedContext: MiddlewareHandler<AdminEnv> = async function w
   c.set('requestId', context.requestId);
   await next();
 };
+
+/** An app served under the reserved app (the admin API's mount, the console), whatever its Hono environment. */
+interface MountedApp {
+  fetch(request: Request, env: ReservedEnv['Bindings']): Response | Promise<Response>;
+}
+
+/**
+ * A handler serving requests through the app `load` gives, loaded on the first request. That app gets the
+ * same bindings (and so reads the same context); headers this app set before it (nosniff) are kept.
+ */
+function serveLoaded(load: () => Promise<MountedApp>): Handler<ReservedEnv> {
+  const loaded = lazily(load);
+  return async function serveLoadedApp(c) {
+    const response = await (await loaded()).fetch(c.req.raw, c.env);
+    return c.newResponse(response.body, response);
+  };
+}
 
 /**
  * Builds the reserved-path app and returns the function the pipeline calls for a reserved path.
@@ -115,12 +136,25 @@ export function createReservedApp(options: ReservedAppOptions) {
   app.get('/_mailgate/metrics', async (c) =>
     c.body(await options.registry.metrics(), 200, { 'content-type': options.registry.contentType }),
   );
-  if (options.adminApi) app.route(ADMIN_API_PREFIX, options.adminApi);
-  const { adminConsole } = options;
+  const { adminApi, adminConsole } = options;
+  if (adminApi) {
+    // Mounted at its prefix in an app of its own once loaded; what the API does not answer itself (an
+    // unexpected failure) is thrown on to this app's onError.
+    const serveApi = serveLoaded(async () =>
+      new Hono<ReservedEnv>()
+        .use(withReservedContext)
+        .route(ADMIN_API_PREFIX, await adminApi())
+        .onError((error) => {
+          throw error;
+        }),
+    );
+    app.all(ADMIN_API_PREFIX, serveApi);
+    app.all(`${ADMIN_API_PREFIX}/*`, serveApi);
+  }
   if (adminConsole) {
-    // After the API: its catch-all answers every /_mailgate/admin/api path first. The console gets the
-    // same bindings and reads the same context; the cross-site guard above has already run.
-    const serveConsole: Handler<ReservedEnv> = async (c) => (await adminConsole()).fetch(c.req.raw, c.env);
+    // After the API: its catch-all answers every /_mailgate/admin/api path first. The cross-site guard
+    // above has already run.
+    const serveConsole = serveLoaded(adminConsole);
     app.all('/_mailgate/admin', serveConsole);
     app.all('/_mailgate/admin/*', serveConsole);
   }
