@@ -2,7 +2,7 @@
  * @module Ed25519 signing keys in SQLite: one active key signs, every stored key verifies.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { appendAudit } from '../store/audit.js';
 import type { Database } from '../store/database.js';
 import { newKeyId, TOKEN_ALG } from './token-format.js';
@@ -31,6 +31,8 @@ interface KeyRow {
 }
 
 async function generateKey(): Promise<{ kid: string; publicJwk: JWK; privateJwk: JWK }> {
+  // Imported here: the gateway only reads stored keys and never holds jose's key generation at idle.
+  const { exportJWK, generateKeyPair } = await import('jose');
   const { publicKey, privateKey } = await generateKeyPair(TOKEN_ALG, { crv: 'Ed25519', extractable: true });
   return { kid: newKeyId(), publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
 }

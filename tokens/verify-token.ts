@@ -3,7 +3,8 @@
  * with a bounded cache of verified tokens. No I/O: keys come from the injected resolver.
  */
 import type { KeyObject } from 'node:crypto';
-import { type JWTPayload, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+import { lazily } from '../lib/lazily.js';
 import { TokenError } from './token-error.js';
 import { APP_NAME, TOKEN_ALG, TOKEN_ID, TOKEN_TYP } from './token-format.js';
 
@@ -59,6 +60,8 @@ export interface TokenVerifier {
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const REQUIRED_CLAIMS = ['exp', 'jti', 'sub', 'nbf', 'iat'];
 const CLAIM_NAMES = new Set(['iss', 'aud', 'sub', 'jti', 'iat', 'nbf', 'exp', 'typ']);
+/** jose, imported with the first token that needs a signature check: an idle gateway does not hold it. */
+const loadJose = lazily(() => import('jose'));
 
 /**
  * Builds a verifier. Options are checked here (TypeError); hostile input fails at verify() time.
@@ -90,9 +93,9 @@ export function createTokenVerifier({
   };
 
   async function verifyUncached(jws: string): Promise<VerifiedToken> {
-    let verified: Awaited<ReturnType<typeof jwtVerify>>;
+    const { jwtVerify } = await loadJose();
     try {
-      verified = await jwtVerify(jws, keyFor, {
+      const { payload, protectedHeader } = await jwtVerify(jws, keyFor, {
         algorithms: [TOKEN_ALG],
         typ: TOKEN_TYP,
         issuer,
@@ -101,10 +104,10 @@ export function createTokenVerifier({
         requiredClaims: REQUIRED_CLAIMS,
         currentDate: new Date(now()),
       });
+      return toVerified(payload, protectedHeader.kid!);
     } catch (error) {
       throw error instanceof TokenError ? error : joseFailure(error);
     }
-    return toVerified(verified.payload, verified.protectedHeader.kid!);
   }
 
   /** The cached token for a JWS; an expired entry is dropped. */
