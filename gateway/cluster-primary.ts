@@ -93,6 +93,8 @@ export async function startPrimary(options: PrimaryOptions): Promise<RunningPrim
 
 class Primary {
   readonly #options: PrimaryOptions;
+  /** The configuration every worker runs: the last one read and validated (start, SIGHUP). */
+  #config: Config;
   readonly #logger: Logger;
   readonly #db;
   /** The workers' limiter: this process's, or (with cluster.redis) the one every node shares. */
@@ -119,6 +121,7 @@ class Primary {
 
   constructor(options: PrimaryOptions, cluster: RedisCluster | undefined) {
     this.#options = options;
+    this.#config = options.config;
     this.#logger = createLogger({ level: options.config.log.level });
     this.#db = openDatabase(options.config.dataDir);
     this.#cluster = cluster;
@@ -175,15 +178,13 @@ class Primary {
     slot.worker = worker;
     slot.ready = false;
     slot.startedAt = Date.now();
-    const { config, configPath } = this.#options;
     return new Promise((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
         if (message.t === 'hello') {
           this.#send(worker, {
             t: 'init',
             index: slot.index,
-            configPath,
-            dataDir: config.dataDir,
+            config: this.#config,
             ticketKeys: this.#ticketKeys.toString('hex'),
           });
         } else if (message.t === 'ready') {
@@ -315,7 +316,7 @@ class Primary {
     }, delayMs);
   }
 
-  /** SIGHUP: the configuration is checked here once, then every worker reloads it. */
+  /** SIGHUP: the configuration is read and checked here once, then every worker applies it. */
   readonly #reload = () => {
     const { configPath, env, config } = this.#options;
     let next: Config;
@@ -330,7 +331,9 @@ class Primary {
       return;
     }
     if (next.workers !== config.workers) this.#logger.warn('workers changed: restart mailgate to apply it');
-    for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, { t: 'reload' });
+    // A worker restarted later starts with it too.
+    this.#config = next;
+    for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, { t: 'reload', config: next });
     this.#logger.info({ workers: this.#slots.length }, 'reload sent to every worker');
   };
 

@@ -6,18 +6,23 @@ import { UsageError } from '../lib/errors.js';
 import type { RateLimitDecision } from '../tokens/rate-limiter.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
 import { MAX_WORKERS } from './config/defaults.js';
+import type { Config } from './config/schema.js';
 import type { GatewayAddresses } from './gateway.js';
 
 /** The configured worker setting: `auto` or a count in 1..MAX_WORKERS. */
 export type WorkersSetting = 'auto' | number;
 
-/** Primary -> worker. Ticket keys travel as hex (IPC messages are JSON). */
+/**
+ * Primary -> worker. Ticket keys travel as hex (IPC messages are JSON). The configuration is the one the
+ * primary read and validated (a Config is plain data): every worker runs the same one, and no worker loads
+ * the YAML parser or the schema.
+ */
 export type PrimaryMessage =
-  | { t: 'init'; index: number; configPath: string | undefined; dataDir: string; ticketKeys: string }
+  | { t: 'init'; index: number; config: Config; ticketKeys: string }
   | { t: 'ticket-keys'; ticketKeys: string }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   | { t: 'collect-metrics'; id: number }
-  | { t: 'reload' };
+  | { t: 'reload'; config: Config };
 
 /** Worker -> primary. */
 export type WorkerMessage =

@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Limiter, RateLimitDecision } from '../tokens/rate-limiter.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
 import type { PrimaryMessage, WorkerMessage } from './cluster-protocol.js';
-import { loadConfig } from './config/load.js';
+import type { Config } from './config/schema.js';
 import { Gateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { serveUntilStopped } from './serve-loop.js';
@@ -129,17 +129,17 @@ export async function runWorker(): Promise<number> {
   const init = await initMessage(send);
   const link = new WorkerLink(init.ticketKeys, send);
   // Listening from here on: ticket keys rotated while the gateway starts must not be lost.
+  let config: Config = init.config;
   let reload = () => {};
   process.on('message', (message: PrimaryMessage) => {
-    if (!link.receive(message) && message.t === 'reload') reload();
+    if (link.receive(message) || message.t !== 'reload') return;
+    config = message.config;
+    reload();
   });
-  const readConfig = () =>
-    loadConfig({ configPath: init.configPath, env: process.env, dataDir: init.dataDir });
-  const config = readConfig();
   const logger = createLogger({ level: config.log.level, worker: init.index });
   const gateway = await Gateway.start({ config, logger, shared: link });
   link.collectFrom(gateway.metrics.registry);
-  const loop = serveUntilStopped(gateway, logger, readConfig);
+  const loop = serveUntilStopped(gateway, logger, () => config);
   reload = loop.reload;
   process.once('disconnect', () => link.close());
   send({ t: 'ready', addresses: gateway.addresses });

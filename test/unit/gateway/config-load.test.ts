@@ -27,6 +27,31 @@ function problems(yaml: string, env: NodeJS.ProcessEnv = {}): readonly string[] 
 }
 
 describe('loadConfig', () => {
+  it('gives plain data, so workers receive it over IPC (JSON) unchanged', () => {
+    const config = load(`publicUrl: https://mail.example.org
+listen:
+  https: { host: 0.0.0.0, port: 443 }
+  http: { host: 0.0.0.0, port: 80 }
+  admin: { host: 10.8.0.1, port: 8443 }
+  metrics: { host: 127.0.0.1, port: 9100 }
+tls: { profile: modern, hsts: { maxAge: 31536000, includeSubDomains: true, preload: true } }
+admin: { sourceCidrs: [10.8.0.0/24, 'fd00::/64'], listenerOnly: true }
+trustedProxies: [127.0.0.1]
+upstreams: { app: { url: "http://127.0.0.1:8080", timeoutMs: 5000 } }
+routes:
+  - { path: /api/, host: mail.example.org, upstream: app, auth: token, scopes: [send], maxBodyBytes: 1024 }
+  - { path: /admin, upstream: app, auth: admin, roles: [admin] }
+  - { path: /, upstream: app, auth: public }
+ca: { crlDays: 3 }
+tokens: { audience: mail }
+audit: { retentionDays: 30 }
+limits: { clientRequestsPerMinute: 0 }
+log: { level: warn }
+workers: auto
+`);
+    expect(JSON.parse(JSON.stringify(config))).toStrictEqual(config);
+  });
+
   it('applies the named defaults', () => {
     const config = load(minimal);
     expect(config.listen.https).toEqual({ host: '127.0.0.1', port: 8443 });
