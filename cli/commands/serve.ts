@@ -5,10 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { parseWorkersFlag, resolveWorkerCount } from '../../gateway/cluster-protocol.js';
 import { loadConfig } from '../../gateway/config/load.js';
-import { Gateway } from '../../gateway/gateway.js';
-import { createLogger } from '../../gateway/logger.js';
-import { serveUntilStopped } from '../../gateway/serve-loop.js';
-import { connectSharedCluster } from '../../gateway/shared-state.js';
+import type { Gateway } from '../../gateway/gateway.js';
 import { MailgateError } from '../../lib/errors.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
@@ -30,6 +27,13 @@ export async function serve(flags: FlagValues, ctx: CliContext): Promise<void> {
       throw new MailgateError('ERR_CLOSED', 'a worker did not drain cleanly');
     return;
   }
+  // Imported here, not at the top: the primary of workers serves no request and never loads them.
+  const [{ Gateway }, { createLogger }, { serveUntilStopped }, { connectSharedCluster }] = await Promise.all([
+    import('../../gateway/gateway.js'),
+    import('../../gateway/logger.js'),
+    import('../../gateway/serve-loop.js'),
+    import('../../gateway/shared-state.js'),
+  ]);
   const logger = createLogger({ level: config.log.level });
   const shared = await connectSharedCluster(config, logger);
   let gateway: Gateway;
