@@ -3,12 +3,16 @@
  * timeouts, request body stalls, header size and count, and the answer (plus one access line) for what
  * Node's HTTP/1.1 parser rejects. The TLS handshake and h2 limits are server options (listeners.ts).
  */
-import { type Server as HttpServer, type ServerResponse, STATUS_CODES } from 'node:http';
-import { type Http2SecureServer, type Http2ServerRequest, constants as h2 } from 'node:http2';
+import {
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import { type Http2SecureServer, constants as h2 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { LimitsConfig } from './config/schema.js';
-import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
-import { type GatewayResponse, hasRequestBody } from './proxy.js';
+import { type Http2Exchange, hasHttp1Body } from './exchange.js';
 import { type AccessRecorder, newRequestRecord } from './request-record.js';
 
 /** Node checks request heads against headersTimeout on an interval (30 s by default): keep it under 1 s. */
@@ -53,35 +57,34 @@ export function applyHttp1Limits(server: HttpServer | Http2SecureServer, limits:
 }
 
 /**
- * Wraps a request listener: refuses HTTP/1 requests of another version than 1.0 or 1.1 (505) or with too
- * many header fields (431) and arms the body
- * idle timeout on requests that carry a body. Requests without a body cost one header check, no closure.
+ * Wraps an HTTP/1.x request listener: refuses requests of another version than 1.0 or 1.1 (505) or with too
+ * many header fields (431) and arms the body idle timeout on requests that carry a body. Requests without a
+ * body cost one header check, no closure. (h2 limits its header list itself, maxHeaderListPairs; its streams'
+ * bodies are watched by watchStreamBody.)
  * @param recorder writes the access line of refused requests (the plain-HTTP listeners have none)
  */
-export function limitRequests<Req extends GatewayRequest, Res extends GatewayResponse>(
-  onRequest: (req: Req, res: Res) => void,
+export function limitRequests(
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void,
   limits: LimitsConfig,
   recorder?: AccessRecorder,
-): (req: Req, res: Res) => void {
+): (req: IncomingMessage, res: ServerResponse) => void {
   const maxRawHeaders = limits.maxHeaderCount * 2;
   const idleMs = limits.bodyIdleTimeoutMs;
   return function limitedRequest(req, res) {
-    if (!isHttp2Request(req)) {
-      // The parser accepts any digit pair after HTTP/; only 1.0 and 1.1 mean what this server speaks.
-      const refusal =
-        req.httpVersionMajor !== 1 || req.httpVersionMinor > 1
-          ? HTTP_VERSION_REFUSAL
-          : // h2 limits its header list itself (maxHeaderListPairs); HTTP/1.1's parser only truncates.
-            req.rawHeaders.length > maxRawHeaders
-            ? HEADER_COUNT_REFUSAL
-            : undefined;
-      if (refusal !== undefined) {
-        (res as ServerResponse).writeHead(refusal.status, { connection: 'close', 'content-length': 0 }).end();
-        if (recorder) refused(recorder, req.socket.remoteAddress, refusal.status, refusal.reason, req.method);
-        return;
-      }
+    // The parser accepts any digit pair after HTTP/; only 1.0 and 1.1 mean what this server speaks.
+    const refusal =
+      req.httpVersionMajor !== 1 || req.httpVersionMinor > 1
+        ? HTTP_VERSION_REFUSAL
+        : // HTTP/1.1's parser only truncates the header list.
+          req.rawHeaders.length > maxRawHeaders
+          ? HEADER_COUNT_REFUSAL
+          : undefined;
+    if (refusal !== undefined) {
+      res.writeHead(refusal.status, { connection: 'close', 'content-length': 0 }).end();
+      if (recorder) refused(recorder, req.socket.remoteAddress, refusal.status, refusal.reason, req.method);
+      return;
     }
-    if (hasRequestBody(req)) watchBody(req, res, idleMs);
+    if (hasHttp1Body(req)) watchBody(req, res, idleMs);
     onRequest(req, res);
   };
 }
@@ -90,43 +93,65 @@ export function limitRequests<Req extends GatewayRequest, Res extends GatewayRes
  * Cuts a request whose body stalls for `idleMs` while the gateway is reading it (nginx's
  * client_body_timeout). Once the body has ended the timer is gone: a long-poll waits for its response.
  */
-function watchBody(req: GatewayRequest, res: GatewayResponse, idleMs: number) {
-  // Both protocols time the connection (HTTP/1.1 socket, h2 stream) and emit 'timeout' on the request.
+function watchBody(req: IncomingMessage, res: ServerResponse, idleMs: number) {
+  // The socket's timer: Node emits its 'timeout' on the request.
   req.setTimeout(idleMs);
-  (req as NodeJS.EventEmitter).on('timeout', () => bodyStalled(req, res, idleMs));
+  req.on('timeout', () => bodyStalled(req, res, idleMs));
   req.once('end', () => {
-    // After the response, HTTP/1.1's socket timer is Node's keep-alive timer: leave it alone.
+    // After the response, the socket timer is Node's keep-alive timer: leave it alone.
     if (!res.writableFinished) req.setTimeout(0);
   });
 }
 
-function bodyStalled(req: GatewayRequest, res: GatewayResponse, idleMs: number) {
+/** Whether a body's reader is behind (upstream backpressure), not the client: then it is not a stall. */
+function readerBehind(body: NodeJS.ReadableStream & { readableLength: number }): boolean {
+  return body.isPaused() || body.readableLength > 0;
+}
+
+function bodyStalled(req: IncomingMessage, res: ServerResponse, idleMs: number) {
   if (req.readableEnded) return;
-  // The reader is behind (upstream backpressure), not the client: wait another round.
-  if (req.isPaused() || req.readableLength > 0) {
+  if (readerBehind(req)) {
     req.setTimeout(idleMs);
     return;
   }
-  if (!isHttp2Request(req)) {
-    // Failing the body cancels the upstream request; it also closes the socket, so only once the 408 is out.
-    if (res.headersSent) req.destroy();
-    else
-      (res as ServerResponse)
-        .writeHead(408, { connection: 'close', 'content-length': 0 })
-        .end(() => req.destroy());
+  // Failing the body cancels the upstream request; it also closes the socket, so only once the 408 is out.
+  if (res.headersSent) req.destroy();
+  else res.writeHead(408, { connection: 'close', 'content-length': 0 }).end(() => req.destroy());
+}
+
+/** watchBody for an h2 stream: its own timer (Node clears it when the stream closes). */
+export function watchStreamBody(exchange: Http2Exchange, idleMs: number): void {
+  const stream = exchange.stream;
+  stream.setTimeout(idleMs);
+  stream.on('timeout', () => streamBodyStalled(exchange, idleMs));
+  stream.once('end', () => stream.setTimeout(0));
+}
+
+function streamBodyStalled(exchange: Http2Exchange, idleMs: number) {
+  const stream = exchange.stream;
+  if (stream.readableEnded) return;
+  if (readerBehind(stream)) {
+    stream.setTimeout(idleMs);
     return;
   }
   // Fail the body first: closing the stream would end it as if complete, a truncated upload sent upstream.
-  req.destroy();
-  const stream = (req as Http2ServerRequest).stream;
-  if (res.headersSent) {
+  exchange.failBody(new BodyStalledError(idleMs));
+  if (exchange.headersSent) {
     stream.close(h2.NGHTTP2_CANCEL);
     return;
   }
-  res.writeHead(408, { 'content-length': 0 });
-  res.end();
+  exchange.respond(408, { 'content-length': 0 });
+  exchange.end();
   // RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response tells the client to stop sending.
   stream.close(h2.NGHTTP2_NO_ERROR);
+}
+
+/** A request body that stalled past limits.bodyIdleTimeoutMs (raised into the upload towards the upstream). */
+class BodyStalledError extends Error {
+  readonly code = 'MAILGATE_BODY_STALLED';
+  constructor(idleMs: number) {
+    super(`request body idle for ${idleMs} ms`);
+  }
 }
 
 /** The status Node's parser answers an error with; undefined for errors that are not the parser's. */
@@ -151,7 +176,7 @@ function refused(
   reason: string,
   method = '-',
 ) {
-  const record = newRequestRecord({ method } as GatewayRequest);
+  const record = newRequestRecord(method);
   record.client = client ?? '';
   record.denied = reason;
   recorder.finish(record, status, true);

@@ -5,8 +5,7 @@
  */
 import type { Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';
-import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
-import type { GatewayResponse } from './proxy.js';
+import type { Exchange } from './exchange.js';
 
 /** Open streams of one h2 session and its idle timer (re-armed whenever the last stream closes). */
 interface SessionState {
@@ -17,8 +16,6 @@ interface SessionState {
 export class ConnectionTracker {
   readonly #sockets = new Set<Socket>();
   readonly #sessions = new Map<Http2Session, SessionState>();
-  /** h2 requests to their session's state: at the end of a request its stream no longer names the session. */
-  readonly #streamSessions = new WeakMap<GatewayRequest, SessionState>();
   readonly #inflight = new Map<Socket, number>();
   #draining = false;
   #idle: (() => void) | undefined;
@@ -59,28 +56,29 @@ export class ConnectionTracker {
     if (this.#draining) session.close();
   }
 
-  /** Call at the start of every request; while draining an HTTP/1.1 response closes its connection. */
-  requestStarted(req: GatewayRequest, res: GatewayResponse): void {
-    if (isHttp2Request(req)) {
-      const state = this.#sessions.get(req.stream.session as Http2Session);
-      if (state === undefined) return;
-      state.open++;
-      this.#streamSessions.set(req, state);
+  /** Call at the start of every exchange; while draining an HTTP/1.1 response closes its connection. */
+  requestStarted(exchange: Exchange): void {
+    // The exchange keeps its session: at its end the stream no longer names it.
+    const session = exchange.session;
+    if (session !== undefined) {
+      const state = this.#sessions.get(session);
+      if (state !== undefined) state.open++;
       return;
     }
-    const socket = req.socket;
+    const socket = exchange.req.socket;
     this.#inflight.set(socket, (this.#inflight.get(socket) ?? 0) + 1);
-    if (this.#draining) res.setHeader('connection', 'close');
+    if (this.#draining) exchange.setHeader('connection', 'close');
   }
 
-  /** Call when the response of a request started with requestStarted has closed. */
-  requestEnded(req: GatewayRequest): void {
-    if (isHttp2Request(req)) {
-      const state = this.#streamSessions.get(req);
+  /** Call when an exchange started with requestStarted has closed. */
+  requestEnded(exchange: Exchange): void {
+    const session = exchange.session;
+    if (session !== undefined) {
+      const state = this.#sessions.get(session);
       if (state !== undefined && --state.open === 0) state.idle?.refresh();
       return;
     }
-    const socket = req.socket;
+    const socket = exchange.req.socket;
     // A response cut by its connection closes after the socket: counting it would put the closed socket
     // back into #inflight for good (with its buffers, about 15 KB per aborted exchange and more).
     if (!this.#sockets.has(socket)) return;

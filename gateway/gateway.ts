@@ -22,6 +22,7 @@ import { AddressLimits, capConnections } from './address-limits.js';
 import type { Config } from './config/schema.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { CredentialConnections } from './credential-connections.js';
+import { http1Listener } from './exchange.js';
 import { createRedirectHandler } from './http-redirect.js';
 import { createPlainServer, createTlsServer, listen } from './listeners.js';
 import type { Logger } from './logger.js';
@@ -165,7 +166,7 @@ export class Gateway {
       tracker: this.#tracker,
       credentials: this.#credentials,
     };
-    const onRequest = createRequestHandler(deps);
+    const onExchange = createRequestHandler(deps);
     const onUpgrade = createUpgradeHandler(deps);
     const tls = this.#tls.secureContextOptions();
     // The public and the admin listener differ only in whether the handshake requires a client certificate.
@@ -173,7 +174,7 @@ export class Gateway {
       const server = createTlsServer({
         tls,
         requireClientCertificate,
-        onRequest,
+        onExchange,
         onUpgrade,
         tracker: this.#tracker,
         limits: config.limits,
@@ -191,7 +192,7 @@ export class Gateway {
       const redirect = createPlainServer(
         createRedirectHandler({
           publicUrl: config.publicUrl,
-          pipeline: onRequest,
+          pipeline: http1Listener(onExchange),
           recorder,
           trustedProxies: () => this.#state.trustedProxies,
         }),

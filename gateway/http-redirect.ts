@@ -6,8 +6,6 @@ import type { RequestListener } from 'node:http';
 import type { AddressSet } from '../lib/cidr.js';
 import { canonicalizeTarget } from './canonical-path.js';
 import { clientAddress } from './client-address.js';
-import type { GatewayRequest } from './plane-guard.js';
-import type { GatewayResponse } from './proxy.js';
 import { type AccessRecorder, newRequestRecord } from './request-record.js';
 import { normalizeHost } from './route-table.js';
 
@@ -20,7 +18,7 @@ export interface RedirectOptions {
   /** The https URL whose port (and, for odd Host headers, host) the redirect uses. */
   publicUrl: string;
   /** The main request listener, for ACME challenges (it writes their access lines itself). */
-  pipeline: (req: GatewayRequest, res: GatewayResponse) => void;
+  pipeline: RequestListener;
   /** Writes each redirect's access line and counts it in the request metrics. */
   recorder: AccessRecorder;
   /** The trusted proxies of the current configuration (they change on reload). */
@@ -45,7 +43,7 @@ export function createRedirectHandler({
       pipeline(req, res);
       return;
     }
-    const record = newRequestRecord(req);
+    const record = newRequestRecord(req.method);
     record.route = REDIRECT_ROUTE;
     record.plane = 'public';
     record.client = clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustedProxies());

@@ -5,20 +5,33 @@
 import {
   createServer as createHttpServer,
   type Server as HttpServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
   type RequestListener,
   type ServerResponse,
 } from 'node:http';
-import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
+import {
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2Session,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
 import { ConfigError } from '../lib/errors.js';
-import { applyHttp1Limits, createClientErrorHandler, limitRequests } from './client-limits.js';
+import {
+  applyHttp1Limits,
+  createClientErrorHandler,
+  limitRequests,
+  watchStreamBody,
+} from './client-limits.js';
 import type { LimitsConfig, ListenerConfig } from './config/schema.js';
 import type { ConnectionTracker } from './connection-tracker.js';
+import { type Exchange, Http2Exchange, http1Listener } from './exchange.js';
+import { expectsContinue } from './expect-continue.js';
 import type { Logger } from './logger.js';
 import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
-import type { GatewayResponse } from './proxy.js';
 import type { AccessRecorder } from './request-record.js';
 import type { UpgradeListener } from './upgrade-handler.js';
 
@@ -38,7 +51,8 @@ export interface TlsServerOptions {
   tls: SecureContextOptions;
   /** Require a client certificate that chains to the CA at the handshake (admin listener). */
   requireClientCertificate: boolean;
-  onRequest: (req: GatewayRequest, res: GatewayResponse) => void;
+  /** Serves every request, HTTP/1.1 and h2 alike. */
+  onExchange: (exchange: Exchange) => void;
   onUpgrade: UpgradeListener;
   tracker: ConnectionTracker;
   /** Timeouts and header limits (config `limits`). */
@@ -53,33 +67,42 @@ export interface TlsServerOptions {
 export function createTlsServer({
   tls,
   requireClientCertificate,
-  onRequest,
+  onExchange,
   onUpgrade,
   tracker,
   limits,
   recorder,
   logger,
 }: TlsServerOptions): Http2SecureServer {
-  const listener = contained('request', logger, limitRequests(onRequest, limits, recorder), abandonResponse);
-  const server = createSecureServer(
-    {
-      ...tls,
-      allowHTTP1: true,
-      requestCert: true,
-      rejectUnauthorized: requireClientCertificate,
-      handshakeTimeout: limits.handshakeTimeoutMs,
-      // Node counts the pseudo-headers (:method, :path, :scheme, :authority) as entries too.
-      maxHeaderListPairs: limits.maxHeaderCount + 4,
-      maxSessionMemory: limits.h2MaxSessionMemoryMiB,
-      settings: {
-        enablePush: false,
-        maxHeaderListSize: limits.maxHeaderBytes,
-        // Node's default is 2^32-1: one connection could hold thousands of streams and the upstream pool.
-        maxConcurrentStreams: limits.h2MaxConcurrentStreams,
-      },
-    },
-    listener,
+  const listener = contained(
+    'request',
+    logger,
+    limitRequests(http1Listener(onExchange), limits, recorder),
+    abandonResponse,
   );
+  const server = createSecureServer({
+    ...tls,
+    allowHTTP1: true,
+    requestCert: true,
+    rejectUnauthorized: requireClientCertificate,
+    handshakeTimeout: limits.handshakeTimeoutMs,
+    // Node counts the pseudo-headers (:method, :path, :scheme, :authority) as entries too.
+    maxHeaderListPairs: limits.maxHeaderCount + 4,
+    maxSessionMemory: limits.h2MaxSessionMemoryMiB,
+    settings: {
+      enablePush: false,
+      maxHeaderListSize: limits.maxHeaderBytes,
+      // Node's default is 2^32-1: one connection could hold thousands of streams and the upstream pool.
+      maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+    },
+  });
+  // HTTP/1.1 (allowHTTP1) arrives as node:http's 'request' on this server. Adding that listener makes Node
+  // add its compatibility 'stream' listener too (setupCompat in lib/internal/http2/core.js), which would
+  // build an Http2ServerRequest and Http2ServerResponse per h2 stream: a third of the h2 path's CPU. It is
+  // removed, and h2 streams are served through the core stream API (Http2Exchange).
+  server.on('request', listener);
+  server.removeAllListeners('stream');
+  server.on('stream', contained('stream', logger, serveStreams(onExchange, limits), abandonStream));
   applyHttp1Limits(server, limits);
   // Expect: 100-continue is for the upstream to answer (proxy.ts), not for Node to grant up front.
   server.on('checkContinue', listener);
@@ -122,6 +145,34 @@ export function createTlsServer({
   return server;
 }
 
+/**
+ * The 'stream' listener: each h2 stream becomes an Http2Exchange. CONNECT (405) and an expectation other
+ * than 100-continue (417, RFC 9110 §10.1.1) are answered here, as node:http does for HTTP/1.1.
+ */
+function serveStreams(onExchange: (exchange: Exchange) => void, limits: LimitsConfig) {
+  const idleMs = limits.bodyIdleTimeoutMs;
+  return function mailgateStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    _flags: number,
+    rawHeaders: string[],
+  ) {
+    const exchange = new Http2Exchange(stream, headers, rawHeaders);
+    const refusal =
+      exchange.method === 'CONNECT'
+        ? 405
+        : headers.expect !== undefined && !expectsContinue(exchange)
+          ? 417
+          : 0;
+    if (refusal !== 0) {
+      stream.respond({ ':status': refusal, 'content-length': 0 }, { endStream: true });
+      return;
+    }
+    if (exchange.hasBody) watchStreamBody(exchange, idleMs);
+    onExchange(exchange);
+  };
+}
+
 /** A plain-HTTP server (redirects, metrics) with the same client limits as the TLS listeners. */
 export function createPlainServer(
   listener: RequestListener,
@@ -145,16 +196,16 @@ export function createPlainServer(
  * the connection it was serving: an uncaught throw in an event listener would end the process, dropping
  * every client. `abandon` gets the listener's arguments and closes that one connection.
  */
-function contained<L extends (a: never, b: never, c: never) => void>(
+function contained<L extends (a: never, b: never, c: never, d: never) => void>(
   event: string,
   logger: Logger,
   listener: L,
   abandon: (a: Parameters<L>[0], b: Parameters<L>[1]) => void,
 ): L {
-  const run = listener as unknown as (a: unknown, b: unknown, c: unknown) => void;
-  return function containedListener(a: Parameters<L>[0], b: Parameters<L>[1], c: unknown) {
+  const run = listener as unknown as (a: unknown, b: unknown, c: unknown, d: unknown) => void;
+  return function containedListener(a: Parameters<L>[0], b: Parameters<L>[1], c: unknown, d: unknown) {
     try {
-      run(a, b, c);
+      run(a, b, c, d);
     } catch (error) {
       logger.error({ err: error, event }, 'listener failed; closing its connection');
       try {
@@ -166,11 +217,16 @@ function contained<L extends (a: never, b: never, c: never) => void>(
   } as unknown as L;
 }
 
-/** A request whose handler failed: a bare 500 if nothing was sent yet, else the stream or connection is cut. */
-function abandonResponse(req: GatewayRequest, res: GatewayResponse) {
+/** A request whose handler failed: a bare 500 if nothing was sent yet, else the connection is cut. */
+function abandonResponse(_req: IncomingMessage, res: ServerResponse) {
   if (res.headersSent) res.destroy();
-  else if (isHttp2Request(req)) res.writeHead(500, { 'content-length': 0 }).end();
-  else (res as ServerResponse).writeHead(500, { connection: 'close', 'content-length': 0 }).end();
+  else res.writeHead(500, { connection: 'close', 'content-length': 0 }).end();
+}
+
+/** A stream whose handler failed: a bare 500 if nothing was sent yet, else the stream is reset. */
+function abandonStream(stream: ServerHttp2Stream) {
+  if (stream.headersSent || stream.destroyed) stream.destroy();
+  else stream.respond({ ':status': 500, 'content-length': 0 }, { endStream: true });
 }
 
 function destroySocket(socket: Socket) {

@@ -1,20 +1,37 @@
 /**
  * @module The contract between the request pipeline and each plane's guard (public, admin, token).
  */
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { ClientRole } from '../certs/rules.js';
 import type { GatewayErrorCode } from './http-error.js';
 import type { Route } from './route-table.js';
 
-export type GatewayRequest = IncomingMessage | Http2ServerRequest;
+/**
+ * What the decision path and the guards read of a request: an HTTP/1.1 IncomingMessage, or an h2 stream's
+ * exchange (gateway/exchange.ts), which has the same fields.
+ */
+export interface GatewayRequest {
+  readonly method?: string | undefined;
+  /** The request target as received (:path over h2). */
+  readonly url?: string | undefined;
+  readonly headers: IncomingHttpHeaders;
+  /** Names and values as received, repeats included (Node keeps only the first of some in `headers`). */
+  readonly rawHeaders: string[];
+  /** The connection's socket: peer address, `encrypted`, the peer certificate (h2: the session's socket). */
+  readonly socket: Socket;
+  readonly httpVersionMinor: number;
+  /** The h2 stream; absent over HTTP/1.x. */
+  readonly stream?: ServerHttp2Stream | undefined;
+}
 
 /**
  * Whether `req` is an h2 stream. Never decide by `httpVersionMajor`: the HTTP/1.1 parser takes it from the
  * request line, so `GET / HTTP/2.0` over HTTP/1.1 framing claims 2 and has no stream.
  */
-export function isHttp2Request(req: GatewayRequest): req is Http2ServerRequest {
-  return (req as Http2ServerRequest).stream !== undefined;
+export function isHttp2Request(req: GatewayRequest): req is GatewayRequest & { stream: ServerHttp2Stream } {
+  return req.stream !== undefined;
 }
 export type Plane = 'public' | 'admin' | 'token';
 

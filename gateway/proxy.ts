@@ -3,13 +3,13 @@
  * backpressure (pipeline), cancellation on client abort, and the 413/502/504 split.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Http2ServerResponse } from 'node:http2';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type DavOrigins, publicLocation } from './dav-headers.js';
+import type { Exchange } from './exchange.js';
 import { dispatchExpectingContinue } from './expect-continue.js';
 import { responseHeaders } from './forward-headers.js';
-import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
 import { requestAuthority } from './resolve-request.js';
 import type { Upstream } from './upstreams.js';
 
@@ -56,14 +56,6 @@ export function classifyUpstreamError(error: unknown): UpstreamFailure {
   }
 }
 
-/** Whether the request carries a body that must be streamed upstream. */
-export function hasRequestBody(req: GatewayRequest): boolean {
-  const stream = (req as Http2ServerRequest).stream;
-  if (stream) return !stream.endAfterHeaders;
-  const length = req.headers['content-length'];
-  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
-}
-
 /** Counts body bytes and fails the stream once they pass `limit` (chunked uploads have no length to check). */
 function byteLimit(limit: number): Transform {
   let seen = 0;
@@ -106,11 +98,6 @@ class ClientAbortedError extends Error {
   readonly code = 'UND_ERR_ABORTED';
 }
 
-/** 'aborted' listener of an h2 request with a body; module-level, so no closure per request. */
-function failAbortedUpload(this: Http2ServerRequest) {
-  this.destroy(new ClientAbortedError('client reset the stream before its body ended'));
-}
-
 /** An upstream timeout, with undici's error codes so classification and metrics stay the same. */
 export class UpstreamTimeoutError extends Error {
   readonly code: 'UND_ERR_HEADERS_TIMEOUT' | 'UND_ERR_BODY_TIMEOUT' | 'MAILGATE_QUEUE_TIMEOUT';
@@ -142,8 +129,7 @@ function onRelayTimeout(relay: ResponseRelay) {
  * response backpressure).
  */
 class ResponseRelay implements Dispatcher.DispatchHandler {
-  readonly #req: GatewayRequest;
-  readonly #res: GatewayResponse;
+  readonly #exchange: Exchange;
   readonly #request: ProxyRequest;
   readonly #counter: ByteCounter;
   readonly #done: (outcome: ProxyOutcome) => void;
@@ -163,15 +149,13 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #settled = false;
 
   constructor(
-    req: GatewayRequest,
-    res: GatewayResponse,
+    exchange: Exchange,
     request: ProxyRequest,
     counter: ByteCounter,
     uploading: boolean,
     done: (outcome: ProxyOutcome) => void,
   ) {
-    this.#req = req;
-    this.#res = res;
+    this.#exchange = exchange;
     this.#request = request;
     this.#counter = counter;
     this.#uploading = uploading;
@@ -180,9 +164,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     this.#queuedAt = this.#lastActivity;
     const { timeoutMs, queueTimeoutMs } = request.upstream;
     this.#timer = setTimeout(onRelayTimeout, Math.min(timeoutMs, queueTimeoutMs), this);
-    // Decided by the relay's own state, never by the response's: on an h2 stream reset Node's compat
-    // response reports writableFinished, and a relay paused for 'drain' would wait for it forever.
-    res.on('close', () => {
+    // Decided by the relay's own state, never by the response's: a relay paused for 'drain' when the
+    // client goes would wait for it forever.
+    exchange.onClose(() => {
       if (this.#relayed) return;
       this.#clientGone = true;
       clearTimeout(this.#timer);
@@ -210,7 +194,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
         return;
       }
     }
-    if (this.#paused || (this.#uploading && !this.#req.readableEnded)) this.#lastActivity = now;
+    if (this.#paused || (this.#uploading && !this.#exchange.body.readableEnded)) this.#lastActivity = now;
     const left = this.#lastActivity + timeoutMs - now;
     if (left > 0) {
       this.#timer = setTimeout(onRelayTimeout, left, this);
@@ -242,7 +226,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     const out = responseHeaders(headers);
     if (out.location !== undefined || out['content-location'] !== undefined) this.#publicLocations(out);
     if (this.#request.extraResponseHeaders) Object.assign(out, this.#request.extraResponseHeaders);
-    this.#res.writeHead(statusCode, out);
+    this.#exchange.respond(statusCode, out);
   }
 
   /**
@@ -250,25 +234,20 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
    * they come; never to an HTTP/1.0 client, which cannot read them. Others have no meaning to pass on.
    */
   #informational(statusCode: number, headers: IncomingHttpHeaders): void {
-    const req = this.#req;
-    const h2 = (req as Http2ServerRequest).stream;
-    if (!h2 && req.httpVersionMinor === 0) return;
     if (statusCode === 100) {
-      if (this.#request.expectsContinue) this.#res.writeContinue();
+      if (this.#request.expectsContinue) this.#exchange.informational(100);
     } else if (statusCode === 103) {
-      // Node writes Early Hints only with a Link header, which is their point.
-      if (headers.link !== undefined)
-        this.#res.writeEarlyHints(responseHeaders(headers) as Record<string, string>);
+      // Early Hints without a Link header have no point (Node's HTTP/1.1 writer refuses them).
+      if (headers.link !== undefined) this.#exchange.informational(103, responseHeaders(headers));
     } else if (statusCode === 102) {
-      if (h2) h2.additionalHeaders({ ':status': 102 });
-      else (this.#res as ServerResponse).writeProcessing();
+      this.#exchange.informational(102);
     }
   }
 
   /** Location and Content-Location naming the upstream are moved to the public origin (nginx's proxy_redirect). */
   #publicLocations(out: OutgoingHttpHeaders): void {
     const origins: DavOrigins = {
-      publicAuthority: requestAuthority(this.#req),
+      publicAuthority: requestAuthority(this.#exchange.req),
       upstreamOrigin: this.#request.upstream.origin,
       strippedPrefix: this.#request.strippedPrefix,
     };
@@ -282,10 +261,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     if (this.#clientGone) return;
     this.#counter.bytes += chunk.length;
     this.#lastActivity = performance.now();
-    if (!(this.#res as NodeJS.WritableStream).write(chunk)) {
+    if (!this.#exchange.write(chunk)) {
       this.#paused = true;
       controller.pause();
-      this.#res.once('drain', () => {
+      this.#exchange.onceDrain(() => {
         this.#paused = false;
         controller.resume();
       });
@@ -295,7 +274,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   onResponseEnd(): void {
     clearTimeout(this.#timer);
     this.#relayed = true;
-    this.#res.end();
+    this.#exchange.end();
     this.#settle({});
   }
 
@@ -312,40 +291,40 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 }
 
 /**
- * Forwards `req` and streams the answer into `res`. Never throws: failures come back classified so the
- * caller writes the error response (when headers are not sent yet) and records metrics in one place.
+ * Forwards the exchange's request and streams the answer into its response. Never throws: failures come
+ * back classified so the caller writes the error response (when headers are not sent yet) and records
+ * metrics in one place.
  */
 export function proxyRequest(
-  req: GatewayRequest,
-  res: GatewayResponse,
+  exchange: Exchange,
   request: ProxyRequest,
   counter: ByteCounter,
 ): Promise<ProxyOutcome> {
-  let body: Dispatcher.DispatchOptions['body'] = null;
-  if (hasRequestBody(req)) {
-    // A reset h2 stream emits 'aborted' and then 'end', which would finish a cut-off upload upstream as
-    // if complete: fail the body first, so the upstream sees its request end short.
-    if (isHttp2Request(req)) req.once('aborted', failAbortedUpload);
-    if (request.maxBodyBytes === undefined) body = req;
-    else {
-      const limited = req.pipe(byteLimit(request.maxBodyBytes));
-      req.once('error', (error) => limited.destroy(error));
+  let body: Readable | null = null;
+  let limited: Transform | undefined;
+  if (exchange.hasBody) {
+    body = exchange.body;
+    if (request.maxBodyBytes !== undefined) {
+      const source = body;
+      limited = source.pipe(byteLimit(request.maxBodyBytes));
+      source.once('error', (error) => limited!.destroy(error));
       body = limited;
     }
   }
   return new Promise((resolve) => {
     const done = (outcome: ProxyOutcome) => {
       // An upload may still be arriving: stop reading it so the connection is not left half-used.
-      if (outcome.failure && body && body !== req) (body as Transform).destroy();
+      if (outcome.failure && limited) limited.destroy();
       // The client broke off its own upload (reset, body idle timeout): not the upstream's failure.
-      if (outcome.failure && body && req.destroyed && !req.readableEnded) outcome.failure = 'aborted';
+      if (outcome.failure && body && exchange.body.destroyed && !exchange.body.readableEnded)
+        outcome.failure = 'aborted';
       resolve(outcome);
     };
-    const relay = new ResponseRelay(req, res, request, counter, body !== null, done);
+    const relay = new ResponseRelay(exchange, request, counter, body !== null, done);
     if (request.expectsContinue && body !== null) {
       const { origin } = request.upstream;
       const { method, path, headers } = request;
-      dispatchExpectingContinue({ origin, method, path, headers, body: body as Readable }, relay);
+      dispatchExpectingContinue({ origin, method, path, headers, body }, relay);
       return;
     }
     request.upstream.pool.dispatch(

@@ -1,5 +1,5 @@
 /**
- * @module The HTTP request listener (HTTP/1.1 and h2): resolve, then serve a reserved path or proxy.
+ * @module The exchange handler (HTTP/1.1 and h2 alike): resolve, then serve a reserved path or proxy.
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
@@ -7,11 +7,12 @@ import { pathAfterPrefix } from './canonical-path.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { CredentialConnections } from './credential-connections.js';
 import { rewriteDestination } from './dav-headers.js';
+import type { Exchange } from './exchange.js';
 import { expectsContinue } from './expect-continue.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
-import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
-import { type GatewayResponse, proxyRequest } from './proxy.js';
+import { isHttp2Request } from './plane-guard.js';
+import { proxyRequest } from './proxy.js';
 import {
   type AccessRecorder,
   countReservedBody,
@@ -36,11 +37,11 @@ export interface PipelineDeps {
   credentials: CredentialConnections;
 }
 
-export type RequestListener = (req: GatewayRequest, res: GatewayResponse) => void;
+export type ExchangeHandler = (exchange: Exchange) => void;
 
 /**
- * Creates the listener for the public (and admin) TLS servers.
- * @example server.on('request', createRequestHandler({ state: () => current, logger, recorder }))
+ * Creates the handler of every exchange of the public (and admin) TLS servers and the ACME passthrough.
+ * @example createTlsServer({ onExchange: createRequestHandler({ state: () => current, logger, recorder, tracker, credentials }), ... })
  */
 export function createRequestHandler({
   state: currentState,
@@ -48,35 +49,35 @@ export function createRequestHandler({
   recorder,
   tracker,
   credentials,
-}: PipelineDeps): RequestListener {
+}: PipelineDeps): ExchangeHandler {
   function sendError(
-    req: GatewayRequest,
-    res: GatewayResponse,
+    exchange: Exchange,
     record: RequestRecord,
     code: GatewayErrorCode,
     extra?: OutgoingHttpHeaders,
   ) {
-    if (res.headersSent) {
-      res.destroy();
+    if (exchange.headersSent) {
+      exchange.destroy();
       return;
     }
+    const req = exchange.req;
     const rendered = renderError(code, record.id, req.headers.accept, extra);
     if (req.method !== 'HEAD') record.bytes = Buffer.byteLength(rendered.body);
     // An unread upload must not keep the connection busy after a refusal (HTTP/1.1 only; h2 resets the stream).
-    if (!isHttp2Request(req) && !req.readableEnded) rendered.headers.connection = 'close';
-    res.writeHead(rendered.status, rendered.headers);
-    res.end(rendered.body);
+    if (!isHttp2Request(req) && !exchange.body.readableEnded) rendered.headers.connection = 'close';
+    exchange.respond(rendered.status, rendered.headers);
+    exchange.end(rendered.body);
   }
 
   async function forward(
-    req: GatewayRequest,
-    res: GatewayResponse,
+    exchange: Exchange,
     record: RequestRecord,
     state: PipelineState,
     { route, target, decision }: ProxyResolution,
   ) {
     const upstream = state.upstreams.get(route.upstream);
     record.upstream = upstream.name;
+    const req = exchange.req;
     const contentLength = req.headers['content-length'];
     if (
       route.maxBodyBytes !== undefined &&
@@ -85,7 +86,7 @@ export function createRequestHandler({
     ) {
       record.failure = 'too_large';
       // Token routes: the request already counted against the limits, so the client sees what is left.
-      sendError(req, res, record, 'payload_too_large', decision.responseHeaders);
+      sendError(exchange, record, 'payload_too_large', decision.responseHeaders);
       return;
     }
     // One address (one connection, or a crowd behind one NAT) never holds the upstream's whole pool.
@@ -93,7 +94,7 @@ export function createRequestHandler({
     const inflight = upstream.inflightByClient.get(client) ?? 0;
     if (inflight >= upstream.requestsPerClient) {
       record.denied = 'client_inflight';
-      sendError(req, res, record, 'upstream_busy', decision.responseHeaders);
+      sendError(exchange, record, 'upstream_busy', decision.responseHeaders);
       return;
     }
     upstream.inflightByClient.set(client, inflight + 1);
@@ -110,8 +111,7 @@ export function createRequestHandler({
           strippedPrefix,
         });
       const outcome = await proxyRequest(
-        req,
-        res,
+        exchange,
         {
           upstream,
           method: req.method ?? 'GET',
@@ -127,8 +127,8 @@ export function createRequestHandler({
       if (outcome.failure) {
         recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
         const code = upstreamFailureCode(outcome.failure);
-        if (code === undefined) res.destroy();
-        else sendError(req, res, record, code, decision.responseHeaders);
+        if (code === undefined) exchange.destroy();
+        else sendError(exchange, record, code, decision.responseHeaders);
       }
     } finally {
       const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
@@ -137,12 +137,13 @@ export function createRequestHandler({
     }
   }
 
-  async function handle(req: GatewayRequest, res: GatewayResponse, record: RequestRecord) {
+  async function handle(exchange: Exchange, record: RequestRecord) {
     const state = currentState();
-    // Set before any head is written: an upstream's own header, passed to writeHead, replaces this one.
+    const req = exchange.req;
+    // Set before any head is written: an upstream's own header, passed to respond, replaces this one.
     // Never over plain HTTP (ACME passthrough), where RFC 6797 §7.2 forbids it.
     if (state.hsts !== undefined && (req.socket as TLSSocket).encrypted)
-      res.setHeader('strict-transport-security', state.hsts);
+      exchange.setHeader('strict-transport-security', state.hsts);
     const resolving = resolveRequest(req, state, record);
     const resolution = resolving instanceof Promise ? await resolving : resolving;
     // A certificate authorises its whole connection: it is closed when the certificate is revoked or expires.
@@ -151,35 +152,36 @@ export function createRequestHandler({
     switch (resolution.kind) {
       case 'refused':
         if (resolution.reason) recorder.denied(record, resolution.reason);
-        sendError(req, res, record, resolution.code, resolution.headers);
+        sendError(exchange, record, resolution.code, resolution.headers);
         return;
-      case 'reserved':
-        countReservedBody(res, record);
+      case 'reserved': {
         // The gateway answers these itself: it also says when to send the body.
-        if (expectsContinue(req)) res.writeContinue();
-        await state.serveReserved(req, res, resolution.decision, record.id);
+        if (expectsContinue(req)) exchange.informational(100);
+        const [nodeReq, nodeRes] = exchange.nodePair();
+        countReservedBody(nodeRes, record);
+        await state.serveReserved(nodeReq, nodeRes, resolution.decision, record.id);
         return;
+      }
       case 'proxy':
-        await forward(req, res, record, state, resolution);
+        await forward(exchange, record, state, resolution);
         return;
     }
   }
 
-  return function mailgateRequest(req, res) {
-    const record = newRequestRecord(req);
-    tracker.requestStarted(req, res);
-    // 'close' fires once per response: on() spares once()'s wrapper, one per request.
-    res.on('close', () => {
-      tracker.requestEnded(req);
-      recorder.finish(record, res.headersSent ? res.statusCode : 499, res.writableFinished);
+  return function mailgateExchange(exchange) {
+    const record = newRequestRecord(exchange.req.method);
+    tracker.requestStarted(exchange);
+    exchange.onClose(() => {
+      tracker.requestEnded(exchange);
+      recorder.finish(record, exchange.headersSent ? exchange.statusCode : 499, exchange.completed);
     });
-    handle(req, res, record).catch((error: unknown) => {
+    handle(exchange, record).catch((error: unknown) => {
       logger.error({ reqId: record.id, err: error }, 'internal error');
       try {
-        sendError(req, res, record, 'internal_error');
+        sendError(exchange, record, 'internal_error');
       } catch {
         // The response cannot be written any more (a reset stream): cut it rather than reject unhandled.
-        res.destroy();
+        exchange.destroy();
       }
     });
   };

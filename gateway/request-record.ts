@@ -4,7 +4,7 @@
  */
 import { createAccessLineWriter, type Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
-import type { GatewayRequest, Plane } from './plane-guard.js';
+import type { Plane } from './plane-guard.js';
 import type { GatewayResponse, UpstreamFailure } from './proxy.js';
 import { nextRequestId } from './request-id.js';
 
@@ -24,11 +24,11 @@ export interface RequestRecord {
   failure?: UpstreamFailure | undefined;
 }
 
-export function newRequestRecord(req: GatewayRequest): RequestRecord {
+export function newRequestRecord(method: string | undefined): RequestRecord {
   return {
     id: nextRequestId(),
     start: performance.now(),
-    method: req.method ?? 'GET',
+    method: method ?? 'GET',
     path: '',
     route: 'none',
     plane: 'none',

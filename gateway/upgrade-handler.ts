@@ -133,7 +133,7 @@ export function createUpgradeHandler({
   }
 
   return function mailgateUpgrade(req, socket, head) {
-    const record = newRequestRecord(req);
+    const record = newRequestRecord(req.method);
     socket.on('error', () => socket.destroy());
     upgrade(req, socket, head, record).catch((error: unknown) => {
       logger.error({ reqId: record.id, err: error }, 'internal error during upgrade');

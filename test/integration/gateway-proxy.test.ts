@@ -318,6 +318,41 @@ describe('protocols', () => {
     expect(response.headers.connection).toBeUndefined();
   });
 
+  it('h2: an upload the upstream does not answer in time gets 504, not a reset', async () => {
+    // The upload's own cancellation towards the upstream must leave the client's stream to answer on.
+    const response = await h2Request(gw.port, { ':path': '/hang', ':method': 'POST' }, { ca: gw.caPem }, 'x');
+    expect(response.status).toBe(504);
+    expect(JSON.parse(response.body).error.code).toBe('upstream_timeout');
+  });
+
+  it('h2: CONNECT gets 405 and an unknown expectation 417, and neither reaches the upstream', async () => {
+    const before = echo.received.length;
+    const connect = await h2Request(
+      gw.port,
+      { ':method': 'CONNECT', ':authority': '127.0.0.1:22' },
+      { ca: gw.caPem },
+    );
+    expect(connect.status).toBe(405);
+    const teapot = await h2Request(
+      gw.port,
+      { ':path': '/expect', ':method': 'POST', expect: 'teapot' },
+      { ca: gw.caPem },
+      'x',
+    );
+    expect(teapot.status).toBe(417);
+    expect(echo.received.length).toBe(before);
+  });
+
+  it('h2: HEAD gets the head and no body, proxied and refused alike', async () => {
+    const proxied = await h2Request(gw.port, { ':path': '/big', ':method': 'HEAD' }, { ca: gw.caPem });
+    expect(proxied.status).toBe(200);
+    expect(proxied.body).toBe('');
+    const refused = await h2Request(gw.port, { ':path': '/%00', ':method': 'HEAD' }, { ca: gw.caPem });
+    expect(refused.status).toBe(400);
+    expect(refused.body).toBe('');
+    expect((await h2Request(gw.port, { ':path': '/after-head' }, { ca: gw.caPem })).status).toBe(200);
+  });
+
   it('passes a WebSocket upgrade through', async () => {
     const ws = new WebSocket(`wss://127.0.0.1:${gw.port}/ws/chat`, {
       ca: gw.caPem,

@@ -106,23 +106,33 @@ describe('client aborts end the upstream request', () => {
     await eventually(() => upstreamSockets('close-wait') === 0);
   });
 
-  it('an upload cut off by an h2 reset never reaches the upstream as a complete request', async () => {
-    // Raw frames: Node's client sends END_STREAM before its RST_STREAM, a complete body after all.
-    const socket = await openRawH2(gw.port);
-    socket.on('error', () => {});
-    const headers = [[':method', 'POST'], ...getHeaders('/cut-h2').slice(1)] as Array<[string, string]>;
-    socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(headers)));
-    socket.write(frame(FRAME.DATA, 0, 1, Buffer.from('first part of the body;')));
-    // Let the first part travel through the gateway to the upstream, then reset the stream.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    socket.write(frame(FRAME.RST_STREAM, 0, 1, u32(h2.NGHTTP2_CANCEL)));
-    // The access line closes the exchange; the upstream has had its request end by then.
-    await gw.logLines('/cut-h2');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(echo.received.filter((r) => r.url === '/cut-h2')).toEqual([]);
-    await eventually(() => upstreamSockets('close-wait') === 0);
-    socket.destroy();
-  });
+  // NO_ERROR too: Node ends a stream closed with NO_ERROR as if its body were complete (it pushes its end).
+  it.each([
+    ['CANCEL', h2.NGHTTP2_CANCEL],
+    ['NO_ERROR', h2.NGHTTP2_NO_ERROR],
+  ])(
+    'an upload cut off by an h2 reset (%s) never reaches the upstream as a complete request',
+    async (name, code) => {
+      // Raw frames: Node's client sends END_STREAM before its RST_STREAM, a complete body after all.
+      const socket = await openRawH2(gw.port);
+      socket.on('error', () => {});
+      const path = `/cut-h2-${name}`;
+      const headers = [[':method', 'POST'], ...getHeaders(path).slice(1)] as Array<[string, string]>;
+      socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(headers)));
+      socket.write(frame(FRAME.DATA, 0, 1, Buffer.from('first part of the body;')));
+      // Let the first part travel through the gateway to the upstream, then reset the stream.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      socket.write(frame(FRAME.RST_STREAM, 0, 1, u32(code)));
+      // The access line closes the exchange; the upstream has had its request end by then.
+      const [line] = (await gw.logLines(path)).filter((l) => l.path === path);
+      expect(line).toMatchObject({ status: 499, aborted: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(echo.received.filter((r) => r.url === path)).toEqual([]);
+      await eventually(() => upstreamSockets('close-wait') === 0);
+      expect((await h2Request(gw.port, { ':path': '/after-cut' })).status).toBe(200);
+      socket.destroy();
+    },
+  );
 
   it('an HTTP/1.1 chunked upload cut off by a closed connection is not completed upstream', async () => {
     const socket = tlsConnect({

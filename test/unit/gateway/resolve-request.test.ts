@@ -91,7 +91,7 @@ function request(
 
 async function resolve(req: GatewayRequest) {
   asked.length = 0;
-  const record = newRequestRecord(req);
+  const record = newRequestRecord(req.method);
   const resolution = await resolveRequest(req, state, record);
   return { resolution, record, asked: asked.map((a) => a.plane) };
 }
@@ -201,7 +201,7 @@ describe('resolveRequest', () => {
     const narrow: PipelineState = { ...state, routes: new RouteTable([route('/admin', { auth: 'admin' })]) };
     asked.length = 0;
     const req = request('/other');
-    const resolution = await resolveRequest(req, narrow, newRequestRecord(req));
+    const resolution = await resolveRequest(req, narrow, newRequestRecord(req.method));
     expect(resolution).toEqual({ kind: 'refused', code: 'not_found' });
     expect(asked).toEqual([]);
   });
