@@ -16,9 +16,10 @@ import { ChangeWatch } from '../store/change-watch.js';
 import { type Database, openDatabase } from '../store/database.js';
 import { type Limiter, RateLimiter } from '../tokens/rate-limiter.js';
 import { createTokenGuard } from '../tokens/token-guard.js';
-import { TokenState } from '../tokens/token-state.js';
+import { TokenState, type TokenStatus } from '../tokens/token-state.js';
 import { createTokenVerifier } from '../tokens/verify-token.js';
 import { AddressLimits, capConnections } from './address-limits.js';
+import type { ReplicatedState } from './cluster-state.js';
 import type { Config } from './config/schema.js';
 import { ConnectionTracker } from './connection-tracker.js';
 import { CredentialConnections } from './credential-connections.js';
@@ -28,13 +29,13 @@ import { createPlainServer, createTlsServer, listen } from './listeners.js';
 import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMetricsHandler } from './metrics-listener.js';
-import { ALLOW, type PlaneGuard } from './plane-guard.js';
+import { ALLOW, type Denied, type PlaneGuard } from './plane-guard.js';
 import { createRequestHandler } from './request-handler.js';
 import { AccessRecorder } from './request-record.js';
 import { createReservedApp, reservedPath, withReservedContext } from './reserved-app.js';
 import type { PipelineState } from './resolve-request.js';
 import { RouteTable } from './route-table.js';
-import type { SharedState } from './shared-state.js';
+import type { ReplicaSource, SharedState } from './shared-state.js';
 import { TlsMaterial } from './tls-material.js';
 import { hstsHeader } from './tls-profile.js';
 import { TrafficHistory, trafficTotals } from './traffic-history.js';
@@ -87,6 +88,8 @@ export class Gateway {
   readonly #servers: Array<HttpServer | Http2SecureServer> = [];
   /** The last hour of traffic for the console's charts, sampled from the metric counters. */
   readonly #traffic = new TrafficHistory({ read: () => trafficTotals(this.metrics) });
+  /** On a cluster replica: where the origin's state comes from (instead of this node's store). */
+  readonly #replica: ReplicaSource | undefined;
   #config: Config;
   #state!: PipelineState;
   #revoked: ReadonlySet<string>;
@@ -102,12 +105,15 @@ export class Gateway {
     this.#db = openDatabase(config.dataDir);
     this.#audit = new AuditBuffer(this.#db);
     this.#recordDenial = createDenialAudit({ audit: this.#audit });
+    const replica = shared?.replica;
+    this.#replica = replica;
     this.#tls = new TlsMaterial({
       config,
       db: this.#db,
       logger,
       metrics: this.metrics,
       onCrlChange: shared && ((crlNumber) => shared.crlChanged(crlNumber)),
+      ...(replica ? { authority: () => replica.state() } : {}),
     });
     const { registry } = this.metrics;
     this.#exposition = shared?.metrics
@@ -122,9 +128,12 @@ export class Gateway {
     this.#watch = new ChangeWatch(this.#db, (error) =>
       logger.error({ err: error }, 'store change handling failed'),
     );
-    this.#revoked = revokedSerials(this.#db);
-    this.#clientRoles = clientRoles(this.#db);
-    this.#tokens = new TokenState(this.#db);
+    // A replica serves the origin's state from Redis: its own store holds only its audit records.
+    const replicated = replica?.state();
+    this.#revoked = replica ? (replicated?.revokedSerials ?? new Set()) : revokedSerials(this.#db);
+    this.#clientRoles = replica ? (replicated?.roles ?? new Map()) : clientRoles(this.#db);
+    this.#tokens = new TokenState(replica ? undefined : this.#db);
+    if (replicated) this.#tokens.replace(replicated.jwks, replicatedTokens(replicated));
     this.#localLimiter = shared
       ? undefined
       : new RateLimiter(this.#db, {
@@ -133,7 +142,8 @@ export class Gateway {
     this.#limiter = shared?.limiter ?? this.#localLimiter!;
     this.#addressLimits = new AddressLimits(config.limits);
     this.metrics.watchAddressLimits(this.#addressLimits);
-    this.#watch.onChange(() => this.#onStoreChange());
+    if (replica) replica.onState((state) => this.#onReplicatedState(state));
+    else this.#watch.onChange(() => this.#onStoreChange());
   }
 
   /**
@@ -229,26 +239,35 @@ export class Gateway {
   }
 
   #buildState(config: Config): PipelineState {
+    const replica = this.#replica;
+    // A replica whose copy of the origin's state is too old refuses rather than decide on it.
+    const fresh = replica
+      ? (guard: PlaneGuard) => failClosedWhenStale(guard, replica.stale)
+      : (g: PlaneGuard) => g;
     const guards: Record<'public' | 'admin' | 'token', PlaneGuard> = {
       public: () => ALLOW,
-      admin: createAdminGuard({
-        sourceCidrs: new AddressSet(config.admin.sourceCidrs),
-        revoked: () => this.#revoked,
-        storedRoles: () => this.#clientRoles,
-        audit: this.#audit,
-        recordDenial: this.#recordDenial,
-      }),
-      token: createTokenGuard({
-        verifier: createTokenVerifier({
-          issuer: config.publicUrl,
-          audience: config.tokens.audience,
-          clockToleranceSeconds: config.tokens.clockToleranceSeconds,
-          resolveKey: (kid) => this.#tokens.resolveKey(kid),
+      admin: fresh(
+        createAdminGuard({
+          sourceCidrs: new AddressSet(config.admin.sourceCidrs),
+          revoked: () => this.#revoked,
+          storedRoles: () => this.#clientRoles,
+          audit: this.#audit,
+          recordDenial: this.#recordDenial,
         }),
-        state: this.#tokens,
-        limiter: this.#limiter,
-        counters: { tokenRequests: this.metrics.tokenRequests, rateLimited: this.metrics.rateLimited },
-      }),
+      ),
+      token: fresh(
+        createTokenGuard({
+          verifier: createTokenVerifier({
+            issuer: config.publicUrl,
+            audience: config.tokens.audience,
+            clockToleranceSeconds: config.tokens.clockToleranceSeconds,
+            resolveKey: (kid) => this.#tokens.resolveKey(kid),
+          }),
+          state: this.#tokens,
+          limiter: this.#limiter,
+          counters: { tokenRequests: this.metrics.tokenRequests, rateLimited: this.metrics.rateLimited },
+        }),
+      ),
     };
     const upstreams = new Upstreams(config.upstreams, config.limits);
     // The admin API and console, their dependencies (hono's API routes, zod schemas, certificate issuance)
@@ -271,19 +290,24 @@ export class Gateway {
         this.metrics.authDenied.inc({ plane: 'admin', reason });
         this.#recordDenial({ client: peer, reason, principal, target });
       },
-      adminApi: async () => {
-        const { createAdminApi } = await import('../admin/api/index.js');
-        return createAdminApi(apiOptions());
-      },
-      adminConsole: async () => {
-        const { createConsole } = await import('../admin/console/app.js');
-        return createConsole({
-          ...apiOptions(),
-          reservedContext: withReservedContext,
-          listeners: () => this.#listenerFacts(),
-          traffic: async () => this.#traffic.series(await trafficTotals(this.metrics)),
-        });
-      },
+      // The admin API and console write to the store: a replica has none to write to (404 there).
+      adminApi: replica
+        ? undefined
+        : async () => {
+            const { createAdminApi } = await import('../admin/api/index.js');
+            return createAdminApi(apiOptions());
+          },
+      adminConsole: replica
+        ? undefined
+        : async () => {
+            const { createConsole } = await import('../admin/console/app.js');
+            return createConsole({
+              ...apiOptions(),
+              reservedContext: withReservedContext,
+              listeners: () => this.#listenerFacts(),
+              traffic: async () => this.#traffic.series(await trafficTotals(this.metrics)),
+            });
+          },
     });
     return {
       routes: new RouteTable(config.routes),
@@ -318,6 +342,20 @@ export class Gateway {
     this.#clientRoles = clientRoles(this.#db);
     this.#tokens.refresh();
     this.#refreshCrl();
+    this.#endRevokedConnections();
+  }
+
+  /** A replica read a new state of the origin from Redis: the same steps as a store change. */
+  #onReplicatedState(state: ReplicatedState) {
+    this.#revoked = state.revokedSerials;
+    this.#clientRoles = state.roles;
+    this.#tokens.replace(state.jwks, replicatedTokens(state));
+    this.#refreshCrl();
+    this.#endRevokedConnections();
+  }
+
+  /** Closes the open connections and WebSockets of credentials revoked now (docs/security.md rule 4). */
+  #endRevokedConnections() {
     const ended = this.#credentials.revoke((credential) =>
       credential.kind === 'certificate'
         ? this.#revoked.has(credential.id)
@@ -394,4 +432,26 @@ export class Gateway {
     this.#apiDb?.close();
     this.#db.close();
   }
+}
+
+const STALE_STATE: Denied = {
+  allowed: false,
+  code: 'cluster_unavailable',
+  reason: 'cluster_state_stale',
+  responseHeaders: { 'retry-after': '5' },
+};
+
+/** `guard`, refusing with 503 cluster_unavailable while `stale()` (a replica cut off from Redis too long). */
+function failClosedWhenStale(guard: PlaneGuard, stale: () => boolean): PlaneGuard {
+  return function staleStateGuard(input) {
+    return stale() ? STALE_STATE : guard(input);
+  };
+}
+
+/** A replica's token statuses: revoked when the origin's set says so. */
+function replicatedTokens(state: ReplicatedState): Array<[string, TokenStatus]> {
+  return state.tokens.map(({ id, app, limits }) => [
+    id,
+    { app, limits, revoked: state.revokedTokens.has(id) },
+  ]);
 }

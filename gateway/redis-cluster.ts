@@ -9,10 +9,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { STATE_KEYS, StatePublisher } from './cluster-publisher.js';
+import { type ReplicatedState, readState } from './cluster-state.js';
 import { parseRedisUrl } from './config/schema.js';
 import type { Logger } from './logger.js';
 import { RedisLimiter, withLimitScript } from './redis-limiter.js';
-import type { SharedState } from './shared-state.js';
+import type { ReplicaSource, SharedState } from './shared-state.js';
 
 /** Keys and the channel of what the nodes share (besides the limiter's, in redis-limiter.ts). */
 export const KEYS = {
@@ -36,8 +38,16 @@ export interface RedisClusterOptions {
   url: string;
   maxStalenessMs: number;
   logger: Logger;
+  /**
+   * The node whose store is the system of record publishes it (every node without cluster.replica); a
+   * replica instead reads what it serves (CA, CRL, keys, tokens, revocations) from Redis.
+   */
+  role: { origin: { dataDir: string } } | 'replica';
   now?: () => number;
 }
+
+/** Every this many polls an origin checks that Redis still holds what its store says (and rewrites it). */
+const REPUBLISH_EVERY_POLLS = 20;
 
 /** 96 hex digits, the only ticket keys a node accepts from Redis. */
 const TICKET_KEYS_HEX = /^[0-9a-f]{96}$/;
@@ -98,6 +108,14 @@ export class RedisCluster implements SharedState {
   /** Starts true: a node that never reaches Redis logs it once, when the bound has passed. */
   #wasUp = true;
   #closed = false;
+  readonly #publisher: StatePublisher | undefined;
+  /** Replica: the origin's state as last read, when it was read, and who follows it. */
+  #replicated: ReplicatedState | undefined;
+  #replicatedAt = 0;
+  readonly #stateListeners: Array<(state: ReplicatedState) => void> = [];
+  #polls = 0;
+  /** Whether the last read of the state was accepted (a refused one does not count as fresh). */
+  #replicaReadOk = false;
 
   constructor(options: RedisClusterOptions) {
     this.#options = options;
@@ -134,9 +152,39 @@ export class RedisCluster implements SharedState {
       onFailure: (error) => this.#failed('limit', error),
       now: this.#now,
     });
+    if (options.role !== 'replica')
+      this.#publisher = new StatePublisher({
+        redis: this.#redis,
+        dataDir: options.role.origin.dataDir,
+        keys: KEYS,
+        onError: (op, error) => this.#failed(op, error),
+        onPublished: ({ rotated, revoked }) => {
+          if (rotated)
+            options.logger.info(
+              { revoked },
+              'revocations changed: tls session tickets rotated on every node',
+            );
+        },
+      });
     this.#timer = setInterval(() => this.#poll(), POLL_MS);
     this.#timer.unref();
   }
+
+  /**
+   * A replica's source: the origin's state as last read from Redis. Stale (the send and admin planes fail
+   * closed) after no good read for cluster.maxStalenessMs, or before the first.
+   */
+  get replica(): ReplicaSource | undefined {
+    if (this.#options.role !== 'replica') return undefined;
+    this.#replicaSource ??= {
+      state: () => this.#replicated,
+      onState: (listener) => this.#stateListeners.push(listener),
+      stale: () => !this.#replicated || this.#now() - this.#replicatedAt > this.#options.maxStalenessMs,
+    };
+    return this.#replicaSource;
+  }
+
+  #replicaSource: ReplicaSource | undefined;
 
   /** Adds this link's metrics to the registry this node exposes (its own, or its primary's). */
   registerMetrics(registry: Registry): void {
@@ -154,39 +202,16 @@ export class RedisCluster implements SharedState {
   }
 
   /**
-   * This node serves a newer CRL: every node gets new ticket keys, so no session resumed anywhere skips
-   * the revocation check (docs/security.md rule 4). The first report only sets the baseline.
+   * This node serves a newer CRL. An origin publishes it, which rotates every node's ticket keys together
+   * (docs/security.md rule 4); a replica's CRL comes from Redis, rotated by the origin.
    */
-  crlChanged(crlNumber: number): void {
-    if (crlNumber <= this.#crlNumber) return;
-    const first = this.#crlNumber === -1;
-    this.#crlNumber = crlNumber;
-    if (!first) this.rotateTicketKeys();
-  }
-
-  #crlNumber = -1;
-
-  /** New ticket keys for every node; kept locally too when Redis is away (they resume only here then). */
-  rotateTicketKeys(): void {
-    const keys = randomBytes(48);
-    this.#applyKeys(keys);
-    const version = randomBytes(12).toString('hex');
-    this.#redis
-      .multi()
-      .set(KEYS.ticketKeys, keys.toString('hex'))
-      .set(KEYS.version, version)
-      .exec()
-      .then((results) => {
-        if (results?.some(([error]) => error)) throw results.find(([error]) => error)![0];
-        this.#version = version;
-        this.#contacted();
-        return this.#redis.publish(KEYS.changes, version);
-      })
-      .catch((error: unknown) => this.#failed('rotate', error));
+  crlChanged(_crlNumber: number): void {
+    this.#publisher?.publish();
   }
 
   /** After a (re)connection: keys are created when Redis has none (a new or emptied Redis), then read. */
   #onReady() {
+    this.#publisher?.publish();
     this.#redis
       .set(KEYS.ticketKeys, this.ticketKeys.toString('hex'), 'NX')
       .then((created) => {
@@ -201,11 +226,14 @@ export class RedisCluster implements SharedState {
 
   #poll() {
     if (this.#closed) return;
+    if (++this.#polls % REPUBLISH_EVERY_POLLS === 0) this.#publisher?.publish();
     this.#redis.get(KEYS.version).then(
       (version) => {
         this.#contacted();
         if (version === null) this.#onReady();
         else if (version !== this.#version) this.#read();
+        // The state read last is still the current one.
+        else if (this.#replicated && this.#replicaReadOk) this.#replicatedAt = this.#now();
       },
       (error: unknown) => this.#failed('poll', error),
     );
@@ -231,10 +259,22 @@ export class RedisCluster implements SharedState {
   }
 
   async #readOnce() {
-    const results = await this.#redis.multi().get(KEYS.version).get(KEYS.ticketKeys).exec();
+    const replica = this.#options.role === 'replica';
+    const read = this.#redis.multi().get(KEYS.version).get(KEYS.ticketKeys);
+    if (replica) read.get(STATE_KEYS.state).smembers(STATE_KEYS.revoked);
+    const results = await read.exec();
     if (!results || results.some(([error]) => error)) throw results?.find(([error]) => error)?.[0];
     this.#contacted();
-    const [[, version], [, keysHex]] = results as [[null, unknown], [null, unknown]];
+    const [version, keysHex, document, members] = results.map(([, value]) => value);
+    if (replica) {
+      const state = readState(document, members);
+      this.#replicaReadOk = state.ok;
+      if (state.ok) {
+        this.#replicated = state.state;
+        this.#replicatedAt = this.#now();
+        for (const listener of this.#stateListeners) listener(state.state);
+      } else this.#failed('read', new Error(`${state.problem}; last state kept`));
+    }
     if (typeof keysHex !== 'string' || !TICKET_KEYS_HEX.test(keysHex)) {
       this.#failed('read', new Error(`${KEYS.ticketKeys} does not hold 96 hex digits; keys kept`));
     } else {
@@ -285,6 +325,7 @@ export class RedisCluster implements SharedState {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#publisher?.close();
     await Promise.allSettled([this.#redis.quit(), this.#subscriber.quit()]);
     this.#redis.disconnect();
     this.#subscriber.disconnect();

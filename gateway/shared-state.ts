@@ -6,6 +6,7 @@
  */
 import type { Registry } from 'prom-client';
 import type { Limiter } from '../tokens/rate-limiter.js';
+import type { ReplicatedState } from './cluster-state.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
 import type { RedisCluster } from './redis-cluster.js';
@@ -21,8 +22,22 @@ export interface SharedState {
   crlChanged(crlNumber: number): void;
   /** The whole gateway's Prometheus exposition (every process's metrics merged); absent = this process's own. */
   metrics?(): Promise<string>;
+  /**
+   * Only on a cluster replica (`cluster.replica`): the origin's state it serves instead of a store of its
+   * own, and whether that state is too old to decide on (the send and admin planes fail closed then).
+   */
+  readonly replica?: ReplicaSource | undefined;
   /** Adds the metrics of what it holds (the Redis link's) to this process's registry. */
   registerMetrics?(registry: Registry): void;
+}
+
+export interface ReplicaSource {
+  /** The origin's state as last read; undefined before the first good read. */
+  state(): ReplicatedState | undefined;
+  /** Called with every new state. */
+  onState(listener: (state: ReplicatedState) => void): void;
+  /** No good read for cluster.maxStalenessMs (or none yet). */
+  stale(): boolean;
 }
 
 /**
@@ -33,8 +48,9 @@ export async function connectSharedCluster(
   config: Config,
   logger: Logger,
 ): Promise<RedisCluster | undefined> {
-  const { redis, maxStalenessMs } = config.cluster;
+  const { redis, maxStalenessMs, replica } = config.cluster;
   if (!redis) return undefined;
   const { connectCluster } = await import('./redis-cluster.js');
-  return connectCluster({ url: redis, maxStalenessMs, logger });
+  const role = replica ? 'replica' : { origin: { dataDir: config.dataDir } };
+  return connectCluster({ url: redis, maxStalenessMs, logger, role });
 }

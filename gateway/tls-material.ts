@@ -35,6 +35,12 @@ export interface TlsMaterialOptions {
    * and hands them back through setTicketKeys) instead of rotating this process's keys alone.
    */
   onCrlChange?: (crlNumber: number) => void;
+  /**
+   * A cluster replica: the CA certificate and CRL come from here (the origin's, read from Redis) instead
+   * of the store, and no CA or auto certificate is created (tls.cert/tls.key are files). Undefined until
+   * the first state arrived: then no client certificate verifies.
+   */
+  authority?: () => { caPem: string; crl: { pem: string; number: number } } | undefined;
 }
 
 export class TlsMaterial {
@@ -59,8 +65,11 @@ export class TlsMaterial {
 
   /** Resolves the certificate files (issuing the auto certificate and the CA when missing) and loads everything. */
   async load(): Promise<void> {
-    const { config, db } = this.#options;
-    if (config.tls.cert === 'auto') {
+    const { config, db, authority } = this.#options;
+    if (authority) {
+      this.#certPath = config.tls.cert;
+      this.#keyPath = config.tls.key;
+    } else if (config.tls.cert === 'auto') {
       const publicHost = new URL(config.publicUrl).hostname;
       const files = await ensureServerCertificate(db, config.dataDir, {
         hosts: [...new Set([publicHost, 'localhost'])].filter((h) => !/^[\d.]+$|:/.test(h)),
@@ -82,7 +91,7 @@ export class TlsMaterial {
     const [certKey, keyKey] = config.tls.cert === 'auto' ? ['tls', 'tls'] : ['tls.cert', 'tls.key'];
     this.#cert = readPem(this.#certPath, certKey);
     this.#key = readPem(this.#keyPath, keyKey);
-    this.#ca = readCaCertificatePem(config.dataDir);
+    if (!authority) this.#ca = readCaCertificatePem(config.dataDir);
     this.#loadCrl();
     try {
       new X509Certificate(this.#cert);
@@ -106,8 +115,9 @@ export class TlsMaterial {
       ...TLS_PROFILES[this.#profile],
       cert: this.#cert,
       key: this.#key,
-      ca: this.#ca,
-      crl: this.#crl,
+      // A replica before its first state has neither (an empty CRL does not parse).
+      ca: this.#ca || undefined,
+      crl: this.#crl || undefined,
       sessionIdContext: SESSION_ID_CONTEXT,
     };
   }
@@ -216,14 +226,23 @@ export class TlsMaterial {
    */
   refreshCrl(): boolean {
     const before = this.#crlNumber;
+    const ca = this.#ca;
     this.#loadCrl();
-    if (this.#crlNumber === before) return false;
+    if (this.#crlNumber === before && this.#ca === ca) return false;
     this.#apply(true);
     return true;
   }
 
   #loadCrl() {
-    const { config, db, metrics } = this.#options;
+    const { config, db, metrics, authority } = this.#options;
+    if (authority) {
+      const state = authority();
+      if (!state) return;
+      this.#ca = state.caPem;
+      this.#crl = state.crl.pem;
+      this.#crlNumber = state.crl.number;
+      return;
+    }
     const crl = ensureFreshCrl(db, config.dataDir, { crlDays: config.ca.crlDays });
     this.#crl = crl.pem;
     this.#crlNumber = crl.number;
@@ -249,6 +268,7 @@ export class TlsMaterial {
       { kind: 'server' },
       Math.floor(Date.parse(new X509Certificate(this.#cert).validTo) / 1000),
     );
+    if (!this.#ca) return;
     metrics.certificateExpiry.set(
       { kind: 'ca' },
       Math.floor(Date.parse(new X509Certificate(this.#ca).validTo) / 1000),

@@ -2,7 +2,7 @@
  * @module The gateway's in-memory view of token state (keys, revocations, limits), reloaded from SQLite
  * whenever the gateway notices a change (`PRAGMA data_version`), so the request path never queries.
  */
-import type { KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Database } from '../store/database.js';
 import { loadVerificationKeys, type PublicJwk, publicJwks } from './signing-keys.js';
 import { effectiveLimits, type StoredLimits, type TokenLimits } from './token-limits.js';
@@ -26,14 +26,17 @@ interface StateRow extends StoredLimits {
  * @example const state = new TokenState(db); createTokenVerifier({ ..., resolveKey: (kid) => state.resolveKey(kid) });
  */
 export class TokenState {
-  readonly #db: Database;
+  readonly #db: Database | undefined;
   readonly #now: () => number;
   #keys: Map<string, KeyObject> = new Map();
   #tokens: Map<string, TokenStatus> = new Map();
   #jwks: { keys: PublicJwk[] } = { keys: [] };
 
-  /** Loads at once. `now` (epoch ms) decides which expired rows to skip; default Date.now. */
-  constructor(db: Database, now: () => number = Date.now) {
+  /**
+   * Loads at once from `db`; without one (a cluster replica) it knows nothing until `replace`. `now` (epoch
+   * ms) decides which expired rows to skip; default Date.now.
+   */
+  constructor(db: Database | undefined, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
     this.refresh();
@@ -41,6 +44,7 @@ export class TokenState {
 
   /** Reloads keys and token rows; readers see either the old or the new state, never a mix. */
   refresh(): void {
+    if (!this.#db) return;
     const keys = loadVerificationKeys(this.#db, this.#keys);
     const rows = this.#db
       .prepare(
@@ -56,6 +60,24 @@ export class TokenState {
     );
     this.#keys = keys;
     this.#jwks = publicJwks(this.#db);
+  }
+
+  /**
+   * Takes the state another node published (a cluster replica): public keys, and each token's app, limits
+   * and revocation. KeyObjects already built are kept, as in refresh().
+   */
+  replace(jwks: readonly PublicJwk[], tokens: Iterable<[string, TokenStatus]>): void {
+    const keys = new Map<string, KeyObject>();
+    for (const jwk of jwks)
+      keys.set(jwk.kid, this.#keys.get(jwk.kid) ?? createPublicKey({ key: { ...jwk }, format: 'jwk' }));
+    this.#tokens = new Map(tokens);
+    this.#keys = keys;
+    this.#jwks = { keys: [...jwks] };
+  }
+
+  /** Every known token id with its status (what an origin node publishes for its replicas). */
+  entries(): IterableIterator<[string, TokenStatus]> {
+    return this.#tokens.entries();
   }
 
   /** The document for /.well-known/jwks.json as of the last refresh (no query per request). */

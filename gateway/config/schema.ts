@@ -319,8 +319,13 @@ export const configSchema = z.strictObject({
       maxStalenessMs: wholeNumber(MIN_MAX_STALENESS_MS, MAX_MAX_STALENESS_MS).default(
         DEFAULT_MAX_STALENESS_MS,
       ),
+      /**
+       * This node has no store of its own: the CA certificate, CRL, token keys and revocations come from
+       * Redis, published by the node where the CLI runs. Needs cluster.redis and tls.cert/tls.key files.
+       */
+      replica: z.boolean().default(false),
     })
-    .default({ maxStalenessMs: DEFAULT_MAX_STALENESS_MS }),
+    .default({ maxStalenessMs: DEFAULT_MAX_STALENESS_MS, replica: false }),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +11,9 @@ import { type RawResponse, rawGet } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 
-// A real redis-server and three real gateway processes (nodes) sharing it.
+// A real redis-server and three real gateway processes: node 0 is the origin (its store is the system of
+// record, the CLI runs there), nodes 1 and 2 are replicas with data dirs of their own that know only what
+// node 0 publishes through Redis, and their own copy of the server certificate.
 const NODES = 3;
 const MAX_STALENESS_MS = 3_000;
 
@@ -17,40 +21,62 @@ let root: string;
 let echo: EchoUpstream;
 let redis: TestRedis;
 const nodes: ServeProcess[] = [];
+const adminPorts: number[] = [];
 
-function configYaml(name: string) {
+function configYaml(index: number) {
+  const replica = index > 0;
   return `publicUrl: https://localhost
-dataDir: ./data
+dataDir: ./data${index}
 listen:
   https: { host: 127.0.0.1, port: 0 }
+  admin: { host: 127.0.0.1, port: 0 }
+admin: { sourceCidrs: [127.0.0.0/8] }
 drainTimeoutMs: 2000
-cluster: { redis: '${redis.url}', maxStalenessMs: ${MAX_STALENESS_MS} }
-upstreams:
+cluster: { redis: '${redis.url}', maxStalenessMs: ${MAX_STALENESS_MS}, replica: ${replica} }
+${replica ? `tls: { cert: ./node${index}.crt.pem, key: ./node${index}.key.pem }\n` : ''}upstreams:
   app: { url: '${echo.url}' }
 routes:
   - { path: /api/emails, upstream: app, auth: token, scopes: [send] }
   - { path: /api/probe, upstream: app, auth: token, scopes: [probe-never-granted] }
+  - { path: /console, upstream: app, auth: admin }
   - { path: /, upstream: app, auth: public }
-# ${name}
 `;
 }
 
 const cli = (...args: string[]) => runCli([...args, '--config', join(root, 'node0.yaml')], { cwd: root });
 
+async function startNode(index: number) {
+  const configPath = join(root, `node${index}.yaml`);
+  writeFileSync(configPath, configYaml(index));
+  const node = await startServe(['--config', configPath], { cwd: root });
+  const listening = await eventually(async () => {
+    const line = node
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('"msg":"mailgate listening"'));
+    if (!line) throw new Error('no listening line yet');
+    return JSON.parse(line) as { addresses: Record<string, { port: number }> };
+  });
+  nodes[index] = node;
+  adminPorts[index] = listening.addresses.admin!.port;
+}
+
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'mailgate-redis-'));
   echo = await startEchoUpstream();
   redis = await startRedis();
-  // One after the other: the first creates the CA and the store the others open.
-  for (let i = 0; i < NODES; i++) {
-    const configPath = join(root, `node${i}.yaml`);
-    writeFileSync(configPath, configYaml(`node ${i}`));
-    nodes.push(await startServe(['--config', configPath], { cwd: root }));
+  await startNode(0);
+  // A replica's own server certificate (here a copy of the origin's auto certificate, as an ACME
+  // certificate would be copied to every node); everything else it gets from Redis.
+  for (let i = 1; i < NODES; i++) {
+    copyFileSync(join(root, 'data0/tls/server.crt.pem'), join(root, `node${i}.crt.pem`));
+    copyFileSync(join(root, 'data0/tls/server.key.pem'), join(root, `node${i}.key.pem`));
+    await startNode(i);
   }
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all(nodes.map((node) => (node.child.exitCode === null ? node.stop() : undefined)));
+  await Promise.all(nodes.map((node) => (node?.child.exitCode === null ? node.stop() : undefined)));
   await echo?.close();
   if (root) rmSync(root, { recursive: true, force: true });
 });
@@ -161,6 +187,172 @@ describe('TLS session ticket keys shared through Redis', () => {
   });
 });
 
+describe('revocations published by the origin, enforced on every node within one second', () => {
+  /** A keep-alive HTTP/1.1 connection and an h2 session to `port`, kept open across requests. */
+  function openConnections(port: number, tls: { cert?: string; key?: string } = {}) {
+    const agent = new HttpsAgent({ keepAlive: true, maxSockets: 1, rejectUnauthorized: false, ...tls });
+    const session = h2connect(`https://127.0.0.1:${port}`, {
+      servername: 'localhost',
+      rejectUnauthorized: false,
+      ...tls,
+    });
+    session.on('error', () => {});
+    const h1 = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            path,
+            agent,
+            servername: 'localhost',
+            headers: { host: 'localhost', ...headers },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode!));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    const h2 = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve, reject) => {
+        if (session.closed || session.destroyed) return reject(new Error('session closed'));
+        const stream = session.request({ ':path': path, ':authority': 'localhost', ...headers });
+        stream.on('response', (h) => {
+          stream.resume();
+          stream.on('end', () => resolve(Number(h[':status'])));
+        });
+        stream.on('error', reject);
+        stream.end();
+      });
+    const close = () => {
+      agent.destroy();
+      session.destroy();
+    };
+    return { h1, h2, session, agent, close };
+  }
+
+  it('a revoked token: refused on every node over kept-alive HTTP/1.1, open h2 sessions and new connections', async () => {
+    const { id, token } = await issueToken('--rate', '1000/s', '--burst', '1000');
+    const auth = { authorization: `Bearer ${token}` };
+    const open = nodes.map((node) => openConnections(node.port));
+    for (const connection of open) {
+      expect(await connection.h1('/api/emails', auth)).toBe(200);
+      expect(await connection.h2('/api/emails', auth)).toBe(200);
+    }
+    const revoke = await cli('token', 'revoke', id);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    const revokedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, revokedAt + 1_000 - Date.now())));
+    const before = echo.received.length;
+    for (const [i, connection] of open.entries()) {
+      expect(await connection.h1('/api/emails', auth).catch(() => 0)).not.toBe(200);
+      expect(await connection.h2('/api/emails', auth).catch(() => 0)).not.toBe(200);
+      expect((await send(nodes[i]!, token)).status).toBe(401);
+      connection.close();
+    }
+    expect(echo.received.length).toBe(before);
+  });
+
+  it("a revoked certificate: no new handshake, no session resumed with another node's ticket, open connections closed", async () => {
+    const out = mkdtempSync(join(root, 'cert-'));
+    const issued = await cli('ca', 'issue', 'client', '--name', 'laptop', '--out', out);
+    expect(issued.code, issued.stderr).toBe(0);
+    const cert = readFileSync(join(out, 'laptop.crt.pem'), 'utf8');
+    const key = readFileSync(join(out, 'laptop.key.pem'), 'utf8');
+    const admin = (index: number, session?: Buffer) =>
+      rawGet(adminPorts[index]!, '/console', {}, { cert, key, ...(session ? { session } : {}) });
+    // Every replica learns the new certificate's role from Redis.
+    for (let i = 0; i < NODES; i++) await eventually(async () => expect((await admin(i)).status).toBe(200));
+    const ticket = (await admin(0)).session!;
+    expect(ticket).toBeDefined();
+    // Before the revocation, node 0's ticket resumes on the replicas.
+    for (let i = 1; i < NODES; i++)
+      expect([(await admin(i, ticket)).status, (await admin(i, ticket)).reused]).toEqual([200, true]);
+    const open = [1, 2].map((i) => openConnections(adminPorts[i]!, { cert, key }));
+    for (const connection of open) {
+      expect(await connection.h1('/console')).toBe(200);
+      expect(await connection.h2('/console')).toBe(200);
+    }
+    const revoke = await cli('ca', 'revoke', 'laptop', '--reason', 'keyCompromise');
+    expect(revoke.code, revoke.stderr).toBe(0);
+    const revokedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, revokedAt + 1_000 - Date.now())));
+    for (let i = 0; i < NODES; i++) {
+      const fresh = await admin(i).catch(() => undefined);
+      expect(fresh?.status ?? 0).not.toBe(200);
+      const resumed = await admin(i, ticket).catch(() => undefined);
+      expect(resumed?.reused ?? false).toBe(false);
+      expect(resumed?.status ?? 0).not.toBe(200);
+    }
+    // The replicas closed the connections the certificate had open.
+    for (const connection of open) {
+      expect(connection.session.closed || connection.session.destroyed).toBe(true);
+      expect(await connection.h1('/console').catch(() => 0)).not.toBe(200);
+      connection.close();
+    }
+  });
+
+  it("a replica serves the origin's CA, CRL and JWKS, and no admin API (it has no store to write to)", async () => {
+    const [origin, replica] = await Promise.all(
+      [0, 1].map((i) => rawGet(nodes[i]!.port, '/.well-known/jwks.json')),
+    );
+    expect(JSON.parse(replica!.body)).toEqual(JSON.parse(origin!.body));
+    for (const path of ['/_mailgate/ca.pem', '/_mailgate/crl.pem']) {
+      const [a, b] = await Promise.all([0, 2].map((i) => rawGet(nodes[i]!.port, path)));
+      expect(b!.body).toBe(a!.body);
+      expect(b!.body).toContain('-----BEGIN');
+    }
+  });
+});
+
+describe('hostile values in Redis', () => {
+  it('a forged state document or a revoked set that lost members is refused whole: nothing revoked comes back', async () => {
+    const kept = await issueToken('--rate', '1000/s', '--burst', '1000');
+    const gone = await issueToken('--rate', '1000/s', '--burst', '1000');
+    expect((await cli('token', 'revoke', gone.id)).code).toBe(0);
+    for (const node of nodes)
+      await eventually(async () => expect((await send(node, gone.token)).status).toBe(401));
+    const document = await redis.client.get('mailgate:state');
+    // 1: the revoked token removed from the set (the document still counts it).
+    await redis.client.srem('mailgate:revoked', `token:${gone.id}`);
+    await redis.client.set('mailgate:version', 'forged-1');
+    await redis.client.publish('mailgate:changes', 'anything');
+    for (const node of nodes.slice(1))
+      await eventually(async () =>
+        expect(node.stdout()).toContain('revoked set holds fewer members than the state counts'),
+      );
+    for (const node of nodes.slice(1)) {
+      expect((await send(node, gone.token)).status).not.toBe(200);
+      expect((await send(node, kept.token)).status).toBe(200);
+    }
+    // 2: garbage, JSON of another shape, and another type under the state key.
+    for (const [n, write] of [
+      () => redis.client.set('mailgate:state', '{not json'),
+      () => redis.client.set('mailgate:state', JSON.stringify({ v: 1, caPem: 'x' })),
+      async () => {
+        await redis.client.del('mailgate:state');
+        await redis.client.rpush('mailgate:state', 'x');
+      },
+    ].entries()) {
+      await write();
+      await redis.client.set('mailgate:version', `forged-2-${n}`);
+      await redis.client.publish('mailgate:changes', 'anything');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const node of nodes.slice(1)) expect((await send(node, gone.token)).status).not.toBe(200);
+    }
+    for (const node of nodes) expect(node.child.exitCode).toBeNull();
+    await redis.client.del('mailgate:state');
+    await redis.client.set('mailgate:state', document!);
+    // The origin notices Redis differs from its store and writes it again; the replicas recover.
+    for (const node of nodes)
+      await eventually(async () => expect((await send(node, kept.token)).status).toBe(200), 20_000);
+    for (const node of nodes) expect((await send(node, gone.token)).status).toBe(401);
+  });
+});
+
 describe('Redis unreachable', () => {
   it('keeps the public plane, decides limits locally within maxStalenessMs, then fails closed; recovers', async () => {
     const { token } = await issueToken('--rate', '1000/s', '--burst', '1000');
@@ -184,6 +376,13 @@ describe('Redis unreachable', () => {
       expect(refused.headers['retry-after']).toMatch(/^\d+$/);
       expect((await rawGet(node.port, '/hello')).status).toBe(200);
     }
+    // The admin plane of a replica decides on the origin's state: too old now, so 503 before any other
+    // check; the origin's own store is never stale (its admin plane answers as always: 403 without a certificate).
+    for (const node of nodes.slice(1)) {
+      const admin = await rawGet(node.port, '/console');
+      expect([admin.status, codeOf(admin)]).toEqual([503, 'cluster_unavailable']);
+    }
+    expect((await rawGet(nodes[0]!.port, '/console')).status).toBe(403);
     const before = echo.received.length;
     expect((await send(nodes[1]!, token)).status).toBe(503);
     expect(echo.received.length).toBe(before);

@@ -215,6 +215,24 @@ workers: auto
       'cluster.maxStalenessMs: must be a whole number from 1000 to 600000',
     ],
     ['an unknown cluster key', `${minimal}cluster: { redisUrl: x }\n`, {}, 'cluster.redisUrl: unknown key'],
+    [
+      'a replica without Redis',
+      `${minimal}cluster: { replica: true }\n`,
+      {},
+      'cluster.replica: needs cluster.redis',
+    ],
+    [
+      'a replica with the auto certificate',
+      `${minimal}cluster: { redis: 'redis://127.0.0.1:6379', replica: true }\n`,
+      {},
+      'cluster.replica: needs tls.cert and tls.key files',
+    ],
+    [
+      'a replica with workers',
+      `${minimal}workers: 2\ncluster: { redis: 'redis://127.0.0.1:6379', replica: true }\n`,
+      {},
+      'cluster.replica: needs workers: 1',
+    ],
   ])('rejects %s', (_name, yaml, env, message) => {
     expect(problems(yaml, env).join('\n')).toContain(message);
   });
@@ -265,13 +283,14 @@ workers: auto
   });
 
   it('reads cluster: nothing shared without redis, the URL parts and the staleness bound', () => {
-    expect(load(minimal).cluster).toEqual({ maxStalenessMs: 30_000 });
+    expect(load(minimal).cluster).toEqual({ maxStalenessMs: 30_000, replica: false });
     const cluster = load(
       `${minimal}cluster: { redis: 'redis://:s3cret@cache:6380/2', maxStalenessMs: 5000 }\n`,
     );
     expect(cluster.cluster).toEqual({
       redis: 'redis://:s3cret@cache:6380/2',
       maxStalenessMs: 5000,
+      replica: false,
     });
     expect(parseRedisUrl('redis://:s3cret@cache:6380/2')).toEqual({
       tls: false,
