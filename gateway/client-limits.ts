@@ -56,6 +56,21 @@ export function applyHttp1Limits(server: HttpServer | Http2SecureServer, limits:
   fields.connectionsCheckingInterval = Math.min(HEADERS_CHECK_MAX_MS, Math.ceil(limits.headersTimeoutMs / 4));
 }
 
+/** RFC 9113 §6.5.2: a field counts its name and value octets plus 32 towards SETTINGS_MAX_HEADER_LIST_SIZE. */
+const FIELD_OVERHEAD = 32;
+
+/**
+ * The size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it (pseudo-headers included). Node
+ * only announces that setting on h2: it accepts longer lists (up to 64 KB per field), so the gateway checks.
+ * @param rawHeaders names and values, alternating (Node's `rawHeaders`)
+ * @example headerListSize([':path', '/', 'x', 'y']) // 5 + 1 + 32 + 1 + 1 + 32 = 72
+ */
+export function headerListSize(rawHeaders: readonly string[]): number {
+  let size = 0;
+  for (let i = 0; i < rawHeaders.length; i++) size += rawHeaders[i]!.length;
+  return size + (rawHeaders.length >> 1) * FIELD_OVERHEAD;
+}
+
 /**
  * Wraps an HTTP/1.x request listener: refuses requests of another version than 1.0 or 1.1 (505) or with too
  * many header fields (431) and arms the body idle timeout on requests that carry a body. Requests without a

@@ -23,6 +23,7 @@ import { ConfigError } from '../lib/errors.js';
 import {
   applyHttp1Limits,
   createClientErrorHandler,
+  headerListSize,
   limitRequests,
   watchStreamBody,
 } from './client-limits.js';
@@ -146,11 +147,13 @@ export function createTlsServer({
 }
 
 /**
- * The 'stream' listener: each h2 stream becomes an Http2Exchange. CONNECT (405) and an expectation other
- * than 100-continue (417, RFC 9110 §10.1.1) are answered here, as node:http does for HTTP/1.1.
+ * The 'stream' listener: each h2 stream becomes an Http2Exchange. A header list over limits.maxHeaderBytes
+ * (431), CONNECT (405) and an expectation other than 100-continue (417, RFC 9110 §10.1.1) are answered
+ * here, as node:http does for HTTP/1.1.
  */
 function serveStreams(onExchange: (exchange: Exchange) => void, limits: LimitsConfig) {
   const idleMs = limits.bodyIdleTimeoutMs;
+  const maxHeaderList = limits.maxHeaderBytes;
   return function mailgateStream(
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
@@ -159,11 +162,13 @@ function serveStreams(onExchange: (exchange: Exchange) => void, limits: LimitsCo
   ) {
     const exchange = new Http2Exchange(stream, headers, rawHeaders);
     const refusal =
-      exchange.method === 'CONNECT'
-        ? 405
-        : headers.expect !== undefined && !expectsContinue(exchange)
-          ? 417
-          : 0;
+      headerListSize(rawHeaders) > maxHeaderList
+        ? 431
+        : exchange.method === 'CONNECT'
+          ? 405
+          : headers.expect !== undefined && !expectsContinue(exchange)
+            ? 417
+            : 0;
     if (refusal !== 0) {
       stream.respond({ ':status': refusal, 'content-length': 0 }, { endStream: true });
       return;

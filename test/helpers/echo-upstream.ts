@@ -41,7 +41,8 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const server: Server = createServer((req, res) => {
+  // Large enough for the gateway's own header limit (limits.maxHeaderBytes, 32 KiB by default) to decide.
+  const server: Server = createServer({ maxHeaderSize: 65_536 }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => {
       if (chunks.length === 0 && req.url === '/slow-upload') markFirstChunk();

@@ -111,6 +111,30 @@ export function openRawH2(port: number): Promise<TLSSocket> {
   });
 }
 
+/** Parses the frames `socket` receives and hands each to `listener`, in order. */
+export function readFrames(socket: TLSSocket, listener: (frame: ReceivedFrame) => void): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 9) {
+      const length = buffered.readUIntBE(0, 3);
+      if (buffered.length < 9 + length) break;
+      listener({
+        type: buffered[3]!,
+        flags: buffered[4]!,
+        streamId: buffered.readUInt32BE(5) & 0x7fffffff,
+        payload: buffered.subarray(9, 9 + length),
+      });
+      buffered = buffered.subarray(9 + length);
+    }
+  });
+}
+
+/** The error code of a RST_STREAM or GOAWAY frame. */
+export function errorCode(received: ReceivedFrame): number {
+  return received.payload.readUInt32BE(received.type === FRAME.GOAWAY ? 4 : 0);
+}
+
 /**
  * Sends the preface and `frames`, then a PING: resolves once the server answered that PING (it has read
  * everything before it, frames being handled in order) or closed the connection.
@@ -119,7 +143,6 @@ export async function sendRawH2(port: number, frames: Buffer[]): Promise<RawH2Ou
   const socket = await openRawH2(port);
   return new Promise((resolve) => {
     const received: ReceivedFrame[] = [];
-    let buffered = Buffer.alloc(0);
     let settled = false;
     const opaque = Buffer.from('mgping!!', 'latin1');
     const finish = (closed: boolean) => {
@@ -127,24 +150,12 @@ export async function sendRawH2(port: number, frames: Buffer[]): Promise<RawH2Ou
       settled = true;
       socket.destroy();
       const goaway = received.find((f) => f.type === FRAME.GOAWAY);
-      resolve({ frames: received, closed, goaway: goaway?.payload.readUInt32BE(4) });
+      resolve({ frames: received, closed, goaway: goaway && errorCode(goaway) });
     };
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 9) {
-        const length = buffered.readUIntBE(0, 3);
-        if (buffered.length < 9 + length) break;
-        const received1 = {
-          type: buffered[3]!,
-          flags: buffered[4]!,
-          streamId: buffered.readUInt32BE(5) & 0x7fffffff,
-          payload: buffered.subarray(9, 9 + length),
-        };
-        buffered = buffered.subarray(9 + length);
-        received.push(received1);
-        if (received1.type === FRAME.PING && received1.flags & FLAG.ACK && received1.payload.equals(opaque))
-          finish(false);
-      }
+    readFrames(socket, (received1) => {
+      received.push(received1);
+      if (received1.type === FRAME.PING && received1.flags & FLAG.ACK && received1.payload.equals(opaque))
+        finish(false);
     });
     socket.on('error', () => finish(true));
     socket.on('close', () => finish(true));
