@@ -61,6 +61,11 @@ export type AdminDecision =
   | { allowed: true; role: AdminRole }
   | { allowed: false; status: 403 | 421; reason: AdminDenyReason };
 
+/** One answer per role, shared: the policy runs on every admin-plane request. */
+const ALLOWED = Object.fromEntries(
+  ADMIN_ROLES.map((role) => [role, Object.freeze({ allowed: true, role } as const)]),
+) as Record<AdminRole, AdminDecision>;
+
 const deny = (reason: AdminDenyReason, status: 403 | 421 = 403): AdminDecision => ({
   allowed: false,
   status,
@@ -92,5 +97,5 @@ export function decideAdminAccess(input: AdminPolicyInput): AdminDecision {
   if (input.storedRole === undefined) return deny('certificate_unknown');
   if (cert.role !== input.storedRole) return deny('role_mismatch');
   if (!input.allowedRoles.includes(cert.role)) return deny('role_not_allowed');
-  return { allowed: true, role: cert.role };
+  return ALLOWED[cert.role];
 }

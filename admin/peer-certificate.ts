@@ -1,14 +1,12 @@
 /**
- * @module Reads the client certificate facts of a TLS socket once per connection (renegotiation is
- * disabled, so they cannot change under a connection).
+ * @module Reads the client certificate facts of a TLS connection; the admin guard reads them once per
+ * connection (gateway/request-connection.ts) and keeps them for its life.
  */
 import type { TLSSocket } from 'node:tls';
 import { roleFromCertificate } from '../certs/client-role.js';
 import type { PeerCertificateFacts } from './admin-policy.js';
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
-
-const factsBySocket = new WeakMap<TLSSocket, PeerCertificateFacts>();
 
 const NONE: PeerCertificateFacts = {
   present: false,
@@ -22,17 +20,14 @@ const NONE: PeerCertificateFacts = {
   role: undefined,
 };
 
-/** The facts for `socket` (a TLSSocket; an h2 request's socket proxies to its session's). */
+/**
+ * The facts for `socket` (a TLSSocket; an h2 request's socket proxies to its session's). Renegotiation is
+ * disabled on it from here on, whatever set the socket up: facts kept for a connection's life must never
+ * meet a second handshake with another certificate (the listeners disable it at the handshake already).
+ */
 export function peerCertificateFacts(socket: TLSSocket): PeerCertificateFacts {
-  const cached = factsBySocket.get(socket);
-  if (cached) return cached;
-  const facts = readFacts(socket);
-  if (typeof socket.getPeerCertificate === 'function') factsBySocket.set(socket, facts);
-  return facts;
-}
-
-function readFacts(socket: TLSSocket): PeerCertificateFacts {
   if (typeof socket.getPeerCertificate !== 'function') return NONE;
+  socket.disableRenegotiation();
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return NONE;
   const cn = cert.subject?.CN;

@@ -4,9 +4,8 @@
  * sessions). Each ends when its credential is revoked (the store change watch calls `revoke`) or expires
  * (a timer at notAfter / exp): a per-request check alone lets an upgraded socket or a long response run on.
  */
-import type { Http2ServerRequest, Http2Session } from 'node:http2';
-import type { Socket } from 'node:net';
 import type { Credential, GatewayRequest } from './plane-guard.js';
+import { type ClientConnection, requestConnection } from './request-connection.js';
 
 /** Ends one connection. */
 export type EndConnection = () => void;
@@ -25,7 +24,7 @@ export class CredentialConnections {
   /** By `kind:id`; an entry exists only while a connection rests on it. */
   readonly #tracked = new Map<string, Tracked>();
   /** TLS connections already tracked (one certificate per connection: renegotiation is disabled). */
-  readonly #carriers = new WeakSet<Socket | Http2Session>();
+  readonly #carriers = new WeakSet<ClientConnection>();
 
   /** @param now clock, epoch ms (the expiry times are wall-clock); default Date.now */
   constructor(now: () => number = Date.now) {
@@ -66,9 +65,7 @@ export class CredentialConnections {
    * end with it); once per connection, so a keep-alive connection costs one WeakSet lookup per request.
    */
   trackConnection(req: GatewayRequest, credential: Credential): void {
-    // The h2 server's HTTP/1.1 fallback may claim any version: only a stream makes it h2.
-    const stream = (req as Http2ServerRequest).stream;
-    const carrier: Socket | Http2Session | undefined = stream ? stream.session : req.socket;
+    const carrier = requestConnection(req);
     if (carrier === undefined || carrier.destroyed || this.#carriers.has(carrier)) return;
     this.#carriers.add(carrier);
     const untrack = this.track(credential, () => carrier.destroy());

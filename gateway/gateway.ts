@@ -30,6 +30,7 @@ import type { Logger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMetricsHandler } from './metrics-listener.js';
 import { ALLOW, type Denied, type PlaneGuard } from './plane-guard.js';
+import { requestConnection } from './request-connection.js';
 import { createRequestHandler } from './request-handler.js';
 import { AccessRecorder } from './request-record.js';
 import { createReservedApp, reservedPath, withReservedContext } from './reserved-app.js';
@@ -251,6 +252,7 @@ export class Gateway {
           sourceCidrs: new AddressSet(config.admin.sourceCidrs),
           revoked: () => this.#revoked,
           storedRoles: () => this.#clientRoles,
+          connectionOf: requestConnection,
           audit: this.#audit,
           recordDenial: this.#recordDenial,
         }),

@@ -32,7 +32,8 @@ import type { ConnectionTracker } from './connection-tracker.js';
 import { type Exchange, Http2Exchange, http1Listener } from './exchange.js';
 import { expectsContinue } from './expect-continue.js';
 import type { Logger } from './logger.js';
-import { type GatewayRequest, isHttp2Request } from './plane-guard.js';
+import type { GatewayRequest } from './plane-guard.js';
+import { requestConnection } from './request-connection.js';
 import type { AccessRecorder } from './request-record.js';
 import type { UpgradeListener } from './upgrade-handler.js';
 
@@ -44,7 +45,7 @@ const adminListenerConnections = new WeakSet<Socket | Http2Session>();
 
 /** True when `req` came through the admin listener (told by its stream's kind, never its version). */
 export function arrivedOnAdminListener(req: GatewayRequest): boolean {
-  const connection = isHttp2Request(req) ? req.stream.session : req.socket;
+  const connection = requestConnection(req);
   return connection !== undefined && adminListenerConnections.has(connection);
 }
 

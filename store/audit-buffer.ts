@@ -44,18 +44,26 @@ export class AuditBuffer {
   }
 
   /**
+   * Counts one more of the record `key` stands for when one is queued in this batch; false when none is
+   * (then push it). Lets a caller spare the `make` closure of a repeat, the common case on a hot path.
+   * @throws ClosedError after close().
+   */
+  count(key: string): boolean {
+    if (this.#closed) throw new ClosedError('audit buffer');
+    const pending = this.#pending.get(key);
+    if (pending === undefined) return false;
+    pending.count++;
+    return true;
+  }
+
+  /**
    * Queues the record `key` stands for. Records with the same key within one batch are written once with
    * a `count`; `make` runs only for the first of them, so a repeat costs a map lookup.
    * @param key identifies the record: equal keys must describe equal records.
    * @throws ClosedError after close().
    */
   push(key: string, make: () => AuditRecord): void {
-    if (this.#closed) throw new ClosedError('audit buffer');
-    const pending = this.#pending.get(key);
-    if (pending) {
-      pending.count++;
-      return;
-    }
+    if (this.count(key)) return;
     const record = make();
     this.#pending.set(key, { record: { ...record, at: record.at ?? this.#now() }, count: 1 });
     if (this.#pending.size >= MAX_QUEUED) this.flush();

@@ -133,3 +133,27 @@ describe('AuditBuffer.tally', () => {
     expect(rows.map((row) => row.detail?.count)).toEqual([1, 7]);
   });
 });
+
+describe('AuditBuffer.count', () => {
+  it('counts a repeat of a queued record without its make, and nothing once the batch is written', () => {
+    const { db } = tempDatabase();
+    const buffer = new AuditBuffer(db, () => T);
+    let made = 0;
+    const make = () => {
+      made++;
+      return { actor: 'cert:01', action: 'admin.access', target: 'GET /x', outcome: 'ok' as const };
+    };
+    expect(buffer.count('k')).toBe(false);
+    buffer.push('k', make);
+    expect(buffer.count('k')).toBe(true);
+    expect(buffer.count('k')).toBe(true);
+    buffer.push('k', make);
+    buffer.flush();
+    expect(buffer.count('k')).toBe(false);
+    buffer.close();
+    expect(made).toBe(1);
+    const rows = readAuditPage(db, { limit: 10 }).entries;
+    expect(rows.map((row) => row.detail?.count)).toEqual([4]);
+    expect(() => buffer.count('k')).toThrow(/closed/);
+  });
+});
