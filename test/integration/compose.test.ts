@@ -50,6 +50,46 @@ describe('compose.yaml', () => {
   });
 });
 
+describe('compose.yaml: several nodes (redis and replica profiles)', () => {
+  it('starts neither Redis nor a replica by default: each belongs to a profile', () => {
+    const { services } = parse(composeConfig(ENV).stdout);
+    expect(services.mailgate.profiles).toBeUndefined();
+    expect(services.templates.profiles).toBeUndefined();
+    expect(services.redis.profiles).toEqual(['redis']);
+    expect(services['mailgate-replica'].profiles).toEqual(['replica']);
+  });
+
+  it('Redis: loopback unless REDIS_BIND says otherwise, password from a file (not the command line), hardened', () => {
+    const { services, volumes } = parse(composeConfig(ENV).stdout);
+    const redis = services.redis;
+    expect(redis.ports).toEqual(['127.0.0.1:6379:6379/tcp']);
+    expect(redis.command.join(' ')).not.toMatch(/requirepass|pass/i);
+    expect(redis.volumes).toContain('redis-data:/data:rw');
+    expect(redis.volumes.some((v: string) => v.endsWith(':/usr/local/etc/redis/redis.conf:ro'))).toBe(true);
+    expect(redis).toMatchObject({
+      read_only: true,
+      cap_drop: ['ALL'],
+      security_opt: ['no-new-privileges:true'],
+    });
+    expect(volumes).toHaveProperty('redis-data');
+    const wg = parse(composeConfig({ ...ENV, REDIS_BIND: '10.8.0.1' }).stdout);
+    expect(wg.services.redis.ports).toEqual(['10.8.0.1:6379:6379/tcp']);
+  });
+
+  it('replica: the same hardened container as mailgate, with its own data volume and configuration', () => {
+    const { services } = parse(
+      composeConfig({ ...ENV, MAILGATE_REPLICA_CONFIG_FILE: '/srv/replica.yaml' }).stdout,
+    );
+    const { mailgate, 'mailgate-replica': replica } = services;
+    const shared = ({ build: _b, volumes: _v, profiles: _p, ...rest }: Record<string, unknown>) => rest;
+    expect(shared(replica)).toEqual(shared(mailgate));
+    expect(replica.volumes).toContain('replica-data:/data:rw');
+    expect(replica.volumes).toContain('/srv/replica.yaml:/etc/mailgate/mailgate.yaml:ro');
+    expect(replica.volumes).not.toContain('data:/data:rw');
+    expect(replica.volumes).toContain('/srv/mailcow/data/assets/ssl:/certs:ro');
+  });
+});
+
 describe('the mailgate healthcheck command', () => {
   let server: Server;
   let status = 200;
