@@ -15,6 +15,7 @@ import {
   exitReason,
   nextCrashCount,
   type PrimaryMessage,
+  replicatedStateMessage,
   restartDelayMs,
   type WorkerExit,
   type WorkerMessage,
@@ -28,6 +29,8 @@ import { connectSharedCluster } from './shared-state.js';
 
 /** How long a scrape waits for the workers' metrics before it answers with those that came. */
 const COLLECT_TIMEOUT_MS = 2_000;
+/** How often a replica's primary tells its workers how current their state still is. */
+const REPLICA_FRESH_MS = 500;
 /** Past the workers' own drain budget, how long the primary waits before it kills them. */
 const DRAIN_GRACE_MS = 5_000;
 
@@ -109,6 +112,7 @@ class Primary {
   readonly #collections = new Map<number, Collection>();
   #nextCollection = 1;
   #ticketKeys: Buffer = randomBytes(48);
+  #freshTimer: NodeJS.Timeout | undefined;
   /** The newest CRL a worker reported; -1 until the first report. */
   #crlNumber = -1;
   #stopping: Promise<number> | undefined;
@@ -134,6 +138,17 @@ class Primary {
     if (cluster) {
       this.#ticketKeys = cluster.ticketKeys;
       cluster.onTicketKeys((keys) => this.#broadcastTicketKeys(keys));
+      const replica = cluster.replica;
+      if (replica) {
+        // The workers serve the origin's state this primary reads from Redis: each new state, and how
+        // current it still is (their staleness bound counts from it).
+        replica.onState(() => this.#broadcast(this.#replicaStateMessage()!));
+        this.#freshTimer = setInterval(
+          () => this.#broadcast({ t: 'replica-fresh', freshAt: replica.freshAt() }),
+          REPLICA_FRESH_MS,
+        );
+        this.#freshTimer.unref();
+      }
     }
     this.#slots = Array.from({ length: options.workers }, (_, index) => ({
       index,
@@ -187,6 +202,8 @@ class Primary {
             config: this.#config,
             ticketKeys: this.#ticketKeys.toString('hex'),
           });
+          const replicaState = this.#replicaStateMessage();
+          if (replicaState) this.#send(worker, replicaState);
         } else if (message.t === 'ready') {
           slot.ready = true;
           this.#logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker serving');
@@ -256,8 +273,19 @@ class Primary {
 
   #broadcastTicketKeys(keys: Buffer) {
     this.#ticketKeys = keys;
-    const message: PrimaryMessage = { t: 'ticket-keys', ticketKeys: keys.toString('hex') };
+    this.#broadcast({ t: 'ticket-keys', ticketKeys: keys.toString('hex') });
+  }
+
+  #broadcast(message: PrimaryMessage) {
     for (const slot of this.#slots) if (slot.worker) this.#send(slot.worker, message);
+  }
+
+  /** The replica state as a message to workers; undefined before the first read. */
+  #replicaStateMessage(): PrimaryMessage | undefined {
+    const replica = this.#cluster?.replica;
+    const state = replica?.state();
+    if (!replica || !state) return undefined;
+    return { t: 'replica-state', state: replicatedStateMessage(state), freshAt: replica.freshAt() };
   }
 
   /** Every ready worker's metrics and the primary's own, merged as prom-client's cluster mode does. */
@@ -370,6 +398,7 @@ class Primary {
     const code = drainExitCode(await Promise.all(exits));
     for (const collection of this.#collections.values()) collection.finish();
     this.#localLimiter?.close();
+    clearInterval(this.#freshTimer);
     await this.#cluster?.close();
     this.#db.close();
     this.#logger.info({ code }, 'stopped');

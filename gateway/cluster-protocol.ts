@@ -2,9 +2,12 @@
  * @module The primary/worker split of `workers: N` (node:cluster): the IPC messages between them and the
  * pure decisions (worker count, restart backoff, exit code), tested without processes.
  */
+
+import type { ClientRole } from '../certs/rules.js';
 import { UsageError } from '../lib/errors.js';
 import type { RateLimitDecision } from '../tokens/rate-limiter.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
+import type { ReplicatedState } from './cluster-state.js';
 import { MAX_WORKERS } from './config/defaults.js';
 import type { Config } from './config/schema.js';
 import type { GatewayAddresses } from './gateway.js';
@@ -22,7 +25,38 @@ export type PrimaryMessage =
   | { t: 'ticket-keys'; ticketKeys: string }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   | { t: 'collect-metrics'; id: number }
-  | { t: 'reload'; config: Config };
+  | { t: 'reload'; config: Config }
+  /** A replica's primary: the origin's state as read (and checked) from Redis, its maps and sets as lists. */
+  | { t: 'replica-state'; state: ReplicatedStateMessage; freshAt: number }
+  /** A replica's primary: the state is still current as of `freshAt` (epoch ms). */
+  | { t: 'replica-fresh'; freshAt: number };
+
+/** A ReplicatedState as JSON carries it (IPC messages are JSON). */
+export interface ReplicatedStateMessage
+  extends Omit<ReplicatedState, 'roles' | 'revokedTokens' | 'revokedSerials'> {
+  roles: Array<[string, ClientRole]>;
+  revokedTokens: string[];
+  revokedSerials: string[];
+}
+
+/** The message form of a state, and back. */
+export function replicatedStateMessage(state: ReplicatedState): ReplicatedStateMessage {
+  return {
+    ...state,
+    roles: [...state.roles],
+    revokedTokens: [...state.revokedTokens],
+    revokedSerials: [...state.revokedSerials],
+  };
+}
+
+export function replicatedStateOf(message: ReplicatedStateMessage): ReplicatedState {
+  return {
+    ...message,
+    roles: new Map(message.roles),
+    revokedTokens: new Set(message.revokedTokens),
+    revokedSerials: new Set(message.revokedSerials),
+  };
+}
 
 /** Worker -> primary. */
 export type WorkerMessage =

@@ -5,12 +5,13 @@
 import type { Registry } from 'prom-client';
 import type { Limiter, RateLimitDecision } from '../tokens/rate-limiter.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
-import type { PrimaryMessage, WorkerMessage } from './cluster-protocol.js';
+import { type PrimaryMessage, replicatedStateOf, type WorkerMessage } from './cluster-protocol.js';
+import type { ReplicatedState } from './cluster-state.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './gateway.js';
 import { createLogger } from './logger.js';
 import { serveUntilStopped } from './serve-loop.js';
-import type { SharedState } from './shared-state.js';
+import type { ReplicaSource, SharedState } from './shared-state.js';
 
 type InitMessage = Extract<PrimaryMessage, { t: 'init' }>;
 
@@ -29,10 +30,23 @@ export class WorkerLink implements SharedState {
   #registry: Registry | undefined;
   #nextId = 1;
   #closed = false;
+  /** A replica's worker: the origin's state as the primary read it from Redis, and since when current. */
+  #replicated: ReplicatedState | undefined;
+  #freshAt = 0;
+  readonly #stateListeners: Array<(state: ReplicatedState) => void> = [];
+  readonly replica: ReplicaSource | undefined;
 
-  constructor(ticketKeysHex: string, send: (message: WorkerMessage) => void) {
+  /** `replicaMaxStalenessMs`: on a replica (cluster.replica), its staleness bound; undefined elsewhere. */
+  constructor(ticketKeysHex: string, send: (message: WorkerMessage) => void, replicaMaxStalenessMs?: number) {
     this.ticketKeys = Buffer.from(ticketKeysHex, 'hex');
     this.#send = send;
+    if (replicaMaxStalenessMs !== undefined)
+      this.replica = {
+        state: () => this.#replicated,
+        onState: (listener) => this.#stateListeners.push(listener),
+        stale: () => !this.#replicated || Date.now() - this.#freshAt > replicaMaxStalenessMs,
+        freshAt: () => this.#freshAt,
+      };
   }
 
   readonly limiter: Limiter = {
@@ -68,6 +82,16 @@ export class WorkerLink implements SharedState {
         else pending.resolve(message.value as never);
         return true;
       }
+      case 'replica-state': {
+        const state = replicatedStateOf(message.state);
+        this.#replicated = state;
+        this.#freshAt = message.freshAt;
+        for (const listener of this.#stateListeners) listener(state);
+        return true;
+      }
+      case 'replica-fresh':
+        this.#freshAt = message.freshAt;
+        return true;
       case 'ticket-keys':
         this.ticketKeys = Buffer.from(message.ticketKeys, 'hex');
         for (const listener of this.#keyListeners) listener(this.ticketKeys);
@@ -127,7 +151,8 @@ export async function runWorker(): Promise<number> {
     if (process.connected) process.send!(message);
   };
   const init = await initMessage(send);
-  const link = new WorkerLink(init.ticketKeys, send);
+  const { cluster } = init.config;
+  const link = new WorkerLink(init.ticketKeys, send, cluster.replica ? cluster.maxStalenessMs : undefined);
   // Listening from here on: ticket keys rotated while the gateway starts must not be lost.
   let config: Config = init.config;
   let reload = () => {};

@@ -64,6 +64,8 @@ function clientOptions(url: string) {
     ...(parts.password ? { password: parts.password } : {}),
     ...(parts.tls ? { tls: { servername: parts.host } } : {}),
     enableOfflineQueue: false,
+    // Limit calls made in the same tick go out as one write (many requests in flight, one syscall).
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
@@ -180,6 +182,7 @@ export class RedisCluster implements SharedState {
       state: () => this.#replicated,
       onState: (listener) => this.#stateListeners.push(listener),
       stale: () => !this.#replicated || this.#now() - this.#replicatedAt > this.#options.maxStalenessMs,
+      freshAt: () => (this.#replicated ? this.#replicatedAt : 0),
     };
     return this.#replicaSource;
   }

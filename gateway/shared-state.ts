@@ -38,6 +38,8 @@ export interface ReplicaSource {
   onState(listener: (state: ReplicatedState) => void): void;
   /** No good read for cluster.maxStalenessMs (or none yet). */
   stale(): boolean;
+  /** When the state was last confirmed current (epoch ms); 0 = never. */
+  freshAt(): number;
 }
 
 /**

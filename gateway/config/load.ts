@@ -164,8 +164,6 @@ function crossCheck(config: Config): string[] {
     problems.push('cluster.replica: needs cluster.redis (a replica reads its state from Redis)');
   if (config.cluster.replica && config.tls.cert === 'auto')
     problems.push('cluster.replica: needs tls.cert and tls.key files (a replica holds no CA to issue one)');
-  if (config.cluster.replica && config.workers !== 1)
-    problems.push('cluster.replica: needs workers: 1 (a replica serves from one process)');
   const ports = new Map<number, string>();
   for (const [name, l] of Object.entries(config.listen)) {
     if (!l || l.port === 0) continue;

@@ -353,6 +353,71 @@ describe('hostile values in Redis', () => {
   });
 });
 
+describe('a node with workers', () => {
+  it('its primary holds the Redis link for its workers: limits shared with the other nodes, tickets, metrics', async () => {
+    const configPath = join(root, 'node-workers.yaml');
+    writeFileSync(
+      configPath,
+      configYaml(0).replace(
+        '  admin: { host: 127.0.0.1, port: 0 }',
+        '  metrics: { host: 127.0.0.1, port: 0 }',
+      ),
+    );
+    const node = await startServe(['--config', configPath, '--workers', '2'], { cwd: root });
+    try {
+      const metricsPort = await eventually(async () => {
+        const line = node
+          .stdout()
+          .split('\n')
+          .find((l) => l.includes('"msg":"mailgate listening"'));
+        if (!line) throw new Error('no listening line yet');
+        return (JSON.parse(line) as { addresses: { metrics: { port: number } } }).addresses.metrics.port;
+      });
+      const burst = 6;
+      const { token } = await issueToken('--rate', '1/min', '--burst', String(burst));
+      await eventually(async () => expect((await send(node, token, '/api/probe')).status).toBe(403));
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => send(i % 2 ? node : nodes[1]!, token)),
+      );
+      const admitted = responses.filter((r) => r.status === 200).length;
+      expect(admitted).toBeGreaterThanOrEqual(burst);
+      expect(admitted).toBeLessThanOrEqual(burst + 1);
+      // A ticket from a worker resumes on a replica.
+      const first = await rawGet(node.port, '/first');
+      const again = await rawGet(nodes[2]!.port, '/again', {}, { session: first.session! });
+      expect(again.reused).toBe(true);
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^mailgate_redis_up 1$/m);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('a replica with workers', () => {
+  it("its primary hands the origin's state to its workers: tokens known, a revocation refused within 1 s", async () => {
+    copyFileSync(join(root, 'data0/tls/server.crt.pem'), join(root, 'node3.crt.pem'));
+    copyFileSync(join(root, 'data0/tls/server.key.pem'), join(root, 'node3.key.pem'));
+    const configPath = join(root, 'node3.yaml');
+    writeFileSync(configPath, configYaml(3).replace('  admin: { host: 127.0.0.1, port: 0 }\n', ''));
+    const node = await startServe(['--config', configPath, '--workers', '2'], { cwd: root });
+    try {
+      const { id, token } = await issueToken('--rate', '1000/s', '--burst', '1000');
+      // Fresh connections land on both workers.
+      await eventually(async () => {
+        for (let i = 0; i < 6; i++) expect((await send(node, token)).status).toBe(200);
+      });
+      expect((await cli('token', 'revoke', id)).code).toBe(0);
+      const revokedAt = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, revokedAt + 1_000 - Date.now())));
+      for (let i = 0; i < 6; i++) expect((await send(node, token)).status).toBe(401);
+      expect((await rawGet(node.port, '/_mailgate/ca.pem')).body).toContain('BEGIN CERTIFICATE');
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
 describe('Redis unreachable', () => {
   it('keeps the public plane, decides limits locally within maxStalenessMs, then fails closed; recovers', async () => {
     const { token } = await issueToken('--rate', '1000/s', '--burst', '1000');

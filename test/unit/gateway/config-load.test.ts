@@ -227,12 +227,6 @@ workers: auto
       {},
       'cluster.replica: needs tls.cert and tls.key files',
     ],
-    [
-      'a replica with workers',
-      `${minimal}workers: 2\ncluster: { redis: 'redis://127.0.0.1:6379', replica: true }\n`,
-      {},
-      'cluster.replica: needs workers: 1',
-    ],
   ])('rejects %s', (_name, yaml, env, message) => {
     expect(problems(yaml, env).join('\n')).toContain(message);
   });
