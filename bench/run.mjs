@@ -2,7 +2,8 @@
 // (when installed), in one run on this machine, over HTTP/1.1 (wrk) and h2 (h2load, when installed: the
 // raw Node h2 stream-API proxy and nginx with http2 as references). The proxy under test runs on core 0;
 // the upstream and the load generators on core 1. Prints req/s, p50, p99 (h2load: mean), CPU per
-// request, RSS and the ratios.
+// request, RSS and the ratios. Also 2 workers against 1 process, and the token route with its limits in
+// Redis (redis-server, when installed) against the local limiter.
 //
 // Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 5), IDLE_SETTLE_MS (default 30000),
 // INVALID_TOKENS (default 100000), KEEP=1 keeps the temp dir.
@@ -297,6 +298,46 @@ async function benchWorkers({ gw, gwUrl, config, bearer }) {
   await stop(cluster);
   return { workerIdleRssMb, primaryIdleRssMb };
 }
+/**
+ * The send route with Redis-backed limits (cluster.redis: one Lua script per request, redis-server on core
+ * 1 with the load generator) against the same gateway's local limiter, alternated (medians). Both on core 0.
+ */
+async function benchRedis({ gw, gwUrl, config, bearer }) {
+  if (!has('redis-server')) {
+    log('redis-server is not installed (apt-get install -y redis-server): Redis run skipped');
+    return undefined;
+  }
+  const [redisPort, port] = await Promise.all([freePort(), freePort()]);
+  start(
+    'redis',
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      core: 1,
+    },
+  );
+  const redisConfig = join(root, 'mailgate-redis.yaml');
+  writeFileSync(
+    redisConfig,
+    `${readFileSync(config, 'utf8')}cluster: { redis: 'redis://127.0.0.1:${redisPort}' }\n`,
+  );
+  const node = start('mailgate + redis', process.execPath, [cli, 'serve', '--config', redisConfig], {
+    core: 0,
+    env: { MAILGATE_HTTPS_PORT: String(port) },
+  });
+  const url = `https://127.0.0.1:${port}`;
+  await waitHttp(`${url}/_mailgate/healthz`);
+  wrk(`${url}/send`, { header: bearer, seconds: 2 });
+  wrk(`${gwUrl}/send`, { header: bearer, seconds: 2 });
+  const [local, redis] = alternate([
+    { pid: gw.pid, run: () => wrk(`${gwUrl}/send`, { header: bearer }) },
+    { pid: node.pid, run: () => wrk(`${url}/send`, { header: bearer }) },
+  ]);
+  row('token route, local limiter', local);
+  row('token route, Redis limiter', redis);
+  await stop(node);
+  return { local, redis };
+}
 
 async function main() {
   if (!has('wrk')) throw new Error('wrk is not installed (apt-get install -y wrk)');
@@ -498,6 +539,7 @@ end\n`,
     `invalid tokens: ${sent} distinct, RSS ${before.toFixed(1)} MB before, ${batches.map((mb) => mb.toFixed(1)).join(' / ')} MB after each third`,
   );
   const workers = await benchWorkers({ gw, gwUrl, config, bearer });
+  await benchRedis({ gw, gwUrl, config, bearer });
   await stop(gw);
 
   const find = (name) => rows.find((r) => r.name === name);
@@ -533,6 +575,7 @@ end\n`,
       adminCertVsPublic: ratio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
       twoWorkersVsOnePublic: ratio('2 workers: public route', '1 process: public route'),
       twoWorkersVsOneToken: ratio('2 workers: token route', '1 process: token route'),
+      redisVsLocalToken: ratio('token route, Redis limiter', 'token route, local limiter'),
     },
   };
   const out = process.env.BENCH_JSON ?? join(tmpdir(), 'mailgate-bench.json');
