@@ -2,32 +2,69 @@
  * @module One worker of `workers: N`: a whole gateway serving every listener, which asks the primary for
  * what the workers share (SharedState over IPC) and answers its metrics collections.
  */
-import type { Registry } from 'prom-client';
-import type { Limiter, RateLimitDecision } from '../tokens/rate-limiter.js';
+import { Counter, type Registry } from 'prom-client';
+import { type Limiter, type RateLimitDecision, unavailableRefusal } from '../tokens/rate-limiter.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
 import { type PrimaryMessage, replicatedStateOf, type WorkerMessage } from './cluster-protocol.js';
 import type { ReplicatedState } from './cluster-state.js';
 import type { Config } from './config/schema.js';
 import { Gateway } from './gateway.js';
-import { createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { serveUntilStopped } from './serve-loop.js';
 import type { ReplicaSource, SharedState } from './shared-state.js';
 
 type InitMessage = Extract<PrimaryMessage, { t: 'init' }>;
 
+/**
+ * How long a worker waits for the primary's limit decision (kept in memory there: well under a millisecond)
+ * before it refuses the request with 503 cluster_unavailable: a stuck primary never holds requests.
+ */
+export const LIMIT_REPLY_TIMEOUT_MS = 1_000;
+/** A scrape through a worker waits for the primary's merge, which itself waits up to 2 s for the workers. */
+export const METRICS_REPLY_TIMEOUT_MS = 3_000;
+/** How often open questions are checked against their deadline while any is open. */
+const SWEEP_MS = 100;
+/** Retry-After of a request refused because the primary did not answer. */
+const UNANSWERED_RETRY_S = 1;
+
 /** A question to the primary waiting for its reply. */
 interface PendingReply {
+  kind: 'limit' | 'metrics';
   resolve: (value: never) => void;
   reject: (error: Error) => void;
+  /** Settles the question without the primary: past its deadline, or with the primary gone. */
+  giveUp: (why: string) => void;
+  deadline: number;
 }
 
-/** The worker's side of SharedState: every call is a message to the primary. */
+export interface WorkerLinkOptions {
+  /** The shared ticket keys from the init message (hex). */
+  ticketKeysHex: string;
+  send: (message: WorkerMessage) => void;
+  logger: Pick<Logger, 'error' | 'info'>;
+  /** On a replica (cluster.replica), its staleness bound; undefined elsewhere. */
+  replicaMaxStalenessMs?: number | undefined;
+  /** Clock, epoch ms; default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * The worker's side of SharedState: every call is a message to the primary. A question the primary leaves
+ * unanswered past its deadline fails closed: a limit check is refused (503 cluster_unavailable), a scrape
+ * fails; each is counted and the outage logged once, with its end.
+ */
 export class WorkerLink implements SharedState {
   ticketKeys: Buffer;
   readonly #send: (message: WorkerMessage) => void;
+  readonly #logger: Pick<Logger, 'error' | 'info'>;
+  readonly #now: () => number;
   readonly #pending = new Map<number, PendingReply>();
   readonly #keyListeners: Array<(keys: Buffer) => void> = [];
   #registry: Registry | undefined;
+  #unanswered: Counter<'question'> | undefined;
+  /** Since when the primary has left questions unanswered, and how many; undefined while it answers. */
+  #outage: { since: number; unanswered: number } | undefined;
+  #sweeper: NodeJS.Timeout | undefined;
   #nextId = 1;
   #closed = false;
   /** A replica's worker: the origin's state as the primary read it from Redis, and since when current. */
@@ -36,10 +73,11 @@ export class WorkerLink implements SharedState {
   readonly #stateListeners: Array<(state: ReplicatedState) => void> = [];
   readonly replica: ReplicaSource | undefined;
 
-  /** `replicaMaxStalenessMs`: on a replica (cluster.replica), its staleness bound; undefined elsewhere. */
-  constructor(ticketKeysHex: string, send: (message: WorkerMessage) => void, replicaMaxStalenessMs?: number) {
+  constructor({ ticketKeysHex, send, logger, replicaMaxStalenessMs, now = Date.now }: WorkerLinkOptions) {
     this.ticketKeys = Buffer.from(ticketKeysHex, 'hex');
     this.#send = send;
+    this.#logger = logger;
+    this.#now = now;
     if (replicaMaxStalenessMs !== undefined)
       this.replica = {
         state: () => this.#replicated,
@@ -51,7 +89,12 @@ export class WorkerLink implements SharedState {
 
   readonly limiter: Limiter = {
     check: (tokenId: string, limits: TokenLimits) =>
-      this.#ask<RateLimitDecision>((id) => ({ t: 'limit', id, tokenId, limits })),
+      this.#ask<RateLimitDecision>(
+        'limit',
+        LIMIT_REPLY_TIMEOUT_MS,
+        (id) => ({ t: 'limit', id, tokenId, limits }),
+        (resolve) => resolve(unavailableRefusal(limits, UNANSWERED_RETRY_S)),
+      ),
   };
 
   onTicketKeys(listener: (keys: Buffer) => void): void {
@@ -63,18 +106,30 @@ export class WorkerLink implements SharedState {
   }
 
   metrics(): Promise<string> {
-    return this.#ask<string>((id) => ({ t: 'metrics', id }));
+    return this.#ask<string>(
+      'metrics',
+      METRICS_REPLY_TIMEOUT_MS,
+      (id) => ({ t: 'metrics', id }),
+      (_, reject, why) => reject(new Error(`primary: ${why}`)),
+    );
   }
 
-  /** The registry whose metrics this worker hands to the primary's collections. */
-  collectFrom(registry: Registry): void {
+  /** This worker's registry: handed to the primary's collections, and where unanswered questions count. */
+  registerMetrics(registry: Registry): void {
     this.#registry = registry;
+    this.#unanswered = new Counter({
+      name: 'mailgate_primary_unanswered_total',
+      help: 'Questions a worker asked the primary that got no answer in time (limit: the token request was refused with 503).',
+      labelNames: ['question'],
+      registers: [registry],
+    });
   }
 
   /** Handles one message from the primary; returns false for those it does not know (reload, init). */
   receive(message: PrimaryMessage): boolean {
     switch (message.t) {
       case 'reply': {
+        if (this.#outage) this.#endOutage();
         const pending = this.#pending.get(message.id);
         if (!pending) return true;
         this.#pending.delete(message.id);
@@ -109,18 +164,68 @@ export class WorkerLink implements SharedState {
     }
   }
 
-  /** The primary is gone: every open question fails (the request answers 500) and no new one is asked. */
+  /**
+   * Settles every question past its deadline without the primary. Runs every SWEEP_MS while questions are
+   * open; public so a test with an injected clock can run it.
+   */
+  sweep(): void {
+    const now = this.#now();
+    for (const [id, pending] of this.#pending) {
+      if (pending.deadline > now) continue;
+      this.#pending.delete(id);
+      this.#unanswered?.inc({ question: pending.kind });
+      if (!this.#outage) {
+        this.#outage = { since: now, unanswered: 0 };
+        this.#logger.error(
+          { question: pending.kind },
+          'the primary did not answer in time: token requests are refused with 503 cluster_unavailable until it does',
+        );
+      }
+      this.#outage.unanswered++;
+      pending.giveUp('no answer in time');
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  /** The primary is gone: every open question is settled without it, and no new one is asked. */
   close(): void {
     this.#closed = true;
-    for (const pending of this.#pending.values()) pending.reject(new Error('primary: disconnected'));
+    clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+    for (const pending of this.#pending.values()) pending.giveUp('disconnected');
     this.#pending.clear();
   }
 
-  #ask<T>(message: (id: number) => WorkerMessage): Promise<T> {
-    if (this.#closed) return Promise.reject(new Error('primary: disconnected'));
-    const id = this.#nextId++;
+  #endOutage() {
+    const { since, unanswered } = this.#outage!;
+    this.#outage = undefined;
+    this.#logger.info({ unanswered, forMs: this.#now() - since }, 'the primary answers again');
+  }
+
+  /** Sends one question. `giveUp` settles it when the primary does not answer in `timeoutMs` or is gone. */
+  #ask<T>(
+    kind: PendingReply['kind'],
+    timeoutMs: number,
+    message: (id: number) => WorkerMessage,
+    giveUp: (resolve: (value: T) => void, reject: (error: Error) => void, why: string) => void,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      if (this.#closed) {
+        giveUp(resolve, reject, 'disconnected');
+        return;
+      }
+      const id = this.#nextId++;
+      this.#pending.set(id, {
+        kind,
+        resolve: resolve as (value: never) => void,
+        reject,
+        giveUp: (why) => giveUp(resolve, reject, why),
+        deadline: this.#now() + timeoutMs,
+      });
+      this.#sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
       this.#send(message(id));
     });
   }
@@ -151,19 +256,23 @@ export async function runWorker(): Promise<number> {
     if (process.connected) process.send!(message);
   };
   const init = await initMessage(send);
-  const { cluster } = init.config;
-  const link = new WorkerLink(init.ticketKeys, send, cluster.replica ? cluster.maxStalenessMs : undefined);
-  // Listening from here on: ticket keys rotated while the gateway starts must not be lost.
   let config: Config = init.config;
+  const logger = createLogger({ level: config.log.level, worker: init.index });
+  const { cluster } = config;
+  const link = new WorkerLink({
+    ticketKeysHex: init.ticketKeys,
+    send,
+    logger,
+    replicaMaxStalenessMs: cluster.replica ? cluster.maxStalenessMs : undefined,
+  });
+  // Listening from here on: ticket keys rotated while the gateway starts must not be lost.
   let reload = () => {};
   process.on('message', (message: PrimaryMessage) => {
     if (link.receive(message) || message.t !== 'reload') return;
     config = message.config;
     reload();
   });
-  const logger = createLogger({ level: config.log.level, worker: init.index });
   const gateway = await Gateway.start({ config, logger, shared: link });
-  link.collectFrom(gateway.metrics.registry);
   const loop = serveUntilStopped(gateway, logger, () => config);
   reload = loop.reload;
   process.once('disconnect', () => link.close());

@@ -4,7 +4,13 @@
  * state change; the headers come from the same pure decision as the local limiter's (tokens/rate-limiter.ts).
  */
 import type { Redis } from 'ioredis';
-import { type Limiter, limitDecision, quotaRefusal, type RateLimitDecision } from '../tokens/rate-limiter.js';
+import {
+  type Limiter,
+  limitDecision,
+  quotaRefusal,
+  type RateLimitDecision,
+  unavailableRefusal,
+} from '../tokens/rate-limiter.js';
 import { type BucketState, bucketOutcome, newBucket, takeToken } from '../tokens/token-bucket.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
 
@@ -188,14 +194,7 @@ export class RedisLimiter implements Limiter {
   #fallback(tokenId: string, limits: TokenLimits): RateLimitDecision {
     const now = this.#now();
     if (now - this.#options.lastContact() > this.#options.maxStalenessMs) {
-      return {
-        allowed: false,
-        limit: limits.burst,
-        remaining: 0,
-        resetSeconds: UNAVAILABLE_RETRY_S,
-        retryAfterSeconds: UNAVAILABLE_RETRY_S,
-        reason: 'unavailable',
-      };
+      return unavailableRefusal(limits, UNAVAILABLE_RETRY_S);
     }
     const day = Math.floor(now / 86_400_000);
     const known = this.#used.get(tokenId);

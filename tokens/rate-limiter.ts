@@ -47,6 +47,21 @@ export function quotaRefusal(limits: TokenLimits, now: number): RateLimitDecisio
 }
 
 /**
+ * A request refused because the shared limiter cannot be asked (Redis stale past cluster.maxStalenessMs, or
+ * the primary of workers not answering): 503, never admitted unchecked. Pure.
+ */
+export function unavailableRefusal(limits: TokenLimits, retryAfterSeconds: number): RateLimitDecision {
+  return {
+    allowed: false,
+    limit: limits.burst,
+    remaining: 0,
+    resetSeconds: retryAfterSeconds,
+    retryAfterSeconds,
+    reason: 'unavailable',
+  };
+}
+
+/**
  * The decision once the quota had room (`used` requests today before this one) and the bucket was asked:
  * headers describe whichever policy is tighter. Pure: the local limiter and the Redis one (whose script
  * does the take atomically) both answer through it, so their headers and Retry-After agree.

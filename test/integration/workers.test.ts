@@ -1,5 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -300,6 +301,55 @@ describe('serve --workers 3', () => {
     }, 10_000);
     expect(echo.received.filter((r) => r.url === '/fresh/x').length).toBeGreaterThanOrEqual(1);
     expect(echo.received.length).toBeGreaterThan(before);
+  });
+
+  it('a stopped primary never holds a request: token requests get 503 cluster_unavailable after the IPC timeout, the public plane serves, and tokens pass again once it continues', async () => {
+    const { token } = await issueToken('--rate', '1000/s', '--burst', '1000');
+    // New connections are handed out by the primary (node:cluster round robin): an open h2 connection,
+    // already on a worker, is what keeps being served while the primary is stopped.
+    const session = h2connect(`https://127.0.0.1:${serve.port}`, {
+      servername: 'localhost',
+      rejectUnauthorized: false,
+    });
+    const onSession = (path: string, headers: Record<string, string> = {}) =>
+      new Promise<{ status: number; retryAfter: unknown; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': path, ':authority': 'localhost', ...headers });
+        let body = '';
+        let status = 0;
+        let retryAfter: unknown;
+        stream.setEncoding('utf8');
+        stream.on('response', (h) => {
+          status = Number(h[':status']);
+          retryAfter = h['retry-after'];
+        });
+        stream.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        stream.on('end', () => resolve({ status, retryAfter, body }));
+        stream.on('error', reject);
+      });
+    const bearer = { authorization: `Bearer ${token}` };
+    try {
+      expect((await onSession('/api/emails', bearer)).status).toBe(200);
+      const before = echo.received.length;
+      process.kill(serve.child.pid!, 'SIGSTOP');
+      try {
+        const refused = await Promise.all(Array.from({ length: 5 }, () => onSession('/api/emails', bearer)));
+        expect(refused.map((r) => r.status)).toEqual(Array(5).fill(503));
+        expect(JSON.parse(refused[0]!.body).error.code).toBe('cluster_unavailable');
+        expect(refused[0]!.retryAfter).toBe('1');
+        expect((await onSession('/while-stopped')).status).toBe(200);
+        expect(echo.received.slice(before).map((r) => r.url)).toEqual(['/while-stopped']);
+      } finally {
+        process.kill(serve.child.pid!, 'SIGCONT');
+      }
+      await eventually(async () => expect((await onSession('/api/emails', bearer)).status).toBe(200), 10_000);
+    } finally {
+      session.close();
+    }
+    await eventually(async () => expect(serve.stdout()).toContain('"msg":"the primary answers again"'));
+    expect(serve.stdout()).toContain('the primary did not answer in time');
+    expect(await scrape()).toMatch(/^mailgate_primary_unanswered_total\{question="limit"\} [1-9]\d*$/m);
   });
 
   it('restarts a killed worker (logged and counted) and keeps serving meanwhile', async () => {
