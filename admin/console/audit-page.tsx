@@ -117,39 +117,25 @@ export function auditRoutes({ db }: ConsoleOptions): Hono<AdminEnv> {
             </button>
           </form>
         </search>
-        <TableBox label="Audit records">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((entry) => (
-                <tr>
-                  <td class="nowrap">
-                    <Time ms={entry.at} />
-                  </td>
-                  <td>
-                    <code>{entry.actor}</code>
-                  </td>
-                  <td>{entry.action}</td>
-                  <td class="wrap">{entry.target ?? '—'}</td>
-                  <td>
-                    <Badge status={entry.outcome} />
-                  </td>
-                  <td class="wrap">
-                    <small>{detailText(entry.detail)}</small>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <TableBox label="Audit records" columns={['Time', 'Actor', 'Action', 'Target', 'Outcome', 'Detail']}>
+          {shown.map((entry) => (
+            <tr>
+              <td class="nowrap">
+                <Time ms={entry.at} />
+              </td>
+              <td>
+                <code>{entry.actor}</code>
+              </td>
+              <td>{entry.action}</td>
+              <td class="wrap">{entry.target ?? '—'}</td>
+              <td>
+                <Badge status={entry.outcome} />
+              </td>
+              <td class="wrap">
+                <small>{detailText(entry.detail)}</small>
+              </td>
+            </tr>
+          ))}
         </TableBox>
         {shown.length === 0 && <p>No records match.</p>}
         <nav class="pager" aria-label="Audit pages">

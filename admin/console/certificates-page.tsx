@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { type CertificateRecord, getCertificate, listCertificates } from '../../certs/certificate-store.js';
-import { CLIENT_ROLES, type REVOCATION_REASONS } from '../../certs/rules.js';
+import { CLIENT_ROLES, type ClientRole, type REVOCATION_REASONS } from '../../certs/rules.js';
 import { normaliseSerial } from '../../certs/serial.js';
 import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from '../api/api-error.js';
@@ -21,7 +21,7 @@ import { requireRole, roleAtLeast } from '../api/roles.js';
 import { generatePassword } from '../onboard-password.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
-import { Badge, consoleUrl, dataUrl, Field, Notice, RoleNote, TableBox, Time } from './layout.js';
+import { Badge, consoleUrl, dataUrl, Field, InputField, Notice, RoleNote, TableBox, Time } from './layout.js';
 
 const STATUSES = ['valid', 'revoked', 'expired'] as const;
 
@@ -49,37 +49,62 @@ export function matchesSearch(cert: CertificateRecord, query: string): boolean {
   );
 }
 
+/**
+ * The fields a client certificate is issued from, here and in onboarding: name, role, e-mail and days
+ * (bounded by ca.maxDays), their ids starting with `idPrefix`.
+ */
+export function CertificateFields({
+  idPrefix,
+  nameHint,
+  defaultRole,
+  maxDays,
+  defaultDays,
+}: {
+  idPrefix: string;
+  nameHint: string;
+  defaultRole: ClientRole;
+  maxDays: number;
+  defaultDays: number;
+}) {
+  return (
+    <>
+      <InputField label="Name" id={`${idPrefix}-name`} hint={nameHint} name="name" required />
+      <Field label="Role" id={`${idPrefix}-role`}>
+        <select id={`${idPrefix}-role`} name="role">
+          {CLIENT_ROLES.map((value) => (
+            <option value={value} selected={value === defaultRole}>
+              {value}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <InputField label="E-mail (optional)" id={`${idPrefix}-email`} name="email" type="email" />
+      <InputField
+        label="Valid for (days)"
+        id={`${idPrefix}-days`}
+        hint={`At most ${maxDays}`}
+        name="days"
+        type="number"
+        min="1"
+        max={maxDays}
+        value={String(defaultDays)}
+      />
+    </>
+  );
+}
+
 function IssueForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: number }) {
   return (
     <form method="post" action={consoleUrl('/certificates')} class="card form">
       <h2>Issue a client certificate</h2>
       <div class="grid">
-        <Field label="Name" id="cert-name" hint="Letters, digits, dot, dash, underscore, @">
-          <input id="cert-name" name="name" required autocomplete="off" aria-describedby="cert-name-hint" />
-        </Field>
-        <Field label="Role" id="cert-role">
-          <select id="cert-role" name="role">
-            {CLIENT_ROLES.map((role) => (
-              <option value={role} selected={role === 'viewer'}>
-                {role}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="E-mail (optional)" id="cert-email">
-          <input id="cert-email" name="email" type="email" autocomplete="off" />
-        </Field>
-        <Field label="Valid for (days)" id="cert-days" hint={`At most ${maxDays}`}>
-          <input
-            id="cert-days"
-            name="days"
-            type="number"
-            min="1"
-            max={maxDays}
-            value={String(defaultDays)}
-            aria-describedby="cert-days-hint"
-          />
-        </Field>
+        <CertificateFields
+          idPrefix="cert"
+          defaultRole="viewer"
+          nameHint="Letters, digits, dot, dash, underscore, @"
+          maxDays={maxDays}
+          defaultDays={defaultDays}
+        />
       </div>
       <button type="submit">Issue certificate</button>
     </form>
@@ -132,52 +157,39 @@ export function certificateRoutes(options: ConsoleOptions): Hono<AdminEnv> {
           </form>
         </search>
         <p class="muted">{`${shown.length} of ${all.length} certificates`}</p>
-        <TableBox label="Certificates">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Role</th>
-                <th scope="col">Status</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Serial</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((cert) => (
-                <tr>
-                  <td>
-                    {cert.name}
-                    {cert.email && <small class="muted block">{cert.email}</small>}
-                  </td>
-                  <td>{cert.kind}</td>
-                  <td>{cert.role ?? '—'}</td>
-                  <td>
-                    <Badge status={cert.status} />
-                    {cert.revocationReason && <small class="muted block">{cert.revocationReason}</small>}
-                  </td>
-                  <td>
-                    <Time ms={cert.notAfter} />
-                  </td>
-                  <td>
-                    <code class="serial">{cert.serial}</code>
-                  </td>
-                  <td>
-                    {cert.kind === 'client' && cert.status === 'valid' && roleAtLeast(role, 'operator') && (
-                      <a class="button danger small" href={consoleUrl(`/certificates/${cert.serial}/revoke`)}>
-                        {'Revoke'}
-                        <span class="sr-only">{` ${cert.name}`}</span>
-                      </a>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+        <TableBox
+          label="Certificates"
+          columns={['Name', 'Kind', 'Role', 'Status', 'Expires', 'Serial']}
+          actions
+        >
+          {shown.map((cert) => (
+            <tr>
+              <td>
+                {cert.name}
+                {cert.email && <small class="muted block">{cert.email}</small>}
+              </td>
+              <td>{cert.kind}</td>
+              <td>{cert.role ?? '—'}</td>
+              <td>
+                <Badge status={cert.status} />
+                {cert.revocationReason && <small class="muted block">{cert.revocationReason}</small>}
+              </td>
+              <td>
+                <Time ms={cert.notAfter} />
+              </td>
+              <td>
+                <code class="serial">{cert.serial}</code>
+              </td>
+              <td>
+                {cert.kind === 'client' && cert.status === 'valid' && roleAtLeast(role, 'operator') && (
+                  <a class="button danger small" href={consoleUrl(`/certificates/${cert.serial}/revoke`)}>
+                    {'Revoke'}
+                    <span class="sr-only">{` ${cert.name}`}</span>
+                  </a>
+                )}
+              </td>
+            </tr>
+          ))}
         </TableBox>
         {roleAtLeast(role, 'admin') ? (
           <IssueForm

@@ -121,12 +121,68 @@ export function Field({
   );
 }
 
-/** A table that scrolls sideways on a narrow screen instead of overflowing the page. */
-export function TableBox({ label, children }: PropsWithChildren<{ label: string }>) {
+/**
+ * A table that scrolls sideways on a narrow screen instead of overflowing the page: one header cell per
+ * column, plus an unlabelled one (named for screen readers) when the rows end in action buttons; the
+ * children are the body's rows.
+ */
+export function TableBox({
+  label,
+  columns,
+  actions = false,
+  children,
+}: PropsWithChildren<{ label: string; columns: readonly string[]; actions?: boolean }>) {
   return (
     <section class="table-box" aria-label={label} tabindex={0}>
-      {children}
+      <table>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th scope="col">{column}</th>
+            ))}
+            {actions && (
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
     </section>
+  );
+}
+
+/**
+ * A labelled input, described by its hint; free text is not offered for autocompletion (names, keys and
+ * addresses of other people and machines).
+ */
+export function InputField({
+  label,
+  hint,
+  id,
+  ...input
+}: {
+  label: string;
+  hint?: string;
+  id: string;
+  name: string;
+  type?: string;
+  required?: boolean;
+  value?: string;
+  min?: string;
+  max?: number;
+  placeholder?: string;
+}) {
+  return (
+    <Field label={label} hint={hint} id={id}>
+      <input
+        id={id}
+        autocomplete="off"
+        aria-describedby={hint === undefined ? undefined : `${id}-hint`}
+        {...input}
+      />
+    </Field>
   );
 }
 

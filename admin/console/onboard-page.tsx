@@ -3,7 +3,7 @@
  * page with the password (once), the QR code of the tunnel and the bundle's files as downloads.
  */
 import { Hono } from 'hono';
-import { CLIENT_ROLES, checkDays, checkEmail } from '../../certs/rules.js';
+import { type CLIENT_ROLES, checkDays, checkEmail } from '../../certs/rules.js';
 import { withDatabase } from '../../store/database.js';
 import { parseIpAddress, readServer } from '../../wireguard/index.js';
 import type { AdminEnv } from '../admin-env.js';
@@ -13,8 +13,9 @@ import { requireRole, roleAtLeast } from '../api/roles.js';
 import { onboardAdmin } from '../onboard.js';
 import { adminPagesUrl } from '../onboard-guide.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
+import { CertificateFields } from './certificates-page.js';
 import { optionalFields } from './form-fields.js';
-import { consoleUrl, dataUrl, Field, Notice, RoleNote } from './layout.js';
+import { consoleUrl, dataUrl, InputField, Notice, RoleNote } from './layout.js';
 import { ApplyReminder, ipList } from './wireguard-page.js';
 
 function OnboardForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: number }) {
@@ -26,53 +27,25 @@ function OnboardForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: n
         once.
       </p>
       <div class="grid">
-        <Field label="Name" id="onboard-name" hint="Certificate and peer name, e.g. alice">
-          <input
-            id="onboard-name"
-            name="name"
-            required
-            autocomplete="off"
-            aria-describedby="onboard-name-hint"
-          />
-        </Field>
-        <Field label="Role" id="onboard-role">
-          <select id="onboard-role" name="role">
-            {CLIENT_ROLES.map((role) => (
-              <option value={role} selected={role === 'admin'}>
-                {role}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field label="E-mail (optional)" id="onboard-email">
-          <input id="onboard-email" name="email" type="email" autocomplete="off" />
-        </Field>
-        <Field label="Valid for (days)" id="onboard-days" hint={`At most ${maxDays}`}>
-          <input
-            id="onboard-days"
-            name="days"
-            type="number"
-            min="1"
-            max={maxDays}
-            value={String(defaultDays)}
-            aria-describedby="onboard-days-hint"
-          />
-        </Field>
-        <Field
+        <CertificateFields
+          idPrefix="onboard"
+          defaultRole="admin"
+          nameHint="Certificate and peer name, e.g. alice"
+          maxDays={maxDays}
+          defaultDays={defaultDays}
+        />
+        <InputField
           label="Tunnel DNS servers (optional)"
           id="onboard-dns"
           hint="IP addresses, separated by commas"
-        >
-          <input id="onboard-dns" name="dns" autocomplete="off" aria-describedby="onboard-dns-hint" />
-        </Field>
-        <Field label="Route the public address (optional)" id="onboard-route" hint="The server's public IP">
-          <input
-            id="onboard-route"
-            name="routePublic"
-            autocomplete="off"
-            aria-describedby="onboard-route-hint"
-          />
-        </Field>
+          name="dns"
+        />
+        <InputField
+          label="Route the public address (optional)"
+          id="onboard-route"
+          hint="The server's public IP"
+          name="routePublic"
+        />
       </div>
       <button type="submit">Onboard</button>
     </form>

@@ -158,27 +158,16 @@ export function overviewRoutes(options: ConsoleOptions): Hono<AdminEnv> {
       <>
         <section aria-labelledby="listeners-heading" class="card">
           <h2 id="listeners-heading">Listeners</h2>
-          <TableBox label="Listeners">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Listener</th>
-                  <th scope="col">Address</th>
-                  <th scope="col">Serves</th>
-                </tr>
-              </thead>
-              <tbody>
-                {options.listeners().map((listener) => (
-                  <tr>
-                    <td>{listener.name}</td>
-                    <td>
-                      <code>{`${listener.address}:${listener.port}`}</code>
-                    </td>
-                    <td>{LISTENER_ROLES[listener.name]}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+          <TableBox label="Listeners" columns={['Listener', 'Address', 'Serves']}>
+            {options.listeners().map((listener) => (
+              <tr>
+                <td>{listener.name}</td>
+                <td>
+                  <code>{`${listener.address}:${listener.port}`}</code>
+                </td>
+                <td>{LISTENER_ROLES[listener.name]}</td>
+              </tr>
+            ))}
           </TableBox>
         </section>
         <div data-live={consoleUrl('/live')} data-every={REFRESH_MS} aria-live="off">

@@ -16,7 +16,7 @@ import { requireRole, roleAtLeast } from '../api/roles.js';
 import { issueTokenFor, tokenIssueBody, tokenJson } from '../api/tokens.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
-import { Badge, consoleUrl, Field, Notice, RoleNote, relative, TableBox, Time } from './layout.js';
+import { Badge, consoleUrl, InputField, Notice, RoleNote, relative, TableBox, Time } from './layout.js';
 
 const listQuery = z.strictObject({ revoked: z.string().max(64).optional() });
 
@@ -28,30 +28,24 @@ function IssueForm() {
     <form method="post" action={consoleUrl('/tokens')} class="card form">
       <h2>Issue a token</h2>
       <div class="grid">
-        <Field label="App" id="token-app" hint="Who sends with it, e.g. shop or newsletter">
-          <input id="token-app" name="app" required autocomplete="off" aria-describedby="token-app-hint" />
-        </Field>
-        <Field label="Scopes" id="token-scopes" hint="Separated by commas, e.g. send:smtp">
-          <input
-            id="token-scopes"
-            name="scopes"
-            required
-            autocomplete="off"
-            aria-describedby="token-scopes-hint"
-          />
-        </Field>
-        <Field label="Lifetime" id="token-ttl" hint="e.g. 90d, 12h">
-          <input id="token-ttl" name="ttl" value="90d" aria-describedby="token-ttl-hint" />
-        </Field>
-        <Field label="Rate (optional)" id="token-rate" hint="e.g. 60/min">
-          <input id="token-rate" name="rate" aria-describedby="token-rate-hint" />
-        </Field>
-        <Field label="Burst (optional)" id="token-burst">
-          <input id="token-burst" name="burst" type="number" min="1" />
-        </Field>
-        <Field label="Daily quota (optional)" id="token-quota" hint="e.g. 1000/day">
-          <input id="token-quota" name="quota" aria-describedby="token-quota-hint" />
-        </Field>
+        <InputField
+          label="App"
+          id="token-app"
+          hint="Who sends with it, e.g. shop or newsletter"
+          name="app"
+          required
+        />
+        <InputField
+          label="Scopes"
+          id="token-scopes"
+          hint="Separated by commas, e.g. send:smtp"
+          name="scopes"
+          required
+        />
+        <InputField label="Lifetime" id="token-ttl" hint="e.g. 90d, 12h" name="ttl" value="90d" />
+        <InputField label="Rate (optional)" id="token-rate" hint="e.g. 60/min" name="rate" />
+        <InputField label="Burst (optional)" id="token-burst" name="burst" type="number" min="1" />
+        <InputField label="Daily quota (optional)" id="token-quota" hint="e.g. 1000/day" name="quota" />
       </div>
       <button type="submit">Issue token</button>
     </form>
@@ -78,73 +72,59 @@ export function tokenRoutes(options: ConsoleOptions): Hono<AdminEnv> {
         {revokedNow && (
           <Notice kind="ok">{`Token ${revokedNow.id} (${revokedNow.app}) is revoked: the send plane refuses it now.`}</Notice>
         )}
-        <TableBox label="Tokens">
-          <table>
-            <thead>
+        <TableBox
+          label="Tokens"
+          columns={['App', 'Scopes', 'Status', 'Last use', 'Rate', 'Quota used today', 'Expires']}
+          actions
+        >
+          {tokens.map((token) => {
+            const { status } = tokenJson(token, now);
+            const used = usedToday.get(token.id) ?? 0;
+            const quota = token.limits.quotaPerDay;
+            return (
               <tr>
-                <th scope="col">App</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Status</th>
-                <th scope="col">Last use</th>
-                <th scope="col">Rate</th>
-                <th scope="col">Quota used today</th>
-                <th scope="col">Expires</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
+                <td>
+                  {token.app}
+                  <small class="muted block">
+                    <code>{token.id}</code>
+                  </small>
+                </td>
+                <td>{token.scopes.join(', ')}</td>
+                <td>
+                  <Badge status={status} />
+                </td>
+                <td>{token.lastUsedAt === undefined ? 'never' : relative(token.lastUsedAt, now)}</td>
+                <td>{`${formatRate(token.limits.rate)}, burst ${token.limits.burst}`}</td>
+                <td>
+                  {quota === undefined ? (
+                    `${used} (no quota)`
+                  ) : (
+                    <>
+                      <meter min={0} max={quota} value={used} aria-label={`${token.app} quota used`} />{' '}
+                      {`${used} / ${quota}`}
+                    </>
+                  )}
+                </td>
+                <td>
+                  <Time ms={token.expiresAt} />
+                </td>
+                <td>
+                  {status === 'active' && roleAtLeast(role, 'operator') && (
+                    <form
+                      method="post"
+                      action={consoleUrl(`/tokens/${token.id}/revoke`)}
+                      data-confirm={`Revoke the token of ${token.app}? Apps using it stop sending at once.`}
+                    >
+                      <button type="submit" class="danger small">
+                        {'Revoke'}
+                        <span class="sr-only">{` ${token.app} ${token.id}`}</span>
+                      </button>
+                    </form>
+                  )}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {tokens.map((token) => {
-                const { status } = tokenJson(token, now);
-                const used = usedToday.get(token.id) ?? 0;
-                const quota = token.limits.quotaPerDay;
-                return (
-                  <tr>
-                    <td>
-                      {token.app}
-                      <small class="muted block">
-                        <code>{token.id}</code>
-                      </small>
-                    </td>
-                    <td>{token.scopes.join(', ')}</td>
-                    <td>
-                      <Badge status={status} />
-                    </td>
-                    <td>{token.lastUsedAt === undefined ? 'never' : relative(token.lastUsedAt, now)}</td>
-                    <td>{`${formatRate(token.limits.rate)}, burst ${token.limits.burst}`}</td>
-                    <td>
-                      {quota === undefined ? (
-                        `${used} (no quota)`
-                      ) : (
-                        <>
-                          <meter min={0} max={quota} value={used} aria-label={`${token.app} quota used`} />{' '}
-                          {`${used} / ${quota}`}
-                        </>
-                      )}
-                    </td>
-                    <td>
-                      <Time ms={token.expiresAt} />
-                    </td>
-                    <td>
-                      {status === 'active' && roleAtLeast(role, 'operator') && (
-                        <form
-                          method="post"
-                          action={consoleUrl(`/tokens/${token.id}/revoke`)}
-                          data-confirm={`Revoke the token of ${token.app}? Apps using it stop sending at once.`}
-                        >
-                          <button type="submit" class="danger small">
-                            {'Revoke'}
-                            <span class="sr-only">{` ${token.app} ${token.id}`}</span>
-                          </button>
-                        </form>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+            );
+          })}
         </TableBox>
         {roleAtLeast(role, 'admin') ? <IssueForm /> : <RoleNote needs="admin" what="issue tokens" />}
       </>,

@@ -23,7 +23,7 @@ import { formBody } from '../api/request-input.js';
 import { requireRole, roleAtLeast } from '../api/roles.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
-import { Badge, consoleUrl, dataUrl, Field, Notice, RoleNote, TableBox, Time } from './layout.js';
+import { Badge, consoleUrl, dataUrl, InputField, Notice, RoleNote, TableBox, Time } from './layout.js';
 
 /** IP addresses typed in one field, separated by commas or spaces; each names the field when it is bad. */
 export function ipList(text: string | undefined, field: string): string[] | undefined {
@@ -48,18 +48,20 @@ function AddForm() {
     <form method="post" action={consoleUrl('/wireguard')} class="card form">
       <h2>Add a peer</h2>
       <div class="grid">
-        <Field label="Name" id="peer-name" hint="e.g. alice-phone">
-          <input id="peer-name" name="name" required autocomplete="off" aria-describedby="peer-name-hint" />
-        </Field>
-        <Field label="DNS servers (optional)" id="peer-dns" hint="IP addresses, separated by commas">
-          <input id="peer-dns" name="dns" autocomplete="off" aria-describedby="peer-dns-hint" />
-        </Field>
-        <Field label="Expires after (optional)" id="peer-expires" hint="e.g. 30d">
-          <input id="peer-expires" name="expires" autocomplete="off" aria-describedby="peer-expires-hint" />
-        </Field>
-        <Field label="Route the public address (optional)" id="peer-route" hint="The server's public IP">
-          <input id="peer-route" name="routePublic" autocomplete="off" aria-describedby="peer-route-hint" />
-        </Field>
+        <InputField label="Name" id="peer-name" hint="e.g. alice-phone" name="name" required />
+        <InputField
+          label="DNS servers (optional)"
+          id="peer-dns"
+          hint="IP addresses, separated by commas"
+          name="dns"
+        />
+        <InputField label="Expires after (optional)" id="peer-expires" hint="e.g. 30d" name="expires" />
+        <InputField
+          label="Route the public address (optional)"
+          id="peer-route"
+          hint="The server's public IP"
+          name="routePublic"
+        />
       </div>
       <button type="submit">Add peer</button>
     </form>
@@ -123,58 +125,42 @@ export function wireguardRoutes(options: ConsoleOptions): Hono<AdminEnv> {
           </dd>
         </dl>
         <ApplyReminder />
-        <TableBox label="Peers">
-          <table>
-            <thead>
+        <TableBox label="Peers" columns={['Name', 'Address', 'Status', 'Expires', 'Public key']} actions>
+          {peers.map((peer) => {
+            const status = peerStatus(peer, now);
+            return (
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Address</th>
-                <th scope="col">Status</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Public key</th>
-                <th scope="col">
-                  <span class="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {peers.map((peer) => {
-                const status = peerStatus(peer, now);
-                return (
-                  <tr>
-                    <td>{peer.name}</td>
-                    <td>
-                      <code>{peer.address}</code>
-                    </td>
-                    <td>
-                      <Badge status={status} />
-                    </td>
-                    <td>{peer.expiresAt === null ? 'never' : <Time ms={peer.expiresAt} />}</td>
-                    <td>
-                      <code class="key">{peer.publicKey}</code>
-                    </td>
-                    <td class="row-actions">
-                      {peer.disabled
-                        ? roleAtLeast(role, 'admin') && (
-                            <PeerAction name={peer.name} action="enable" label="Enable" />
-                          )
-                        : roleAtLeast(role, 'operator') && (
-                            <PeerAction name={peer.name} action="disable" label="Disable" />
-                          )}
-                      {roleAtLeast(role, 'operator') && (
-                        <PeerAction
-                          name={peer.name}
-                          action="remove"
-                          label="Remove"
-                          confirm={`Remove ${peer.name}? Its address becomes free and its config stops working.`}
-                        />
+                <td>{peer.name}</td>
+                <td>
+                  <code>{peer.address}</code>
+                </td>
+                <td>
+                  <Badge status={status} />
+                </td>
+                <td>{peer.expiresAt === null ? 'never' : <Time ms={peer.expiresAt} />}</td>
+                <td>
+                  <code class="key">{peer.publicKey}</code>
+                </td>
+                <td class="row-actions">
+                  {peer.disabled
+                    ? roleAtLeast(role, 'admin') && (
+                        <PeerAction name={peer.name} action="enable" label="Enable" />
+                      )
+                    : roleAtLeast(role, 'operator') && (
+                        <PeerAction name={peer.name} action="disable" label="Disable" />
                       )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+                  {roleAtLeast(role, 'operator') && (
+                    <PeerAction
+                      name={peer.name}
+                      action="remove"
+                      label="Remove"
+                      confirm={`Remove ${peer.name}? Its address becomes free and its config stops working.`}
+                    />
+                  )}
+                </td>
+              </tr>
+            );
+          })}
         </TableBox>
         {roleAtLeast(role, 'admin') ? <AddForm /> : <RoleNote needs="admin" what="add peers" />}
       </>,
