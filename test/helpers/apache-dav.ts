@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { closedOnCleanup } from './cleanup.js';
 import { freePort, untilAccepting } from './ports.js';
 
 const MODULES = '/usr/lib/apache2/modules';
@@ -69,11 +70,11 @@ ${extra}
     port,
     docRoot,
     errorLog: () => readFileSync(join(root, 'error.log'), 'utf8'),
-    close: async () => {
+    close: closedOnCleanup(async () => {
       // SIGTERM to the parent stops its workers too.
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
       rmSync(root, { recursive: true, force: true });
-    },
+    }),
   };
 }

@@ -9,6 +9,7 @@ import { caPaths } from '../../certs/ca-files.js';
 import { initCa } from '../../certs/ca-init.js';
 import { loadCa } from '../../certs/load-ca.js';
 import { type Database, openDatabase } from '../../store/database.js';
+import { closedOnCleanup } from './cleanup.js';
 
 export interface TestCa {
   /** Temp root (holds dataDir and room for output files). */
@@ -17,7 +18,7 @@ export interface TestCa {
   db: Database;
   ca: ReturnType<typeof loadCa>;
   paths: ReturnType<typeof caPaths>;
-  /** Closes the database and removes the temp root. */
+  /** Closes the database and removes the temp root; registered with onCleanup too. */
   cleanup: () => void;
 }
 
@@ -33,10 +34,10 @@ export async function createTestCa(prefix = 'mailgate-ca-'): Promise<TestCa> {
     db,
     ca: loadCa(dataDir),
     paths: caPaths(dataDir),
-    cleanup: () => {
+    cleanup: closedOnCleanup(() => {
       db.close();
       rmSync(root, { recursive: true, force: true });
-    },
+    }),
   };
 }
 

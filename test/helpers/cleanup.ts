@@ -20,6 +20,21 @@ export function onCleanup(cleanup: () => unknown): void {
   }
 }
 
+/**
+ * Registers a fixture's `close` with onCleanup and returns it made idempotent (a later call gets the first
+ * call's result), for tests that close the fixture earlier themselves.
+ * @example return { ...server, close: closedOnCleanup(() => server.close()) };
+ */
+export function closedOnCleanup<T>(close: () => T): () => T {
+  let closed: { result: T } | undefined;
+  const closeOnce = () => {
+    closed ??= { result: close() };
+    return closed.result;
+  };
+  onCleanup(closeOnce);
+  return closeOnce;
+}
+
 /** Runs the file-level cleanups, newest first, all of them even when one fails. Called by setup.ts. */
 export async function runFileCleanups(): Promise<void> {
   const failures: unknown[] = [];

@@ -5,6 +5,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { closedOnCleanup } from './cleanup.js';
 
 export interface ReceivedRequest {
   method: string;
@@ -94,13 +95,15 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     hangsCancelled: () => hangsCancelled,
     firstUploadChunk,
     releaseSlowResponse: release,
-    close: () =>
-      new Promise((resolve) => {
-        release();
-        for (const client of wss.clients) client.terminate();
-        wss.close();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: closedOnCleanup(
+      () =>
+        new Promise<void>((resolve) => {
+          release();
+          for (const client of wss.clients) client.terminate();
+          wss.close();
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
   };
 }

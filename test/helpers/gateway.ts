@@ -7,10 +7,15 @@ import { type IncomingHttpHeaders as H2Headers, connect as h2connect } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { issueClientCertificate } from '../../certs/issue-client.js';
+import type { ClientRole } from '../../certs/rules.js';
 import { type Config, configSchema } from '../../gateway/config/schema.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger } from '../../gateway/logger.js';
+import { closedOnCleanup, onCleanup } from './cleanup.js';
+import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { eventually } from './eventually.js';
+import { withDatabase } from './temp-store.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -35,6 +40,8 @@ export interface TestGateway {
  */
 export async function startTestGateway(raw: Record<string, unknown>, dataDir?: string): Promise<TestGateway> {
   const root = mkdtempSync(join(tmpdir(), 'mailgate-gw-'));
+  // Removed even when the gateway does not start (registered first, so it runs after close).
+  onCleanup(() => rmSync(root, { recursive: true, force: true }));
   const config = configSchema.parse({
     publicUrl: 'https://localhost',
     listen: { https: { host: '127.0.0.1', port: 0 } },
@@ -68,11 +75,78 @@ export async function startTestGateway(raw: Record<string, unknown>, dataDir?: s
           .filter(Boolean)
           .map((line) => JSON.parse(line) as Record<string, unknown>);
       }),
-    close: async () => {
+    close: closedOnCleanup(async () => {
       await gateway.close(500);
       logger.flush();
       rmSync(root, { recursive: true, force: true });
-    },
+    }),
+  };
+}
+
+/** The admin's address in tests: the one address of ADMIN_PLANE's admin.sourceCidrs; 127.0.0.1 is outside. */
+export const ADMIN_ADDRESS = '127.0.0.2';
+
+/** Config keys of an admin plane reachable from ADMIN_ADDRESS only, with its own listener beside the public one. */
+export const ADMIN_PLANE = {
+  admin: { sourceCidrs: [`${ADMIN_ADDRESS}/32`] },
+  listen: { https: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
+};
+
+export interface EchoGateway extends TestGateway {
+  echo: EchoUpstream;
+}
+
+/**
+ * A gateway in front of a fresh echo upstream named `app`, by default on one public route `/`; `raw` adds
+ * or replaces config keys (routes too). Both stop by their own cleanup.
+ * @example const gw = await startEchoGateway({ ...ADMIN_PLANE, routes: [{ path: '/admin', upstream: 'app', auth: 'admin' }] })
+ */
+export async function startEchoGateway(raw: Record<string, unknown> = {}): Promise<EchoGateway> {
+  const echo = await startEchoUpstream();
+  const gw = await startTestGateway({
+    upstreams: { app: { url: echo.url } },
+    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+    ...raw,
+  });
+  return { ...gw, echo };
+}
+
+export interface TestCredential {
+  serial: string;
+  cert: string;
+  key: string;
+  notAfter: number;
+  /** Trusts the gateway's CA and presents this certificate, from `localAddress`. */
+  tls: ConnectionOptions;
+}
+
+/** Issues a client certificate in the gateway's store, presented from ADMIN_ADDRESS unless told otherwise. */
+export async function issueTestCertificate(
+  gw: TestGateway,
+  name: string,
+  role: ClientRole,
+  {
+    days = 30,
+    now,
+    localAddress = ADMIN_ADDRESS,
+  }: { days?: number; now?: number; localAddress?: string } = {},
+): Promise<TestCredential> {
+  const issued = await withDatabase(gw.dataDir, (db) =>
+    issueClientCertificate(db, gw.dataDir, {
+      name,
+      role,
+      days,
+      actor: 'test',
+      email: undefined,
+      ...(now !== undefined && { now }),
+    }),
+  );
+  return {
+    serial: issued.serial,
+    cert: issued.certPem,
+    key: issued.keyPem,
+    notAfter: issued.notAfter,
+    tls: { ca: gw.caPem, localAddress, cert: issued.certPem, key: issued.keyPem } as ConnectionOptions,
   };
 }
 

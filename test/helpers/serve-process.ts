@@ -2,6 +2,7 @@
  * @module Runs `mailgate serve` as a real process (the built CLI) and waits until it listens.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closedOnCleanup } from './cleanup.js';
 import { CLI_MAIN } from './cli.js';
 
 export interface ServeProcess {
@@ -52,10 +53,10 @@ export function startServe(
           stdout: () => out,
           stderr: () => err,
           exited,
-          stop: () => {
+          stop: closedOnCleanup(() => {
             child.kill('SIGTERM');
             return exited;
-          },
+          }),
         });
       }
     });

@@ -1,31 +1,25 @@
 import type { ConnectionOptions } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { getCertificate } from '../../certs/certificate-store.js';
-import { issueClientCertificate } from '../../certs/issue-client.js';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import {
+  ADMIN_PLANE,
+  type EchoGateway,
   h2Request,
+  issueTestCertificate,
   type RawResponse,
   rawRequest,
-  startTestGateway,
-  type TestGateway,
+  startEchoGateway,
 } from '../helpers/gateway.js';
 import { withDatabase } from '../helpers/temp-store.js';
 
-/** Admin traffic must come from here; the admin's browser sits inside this range. */
-const INSIDE = '127.0.0.2';
 const EVIL = 'https://evil.example';
 
-let echo: EchoUpstream;
-let gw: TestGateway;
+// The admin's browser sits inside admin.sourceCidrs (ADMIN_ADDRESS).
+let gw: EchoGateway;
 let adminTls: ConnectionOptions;
 let adminListenerPort: number;
 
-async function issue(name: string, role: 'admin' | 'viewer') {
-  return withDatabase(gw.dataDir, (db) =>
-    issueClientCertificate(db, gw.dataDir, { name, role, days: 30, actor: 'test', email: undefined }),
-  );
-}
+const issue = (name: string, role: 'admin' | 'viewer') => issueTestCertificate(gw, name, role);
 
 function isRevoked(serial: string): boolean {
   return withDatabase(gw.dataDir, (db) => getCertificate(db, serial)?.revokedAt != null);
@@ -79,26 +73,9 @@ const sameOriginFetch = (port: number) => ({
 });
 
 beforeAll(async () => {
-  echo = await startEchoUpstream();
-  gw = await startTestGateway({
-    admin: { sourceCidrs: [`${INSIDE}/32`] },
-    listen: { https: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
-    upstreams: { app: { url: echo.url } },
-    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
-  });
+  gw = await startEchoGateway(ADMIN_PLANE);
   adminListenerPort = gw.gateway.addresses.admin!.port;
-  const admin = await issue('alice', 'admin');
-  adminTls = {
-    ca: gw.caPem,
-    localAddress: INSIDE,
-    cert: admin.certPem,
-    key: admin.keyPem,
-  } as ConnectionOptions;
-});
-
-afterAll(async () => {
-  await gw?.close();
-  await echo?.close();
+  adminTls = (await issue('alice', 'admin')).tls;
 });
 
 describe('cross-site requests to the admin API', () => {

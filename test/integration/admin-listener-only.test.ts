@@ -1,47 +1,23 @@
 import type { ConnectionOptions } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueClientCertificate } from '../../certs/issue-client.js';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { h2Request, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { withDatabase } from '../helpers/temp-store.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ADMIN_PLANE,
+  type EchoGateway,
+  h2Request,
+  issueTestCertificate,
+  rawRequest,
+  startEchoGateway,
+} from '../helpers/gateway.js';
 
-/** The admin's address: inside admin.sourceCidrs, so only the listener decides. */
-const INSIDE = '127.0.0.2';
-
-let echo: EchoUpstream;
-let gw: TestGateway;
+let gw: EchoGateway;
 let adminTls: ConnectionOptions;
 let adminPort: number;
 
 beforeAll(async () => {
-  echo = await startEchoUpstream();
-  gw = await startTestGateway({
-    admin: { sourceCidrs: [`${INSIDE}/32`], listenerOnly: true },
-    listen: { https: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
-    upstreams: { app: { url: echo.url } },
-    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
-  });
+  // The admin comes from inside admin.sourceCidrs, so only the listener decides.
+  gw = await startEchoGateway({ ...ADMIN_PLANE, admin: { ...ADMIN_PLANE.admin, listenerOnly: true } });
   adminPort = gw.gateway.addresses.admin!.port;
-  const admin = await withDatabase(gw.dataDir, (db) =>
-    issueClientCertificate(db, gw.dataDir, {
-      name: 'alice',
-      role: 'admin',
-      days: 30,
-      actor: 'test',
-      email: undefined,
-    }),
-  );
-  adminTls = {
-    ca: gw.caPem,
-    localAddress: INSIDE,
-    cert: admin.certPem,
-    key: admin.keyPem,
-  } as ConnectionOptions;
-});
-
-afterAll(async () => {
-  await gw?.close();
-  await echo?.close();
+  adminTls = (await issueTestCertificate(gw, 'alice', 'admin')).tls;
 });
 
 const get = (port: number, path: string) =>
@@ -60,7 +36,7 @@ describe('admin.listenerOnly', () => {
       expect(h2.status, path).toBe(404);
     }
     // Nothing the setting hides reached the upstream, and the public plane still serves.
-    expect(echo.received.some((r) => r.url.toLowerCase().includes('_mailgate'))).toBe(false);
+    expect(gw.echo.received.some((r) => r.url.toLowerCase().includes('_mailgate'))).toBe(false);
     expect((await get(gw.port, '/inbox')).status).toBe(200);
     expect((await get(gw.port, '/_mailgate/healthz')).status).toBe(200);
   });

@@ -1,47 +1,36 @@
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate } from '../../certs/issue-client.js';
 import { createTestCa, type TestCa } from '../helpers/ca-fixture.js';
 import { runCli } from '../helpers/cli.js';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { withDatabase } from '../helpers/temp-store.js';
+import {
+  ADMIN_ADDRESS,
+  ADMIN_PLANE,
+  type EchoGateway,
+  issueTestCertificate,
+  rawGet,
+  startEchoGateway,
+} from '../helpers/gateway.js';
 
 /** Admin traffic must come from here (the "WireGuard" range of this test); 127.0.0.1 is outside it. */
-const INSIDE = '127.0.0.2';
+const INSIDE = ADMIN_ADDRESS;
 
-let echo: EchoUpstream;
-let gw: TestGateway;
+let gw: EchoGateway;
 let foreign: TestCa;
 type Credential = { serial: string; cert: string; key: string };
 const creds: Record<string, Credential> = {};
 
-async function issue(
+const issue = (
   name: string,
   role: 'admin' | 'operator' | 'viewer',
   extra: { days?: number; now?: number } = {},
-) {
-  const issued = await withDatabase(gw.dataDir, (db) =>
-    issueClientCertificate(db, gw.dataDir, {
-      name,
-      role,
-      days: extra.days ?? 30,
-      actor: 'test',
-      email: undefined,
-      ...(extra.now && { now: extra.now }),
-    }),
-  );
-  return { serial: issued.serial, cert: issued.certPem, key: issued.keyPem };
-}
+) => issueTestCertificate(gw, name, role, extra);
 
 beforeAll(async () => {
-  echo = await startEchoUpstream();
-  gw = await startTestGateway({
-    admin: { sourceCidrs: [`${INSIDE}/32`] },
-    listen: { https: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
-    upstreams: { app: { url: echo.url } },
+  gw = await startEchoGateway({
+    ...ADMIN_PLANE,
     routes: [
       { path: '/admin', upstream: 'app', auth: 'admin' },
       { path: '/stats', upstream: 'app', auth: 'admin', roles: ['admin', 'viewer'] },
@@ -64,12 +53,6 @@ beforeAll(async () => {
     email: undefined,
   });
   creds.foreign = { serial: rogue.serial, cert: rogue.certPem, key: rogue.keyPem };
-});
-
-afterAll(async () => {
-  await gw?.close();
-  await echo?.close();
-  foreign?.cleanup();
 });
 
 /** TLS client options for a credential, from a given source address (net's localAddress). */

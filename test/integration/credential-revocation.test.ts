@@ -4,15 +4,18 @@ import type { AddressInfo } from 'node:net';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
-import { issueClientCertificate } from '../../certs/issue-client.js';
 import { withDatabase } from '../../store/database.js';
 import { issueToken } from '../../tokens/issue-token.js';
 import { runCli } from '../helpers/cli.js';
 import { eventually } from '../helpers/eventually.js';
-import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import {
+  ADMIN_PLANE,
+  issueTestCertificate,
+  rawGet,
+  startTestGateway,
+  type TestGateway,
+} from '../helpers/gateway.js';
 
-/** Admin traffic comes from here (this test's "WireGuard" range). */
-const INSIDE = '127.0.0.2';
 const DAY_MS = 86_400_000;
 /** The promise under test: revocation and expiry end open connections within a second. */
 const WITHIN_MS = 1_000;
@@ -50,7 +53,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   gw = await startTestGateway({
-    admin: { sourceCidrs: [`${INSIDE}/32`] },
+    admin: ADMIN_PLANE.admin,
     upstreams: { app: { url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}` } },
     routes: [
       { path: '/admin', upstream: 'app', auth: 'admin' },
@@ -66,30 +69,13 @@ afterAll(async () => {
   await new Promise((resolve) => upstream?.close(resolve));
 });
 
-const certificateOptions = (credential: { cert: string; key: string }) =>
-  ({ ca: gw.caPem, cert: credential.cert, key: credential.key, localAddress: INSIDE }) as ConnectionOptions;
-
 async function issueCertificate(name: string, now?: number) {
-  const issued = await withDatabase(gw.dataDir, (db) =>
-    issueClientCertificate(db, gw.dataDir, {
-      name,
-      role: 'admin',
-      days: 1,
-      actor: 'test',
-      email: undefined,
-      ...(now !== undefined && { now }),
-    }),
-  );
-  const credential = {
-    serial: issued.serial,
-    cert: issued.certPem,
-    key: issued.keyPem,
-    notAfter: issued.notAfter,
-  };
+  const credential = await issueTestCertificate(gw, name, 'admin', {
+    days: 1,
+    ...(now !== undefined && { now }),
+  });
   // The admin guard knows a certificate once its change watch has loaded it from the store.
-  await eventually(
-    async () => (await rawGet(gw.port, '/admin/known', {}, certificateOptions(credential))).status === 200,
-  );
+  await eventually(async () => (await rawGet(gw.port, '/admin/known', {}, credential.tls)).status === 200);
   return credential;
 }
 
@@ -155,8 +141,8 @@ async function expectEndedWithin(socket: OpenSocket, since: number) {
 describe('WebSockets authorised by a client certificate', () => {
   it('are closed (1008) within a second of `mailgate ca revoke`, and the upstream sees the end', async () => {
     const credential = await issueCertificate('wendy');
-    const socket = await openWebSocket('/admin/socket', certificateOptions(credential));
-    const untouched = await openWebSocket('/admin/other', certificateOptions(await issueCertificate('olga')));
+    const socket = await openWebSocket('/admin/socket', credential.tls);
+    const untouched = await openWebSocket('/admin/other', (await issueCertificate('olga')).tls);
     const revoked = await runCli(['ca', 'revoke', credential.serial], { dataDir: gw.dataDir });
     expect(revoked.code, revoked.stderr).toBe(0);
     await expectEndedWithin(socket, Date.now());
@@ -165,13 +151,13 @@ describe('WebSockets authorised by a client certificate', () => {
     untouched.ws.send('still');
     expect(String(await echoed)).toBe('echo:still');
     untouched.ws.close();
-    await expect(openWebSocket('/admin/again', certificateOptions(credential))).rejects.toThrow(/403/);
+    await expect(openWebSocket('/admin/again', credential.tls)).rejects.toThrow(/403/);
   });
 
   it("are closed at the certificate's notAfter", async () => {
     // Issued a day ago for one day: it expires a few seconds from now.
     const credential = await issueCertificate('short', Date.now() - DAY_MS + 5_000);
-    const socket = await openWebSocket('/admin/expiring', certificateOptions(credential));
+    const socket = await openWebSocket('/admin/expiring', credential.tls);
     expect(credential.notAfter).toBeGreaterThan(Date.now());
     const { at } = await socket.closed;
     expect(at).toBeGreaterThanOrEqual(credential.notAfter);
@@ -213,7 +199,7 @@ describe('connections carrying a revoked certificate', () => {
       servername: 'localhost',
       ca: gw.caPem,
       ALPNProtocols: ['http/1.1'],
-      ...certificateOptions(credential),
+      ...credential.tls,
     });
     let text = '';
     socket.setEncoding('utf8');
@@ -238,7 +224,7 @@ describe('connections carrying a revoked certificate', () => {
     const session = h2connect(`https://127.0.0.1:${gw.port}`, {
       servername: 'localhost',
       ca: gw.caPem,
-      ...certificateOptions(credential),
+      ...credential.tls,
     });
     session.on('error', () => {});
     const closedAt = new Promise<number>((resolve) => session.on('close', () => resolve(Date.now())));
@@ -258,7 +244,7 @@ describe('connections carrying a revoked certificate', () => {
     const session = h2connect(`https://127.0.0.1:${gw.port}`, {
       servername: 'localhost',
       ca: gw.caPem,
-      ...certificateOptions(credential),
+      ...credential.tls,
     });
     const get = () =>
       new Promise<number>((resolve, reject) => {
