@@ -61,8 +61,9 @@ function checkPositive(value: number | undefined, label: string, max = Number.MA
 export async function issueToken(db: Database, options: IssueTokenOptions): Promise<IssuedToken> {
   const app = checkAppName(options.app);
   const scopes = checkScopes(options.scopes);
-  checkPositive(options.ttlMs, 'ttl (ms)', MAX_TOKEN_TTL_MS);
-  if (options.ttlMs < 1_000) throw new UsageError('ttl must be at least 1s');
+  if (!Number.isSafeInteger(options.ttlMs) || options.ttlMs < 1_000 || options.ttlMs > MAX_TOKEN_TTL_MS) {
+    throw new UsageError(`ttl must be from 1 s to 3650 days, got ${options.ttlMs} ms`);
+  }
   checkPositive(options.rate?.count, 'rate count');
   checkPositive(options.burst, 'burst');
   checkPositive(options.quotaPerDay, 'quota');

@@ -4,7 +4,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { UsageError } from '../../lib/errors.js';
 import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from './api-error.js';
@@ -120,12 +120,25 @@ export function validQuery<S extends z.ZodType<object>>(
  * @example z.string().superRefine(satisfies((v) => checkAppName(v, 'app')))
  */
 export function satisfies<T>(check: (value: T) => unknown, message?: string) {
+  const parse = parsedBy(check, message);
   return (value: T, ctx: z.RefinementCtx<T>) => {
+    parse(value, ctx);
+  };
+}
+
+/**
+ * A zod transform through `parse` (a capability's own check, returning the typed value): its UsageError
+ * becomes the field's issue, with `message` instead of its own when given.
+ * @example ttl: z.string().transform(parsedBy((text: string) => checkTtl(text, 'ttl')))
+ */
+export function parsedBy<T, R>(parse: (value: T) => R, message?: string) {
+  return (value: T, ctx: z.RefinementCtx<T>): R => {
     try {
-      check(value);
+      return parse(value);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       ctx.addIssue({ code: 'custom', message: message ?? error.message });
+      return z.NEVER;
     }
   };
 }

@@ -4,23 +4,25 @@
  */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { parseDuration, parseRate } from '../../lib/duration.js';
-import { issueToken, MAX_TOKEN_TTL_MS } from '../../tokens/issue-token.js';
+import { issueToken } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { checkAppName, checkScopes } from '../../tokens/token-format.js';
+import {
+  checkQuota,
+  checkRate,
+  checkTtl,
+  DEFAULT_TOKEN_TTL,
+  MAX_RATE_COUNT,
+} from '../../tokens/token-input.js';
 import type { TokenLimits } from '../../tokens/token-limits.js';
 import { listTokens, type TokenRecord } from '../../tokens/token-store.js';
 import type { AdminEnv } from '../admin-env.js';
 import { apiActor, auditCalls, auditedChange } from './call-audit.js';
 import type { AdminApiOptions } from './options.js';
-import { jsonBody, satisfies } from './request-input.js';
+import { jsonBody, parsedBy, satisfies } from './request-input.js';
 import { requireRole } from './roles.js';
 
-/** As `mailgate token issue`: 90 days unless asked otherwise. */
-const DEFAULT_TTL = '90d';
-/** Highest rate count or burst accepted, as on the command line. */
-const MAX_RATE_COUNT = 1_000_000;
-const DAY_MS = 86_400_000;
+const BURST_PROBLEM = `burst must be a whole number from 1 to ${MAX_RATE_COUNT}`;
 
 /** The issue body of the API (JSON) and the console (a form read into the same shape). */
 export const tokenIssueBody = z.strictObject({
@@ -28,34 +30,16 @@ export const tokenIssueBody = z.strictObject({
   scopes: z.array(z.string()).superRefine(satisfies((scopes: string[]) => checkScopes(scopes, 'scopes'))),
   ttl: z
     .string()
-    .default(DEFAULT_TTL)
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms !== undefined && ms >= 1_000 && ms <= MAX_TOKEN_TTL_MS) return ms;
-      ctx.addIssue({ code: 'custom', message: `ttl must be a duration from 1s to 3650d such as 90d or 12h` });
-      return z.NEVER;
-    }),
+    .default(DEFAULT_TOKEN_TTL)
+    .transform(parsedBy((text: string) => checkTtl(text, 'ttl'))),
   rate: z
     .string()
-    .transform((text, ctx) => {
-      const rate = parseRate(text);
-      if (rate && rate.count <= MAX_RATE_COUNT) return rate;
-      ctx.addIssue({
-        code: 'custom',
-        message: 'rate must be COUNT/UNIT (unit s, min, h or day) such as 60/min',
-      });
-      return z.NEVER;
-    })
+    .transform(parsedBy((text: string) => checkRate(text, 'rate')))
     .optional(),
-  burst: z.int().min(1).max(MAX_RATE_COUNT).optional(),
+  burst: z.int(BURST_PROBLEM).min(1, BURST_PROBLEM).max(MAX_RATE_COUNT, BURST_PROBLEM).optional(),
   quota: z
     .string()
-    .transform((text, ctx) => {
-      const quota = parseRate(text);
-      if (quota?.perMs === DAY_MS) return quota.count;
-      ctx.addIssue({ code: 'custom', message: 'quota must be COUNT/day such as 1000/day' });
-      return z.NEVER;
-    })
+    .transform(parsedBy((text: string) => checkQuota(text, 'quota')))
     .optional(),
 });
 

@@ -1,12 +1,18 @@
 /**
  * @module `mailgate token issue|list|revoke`: normalise flags, call tokens/, print.
  */
-import { formatRate, parseDuration, parseRate, type Rate } from '../../lib/duration.js';
-import { UsageError } from '../../lib/errors.js';
+import { formatRate, type Rate } from '../../lib/duration.js';
 import { withDatabase } from '../../store/database.js';
-import { issueToken, MAX_TOKEN_TTL_MS } from '../../tokens/issue-token.js';
+import { issueToken } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { checkAppName, checkScopes } from '../../tokens/token-format.js';
+import {
+  checkQuota,
+  checkRate,
+  checkTtl,
+  DEFAULT_TOKEN_TTL,
+  MAX_RATE_COUNT,
+} from '../../tokens/token-input.js';
 import type { TokenLimits } from '../../tokens/token-limits.js';
 import { findToken, listTokens, type TokenRecord } from '../../tokens/token-store.js';
 import type { FlagValues } from '../command-spec.js';
@@ -23,12 +29,6 @@ export interface TokenIssueOptions {
   quotaPerDay: number | undefined;
 }
 
-/** Largest COUNT of --rate and --burst. */
-const MAX_RATE_COUNT = 1_000_000;
-/** Largest COUNT of --quota (nine digits). */
-const MAX_QUOTA_PER_DAY = 999_999_999;
-const DEFAULT_TTL = '90d';
-
 /**
  * Turns `token issue` flags into typed values; every check happens here, before the store is opened.
  * @throws UsageError naming the flag.
@@ -37,27 +37,13 @@ export function parseTokenIssueFlags(flags: FlagValues): TokenIssueOptions {
   const app = checkAppName(requiredString(flags, 'app'), '--app');
   requiredString(flags, 'scope');
   const scopes = checkScopes(optionalList(flags, 'scope') ?? [], '--scope');
-  const ttlText = optionalString(flags, 'ttl') ?? DEFAULT_TTL;
-  const ttlMs = parseDuration(ttlText);
-  if (ttlMs === undefined || ttlMs < 1_000 || ttlMs > MAX_TOKEN_TTL_MS) {
-    throw new UsageError(`--ttl must be a duration from 1s to 3650d such as 90d or 12h, got '${ttlText}'`);
-  }
+  const ttlMs = checkTtl(optionalString(flags, 'ttl') ?? DEFAULT_TOKEN_TTL, '--ttl');
   const rateText = optionalString(flags, 'rate');
-  const rate = rateText === undefined ? undefined : parseRate(rateText);
-  if (rateText !== undefined && (!rate || rate.count > MAX_RATE_COUNT)) {
-    throw new UsageError(
-      `--rate must be COUNT/UNIT with COUNT from 1 to ${MAX_RATE_COUNT} and UNIT s, min, h or day, such as 60/min, got '${rateText}'`,
-    );
-  }
+  const rate = rateText === undefined ? undefined : checkRate(rateText, '--rate');
   const burst = optionalInteger(flags, 'burst', 1, MAX_RATE_COUNT);
   const quotaText = optionalString(flags, 'quota');
-  const quota = quotaText === undefined ? undefined : /^(\d{1,15})\/(d|day)$/.exec(quotaText.trim());
-  if (quotaText !== undefined && (!quota || Number(quota[1]) < 1 || Number(quota[1]) > MAX_QUOTA_PER_DAY)) {
-    throw new UsageError(
-      `--quota must be COUNT/day with COUNT from 1 to ${MAX_QUOTA_PER_DAY}, such as 1000/day, got '${quotaText}'`,
-    );
-  }
-  return { app, scopes, ttlMs, rate, burst, quotaPerDay: quota ? Number(quota[1]) : undefined };
+  const quotaPerDay = quotaText === undefined ? undefined : checkQuota(quotaText, '--quota');
+  return { app, scopes, ttlMs, rate, burst, quotaPerDay };
 }
 
 function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {

@@ -2,7 +2,7 @@
  * @module The configuration schema (zod, strict: unknown keys are errors) and the validated Config type.
  */
 import { z } from 'zod';
-import { CLIENT_ROLES } from '../../certs/rules.js';
+import { CLIENT_ROLES, DEFAULT_CA_DAYS } from '../../certs/rules.js';
 import { type Cidr, parseCidr } from '../../lib/cidr.js';
 import {
   DEFAULT_AUDIT_RETENTION_DAYS,
@@ -49,7 +49,7 @@ export const workersSchema = z.union(
   { error: WORKERS_PROBLEM },
 );
 
-const port = z.number().int().min(0).max(65_535);
+const port = wholeNumber(0, 65_535);
 
 const REDIS_URL_PROBLEM = 'must be redis://[user:password@]host:port[/db] (or rediss:// for TLS)';
 /**
@@ -101,11 +101,11 @@ const upstream = z.strictObject({
   /** Base URL of the upstream (http or https); only its origin is used. */
   url: z.url({ protocol: /^https?$/ }),
   /** Whole-request budget in ms: headers and body idle time. Mailcow needs an hour (ActiveSync, SOGo). */
-  timeoutMs: z.number().int().positive().default(DEFAULT_UPSTREAM_TIMEOUT_MS),
+  timeoutMs: wholeNumber(1, 86_400_000).default(DEFAULT_UPSTREAM_TIMEOUT_MS),
   /** TCP/TLS connect budget in ms; past it the gateway answers 502. */
-  connectTimeoutMs: z.number().int().positive().default(DEFAULT_CONNECT_TIMEOUT_MS),
+  connectTimeoutMs: wholeNumber(1, 300_000).default(DEFAULT_CONNECT_TIMEOUT_MS),
   /** Most keep-alive connections kept to this upstream. */
-  connections: z.number().int().positive().default(DEFAULT_UPSTREAM_CONNECTIONS),
+  connections: wholeNumber(1, 10_000).default(DEFAULT_UPSTREAM_CONNECTIONS),
   /**
    * WebDAV COPY/MOVE: a Destination naming the public origin is rewritten to the upstream's scheme (Host is
    * forwarded as received, and the route's stripped prefix comes off the path). Turn off for an upstream
@@ -132,12 +132,15 @@ const route = z.strictObject({
   /** admin routes: certificate roles allowed; default [admin]. */
   roles: z.array(z.enum(CLIENT_ROLES)).optional(),
   /** 413 above this request body size; absent = no cap (Mailcow needs none). */
-  maxBodyBytes: z.number().int().positive().optional(),
+  maxBodyBytes: wholeNumber(1, 1_099_511_627_776).optional(),
   /** Remove the route prefix before forwarding. */
   stripPrefix: z.boolean().default(false),
   /** token routes: forward the Authorization header to the upstream (default: stripped). */
   forwardAuthorization: z.boolean().default(false),
 });
+
+/** No certificate outlives its CA (ca init's default validity). */
+const MAX_CERT_DAYS = DEFAULT_CA_DAYS;
 
 /**
  * A whole number from `min` to `max`. Every way to miss (another type, a fraction, either bound) gets the
@@ -225,7 +228,7 @@ export const configSchema = z.strictObject({
           z.boolean(),
           z.strictObject({
             /** Seconds (default one year). */
-            maxAge: z.number().int().min(0).max(63_072_000).default(DEFAULT_HSTS_MAX_AGE_S),
+            maxAge: wholeNumber(0, 63_072_000).default(DEFAULT_HSTS_MAX_AGE_S),
             includeSubDomains: z.boolean().default(false),
             /** Browsers' preload lists require includeSubDomains and a max-age of a year or more. */
             preload: z.boolean().default(false),
@@ -269,11 +272,11 @@ export const configSchema = z.strictObject({
   ca: z
     .strictObject({
       /** Validity of client certificates when --days is not given. */
-      clientDays: z.number().int().positive().default(DEFAULT_CLIENT_CERT_DAYS),
+      clientDays: wholeNumber(1, MAX_CERT_DAYS).default(DEFAULT_CLIENT_CERT_DAYS),
       /** Longest validity `ca issue` accepts. */
-      maxDays: z.number().int().positive().default(DEFAULT_MAX_CERT_DAYS),
+      maxDays: wholeNumber(1, MAX_CERT_DAYS).default(DEFAULT_MAX_CERT_DAYS),
       /** CRL validity (nextUpdate - thisUpdate); regenerated at half-life. */
-      crlDays: z.number().int().positive().max(365).default(DEFAULT_CRL_DAYS),
+      crlDays: wholeNumber(1, 365).default(DEFAULT_CRL_DAYS),
     })
     .default({
       clientDays: DEFAULT_CLIENT_CERT_DAYS,
@@ -285,13 +288,13 @@ export const configSchema = z.strictObject({
       /** `aud` of issued tokens and required on verification. */
       audience: z.string().min(1).default(DEFAULT_TOKEN_AUDIENCE),
       /** Allowed clock skew for exp/nbf, seconds. */
-      clockToleranceSeconds: z.number().int().min(0).max(300).default(DEFAULT_TOKEN_CLOCK_TOLERANCE_S),
+      clockToleranceSeconds: wholeNumber(0, 300).default(DEFAULT_TOKEN_CLOCK_TOLERANCE_S),
     })
     .default({ audience: DEFAULT_TOKEN_AUDIENCE, clockToleranceSeconds: DEFAULT_TOKEN_CLOCK_TOLERANCE_S }),
   audit: z
     .strictObject({
       /** Days the audit trail keeps a record; older ones are pruned at start and then daily. */
-      retentionDays: z.number().int().min(1).max(3650).default(DEFAULT_AUDIT_RETENTION_DAYS),
+      retentionDays: wholeNumber(1, 3650).default(DEFAULT_AUDIT_RETENTION_DAYS),
     })
     .default({ retentionDays: DEFAULT_AUDIT_RETENTION_DAYS }),
   limits: limits.default({ ...DEFAULT_LIMITS }),
@@ -301,7 +304,7 @@ export const configSchema = z.strictObject({
     })
     .default({ level: 'info' }),
   /** How long SIGTERM waits for in-flight requests, ms. */
-  drainTimeoutMs: z.number().int().min(0).default(DEFAULT_DRAIN_MS),
+  drainTimeoutMs: wholeNumber(0, 3_600_000).default(DEFAULT_DRAIN_MS),
   /**
    * Gateway processes sharing every listener (node:cluster): `auto` = one per core. 1 runs no primary/worker
    * split at all. Restart to apply.

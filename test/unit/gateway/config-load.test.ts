@@ -153,9 +153,15 @@ workers: auto
     ],
     [
       'a value of the wrong type (not reported as missing)',
-      `${minimal}drainTimeoutMs: soon\n`,
+      `${minimal}dataDir: [a]\n`,
       {},
-      'drainTimeoutMs: Invalid input: expected number, received string',
+      'dataDir: Invalid input: expected string, received array',
+    ],
+    [
+      'HSTS max-age over two years',
+      `${minimal}tls: { hsts: { maxAge: 63072001 } }\n`,
+      {},
+      'tls.hsts.maxAge: must be a whole number from 0 to 63072000',
     ],
     ['unknown TLS profile', `${minimal}tls: { profile: old }\n`, {}, 'tls.profile: Invalid option'],
     [
@@ -305,6 +311,40 @@ workers: auto
     expect(problems(`${minimal}cluster: { redis: 'redis://:s3cret@cache' }\n`).join('\n')).not.toContain(
       's3cret',
     );
+  });
+
+  /** Every other whole-number key: where it goes in a config, and its bounds. */
+  const OTHER_BOUNDS: Array<[key: string, config: (value: string) => string, min: number, max: number]> = [
+    ['listen.https.port', (v) => `${minimal}listen: { https: { host: a, port: ${v} } }\n`, 0, 65_535],
+    ['upstreams.app.timeoutMs', (v) => minimal.replace('" }', `", timeoutMs: ${v} }`), 1, 86_400_000],
+    [
+      'upstreams.app.connectTimeoutMs',
+      (v) => minimal.replace('" }', `", connectTimeoutMs: ${v} }`),
+      1,
+      300_000,
+    ],
+    ['upstreams.app.connections', (v) => minimal.replace('" }', `", connections: ${v} }`), 1, 10_000],
+    ['routes.0.maxBodyBytes', (v) => minimal.replace('public }', `public, maxBodyBytes: ${v} }`), 1, 2 ** 40],
+    ['ca.clientDays', (v) => `${minimal}ca: { clientDays: ${v} }\n`, 1, 3_650],
+    ['ca.maxDays', (v) => `${minimal}ca: { maxDays: ${v} }\n`, 1, 3_650],
+    ['ca.crlDays', (v) => `${minimal}ca: { crlDays: ${v} }\n`, 1, 365],
+    ['tokens.clockToleranceSeconds', (v) => `${minimal}tokens: { clockToleranceSeconds: ${v} }\n`, 0, 300],
+    ['audit.retentionDays', (v) => `${minimal}audit: { retentionDays: ${v} }\n`, 1, 3_650],
+    ['drainTimeoutMs', (v) => `${minimal}drainTimeoutMs: ${v}\n`, 0, 3_600_000],
+  ];
+
+  describe.each(OTHER_BOUNDS)('%s', (key, config, min, max) => {
+    it.each([
+      ['below the minimum', String(min - 1)],
+      ['above the maximum', String(max + 1)],
+      ['a fraction', String(min + 0.5)],
+    ])('rejects %s with one line naming the key and both bounds', (_what, value) => {
+      expect(problems(config(value))).toEqual([`${key}: must be a whole number from ${min} to ${max}`]);
+    });
+
+    it('accepts both bounds', () => {
+      for (const value of [min, max]) expect(() => load(config(String(value)))).not.toThrow();
+    });
   });
 
   it('reads tls.profile (also MAILGATE_TLS_PROFILE) and tls.hsts (true = one year)', () => {
