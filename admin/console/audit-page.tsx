@@ -7,7 +7,7 @@ import { auditActions, readAuditPage } from '../../store/audit.js';
 import type { AdminEnv } from '../admin-env.js';
 import { validQuery } from '../api/request-input.js';
 import { type ConsoleOptions, renderPage } from './app.js';
-import { Badge, consoleUrl, Field, TableBox, Time } from './layout.js';
+import { Badge, consoleUrl, Field, FilterForm, SelectField, TableBox, Time } from './layout.js';
 
 const PAGE_SIZE = 50;
 const OUTCOMES = ['ok', 'denied', 'error'] as const;
@@ -77,46 +77,39 @@ export function auditRoutes({ db }: ConsoleOptions): Hono<AdminEnv> {
       c,
       { title: 'Audit', page: 'audit' },
       <>
-        <search>
-          <form method="get" action={consoleUrl('/audit')} class="filters">
-            <Field label="Actor" id="audit-actor">
-              <input id="audit-actor" name="actor" value={raw.actor ?? ''} placeholder="cert:… or cli:…" />
-            </Field>
-            <Field label="Action" id="audit-action">
-              <input
-                id="audit-action"
-                name="action"
-                value={raw.action ?? ''}
-                list="audit-actions"
-                placeholder="cert. for all"
-              />
-              <datalist id="audit-actions">
-                {auditActions(db).map((action) => (
-                  <option value={action} />
-                ))}
-              </datalist>
-            </Field>
-            <Field label="Outcome" id="audit-outcome">
-              <select id="audit-outcome" name="outcome">
-                <option value="">any</option>
-                {OUTCOMES.map((outcome) => (
-                  <option value={outcome} selected={raw.outcome === outcome}>
-                    {outcome}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field label="From (UTC)" id="audit-from">
-              <input id="audit-from" name="from" type="datetime-local" value={raw.from ?? ''} />
-            </Field>
-            <Field label="To (UTC)" id="audit-to">
-              <input id="audit-to" name="to" type="datetime-local" value={raw.to ?? ''} />
-            </Field>
-            <button type="submit" class="secondary">
-              Filter
-            </button>
-          </form>
-        </search>
+        <FilterForm action={consoleUrl('/audit')}>
+          <Field label="Actor" id="audit-actor">
+            <input id="audit-actor" name="actor" value={raw.actor ?? ''} placeholder="cert:… or cli:…" />
+          </Field>
+          <Field label="Action" id="audit-action">
+            <input
+              id="audit-action"
+              name="action"
+              value={raw.action ?? ''}
+              list="audit-actions"
+              placeholder="cert. for all"
+            />
+            <datalist id="audit-actions">
+              {auditActions(db).map((action) => (
+                <option value={action} />
+              ))}
+            </datalist>
+          </Field>
+          <SelectField
+            label="Outcome"
+            id="audit-outcome"
+            name="outcome"
+            options={OUTCOMES}
+            selected={raw.outcome}
+            anyOption
+          />
+          <Field label="From (UTC)" id="audit-from">
+            <input id="audit-from" name="from" type="datetime-local" value={raw.from ?? ''} />
+          </Field>
+          <Field label="To (UTC)" id="audit-to">
+            <input id="audit-to" name="to" type="datetime-local" value={raw.to ?? ''} />
+          </Field>
+        </FilterForm>
         <TableBox label="Audit records" columns={['Time', 'Actor', 'Action', 'Target', 'Outcome', 'Detail']}>
           {shown.map((entry) => (
             <tr>

@@ -21,7 +21,19 @@ import { requireRole, roleAtLeast } from '../api/roles.js';
 import { generatePassword } from '../onboard-password.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
-import { Badge, consoleUrl, dataUrl, Field, InputField, Notice, RoleNote, TableBox, Time } from './layout.js';
+import {
+  Badge,
+  consoleUrl,
+  dataUrl,
+  Field,
+  FilterForm,
+  InputField,
+  Notice,
+  RoleNote,
+  SelectField,
+  TableBox,
+  Time,
+} from './layout.js';
 
 const STATUSES = ['valid', 'revoked', 'expired'] as const;
 
@@ -69,15 +81,13 @@ export function CertificateFields({
   return (
     <>
       <InputField label="Name" id={`${idPrefix}-name`} hint={nameHint} name="name" required />
-      <Field label="Role" id={`${idPrefix}-role`}>
-        <select id={`${idPrefix}-role`} name="role">
-          {CLIENT_ROLES.map((value) => (
-            <option value={value} selected={value === defaultRole}>
-              {value}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <SelectField
+        label="Role"
+        id={`${idPrefix}-role`}
+        name="role"
+        options={CLIENT_ROLES}
+        selected={defaultRole}
+      />
       <InputField label="E-mail (optional)" id={`${idPrefix}-email`} name="email" type="email" />
       <InputField
         label="Valid for (days)"
@@ -134,28 +144,19 @@ export function certificateRoutes(options: ConsoleOptions): Hono<AdminEnv> {
               'Requests on connections it already opened are refused too, and recorded in the audit as admin.access denied.'}
           </Notice>
         )}
-        <search>
-          <form method="get" action={consoleUrl('/certificates')} class="filters">
-            <Field label="Search" id="cert-q">
-              <input id="cert-q" name="q" type="search" value={q} placeholder="name, serial, e-mail, role" />
-            </Field>
-            <Field label="Status" id="cert-status">
-              <select id="cert-status" name="status">
-                <option value="" selected={status === ''}>
-                  any
-                </option>
-                {STATUSES.map((value) => (
-                  <option value={value} selected={status === value}>
-                    {value}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <button type="submit" class="secondary">
-              Filter
-            </button>
-          </form>
-        </search>
+        <FilterForm action={consoleUrl('/certificates')}>
+          <Field label="Search" id="cert-q">
+            <input id="cert-q" name="q" type="search" value={q} placeholder="name, serial, e-mail, role" />
+          </Field>
+          <SelectField
+            label="Status"
+            id="cert-status"
+            name="status"
+            options={STATUSES}
+            selected={status}
+            anyOption
+          />
+        </FilterForm>
         <p class="muted">{`${shown.length} of ${all.length} certificates`}</p>
         <TableBox
           label="Certificates"

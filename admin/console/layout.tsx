@@ -154,6 +154,57 @@ export function TableBox({
 }
 
 /**
+ * A labelled choice of `options` (their values shown as they are), `selected` preselected; with `anyOption`
+ * a first empty choice, "any", for filters.
+ */
+export function SelectField({
+  label,
+  id,
+  name,
+  options,
+  selected,
+  anyOption = false,
+}: {
+  label: string;
+  id: string;
+  name: string;
+  options: readonly string[];
+  selected: string | undefined;
+  anyOption?: boolean;
+}) {
+  return (
+    <Field label={label} id={id}>
+      <select id={id} name={name}>
+        {anyOption && (
+          <option value="" selected={!selected}>
+            any
+          </option>
+        )}
+        {options.map((value) => (
+          <option value={value} selected={value === selected}>
+            {value}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
+/** A page's filter form: its fields, then the Filter button, sent as a GET to `action`. */
+export function FilterForm({ action, children }: PropsWithChildren<{ action: string }>) {
+  return (
+    <search>
+      <form method="get" action={action} class="filters">
+        {children}
+        <button type="submit" class="secondary">
+          Filter
+        </button>
+      </form>
+    </search>
+  );
+}
+
+/**
  * A labelled input, described by its hint; free text is not offered for autocompletion (names, keys and
  * addresses of other people and machines).
  */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCertificate, certificateFacts, clientExtensions } from '../../certs/build-certificate.js';
 import { insertCertificate } from '../../certs/certificate-store.js';
 import { generateRsaKey, type RsaKey } from '../../certs/keys.js';
@@ -9,14 +9,19 @@ import { loadCa } from '../../certs/load-ca.js';
 import { randomSerialHex } from '../../certs/serial.js';
 import { withDatabase } from '../../store/database.js';
 import { runCli } from '../helpers/cli.js';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { type RawResponse, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { eventually } from '../helpers/eventually.js';
+import {
+  ADMIN_ADDRESS,
+  ADMIN_PLANE,
+  type EchoGateway,
+  type RawResponse,
+  rawRequest,
+  startEchoGateway,
+} from '../helpers/gateway.js';
 
-const INSIDE = '127.0.0.2';
 const EXPLOIT_EMAIL = 'URI:urn:mailgate:role:admin@example.com';
 
-let echo: EchoUpstream;
-let gw: TestGateway;
+let gw: EchoGateway;
 let key: RsaKey;
 
 interface Crafted {
@@ -65,7 +70,7 @@ function craft(altNames: object[], storedRole: string | undefined): Crafted {
   }
   return {
     serial,
-    tls: { ca: gw.caPem, localAddress: INSIDE, cert: facts.pem, key: key.pem } as ConnectionOptions,
+    tls: { ca: gw.caPem, localAddress: ADMIN_ADDRESS, cert: facts.pem, key: key.pem } as ConnectionOptions,
   };
 }
 
@@ -79,31 +84,15 @@ function send(who: Crafted, method: string, path: string, body?: string): Promis
   );
 }
 
-/** The store may change between requests: wait until the gateway has seen it (PRAGMA data_version poll). */
-async function eventually(check: () => Promise<boolean>) {
-  const deadline = Date.now() + 5_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 beforeAll(async () => {
-  echo = await startEchoUpstream();
-  gw = await startTestGateway({
-    admin: { sourceCidrs: [`${INSIDE}/32`] },
-    upstreams: { app: { url: echo.url } },
+  gw = await startEchoGateway({
+    admin: ADMIN_PLANE.admin,
     routes: [
       { path: '/admin', upstream: 'app', auth: 'admin' },
       { path: '/stats', upstream: 'app', auth: 'admin', roles: ['admin', 'viewer'] },
     ],
   });
   key = await generateRsaKey(2048);
-});
-
-afterAll(async () => {
-  await gw?.close();
-  await echo?.close();
 });
 
 describe('identity from the certificate structure (issue 12)', () => {
