@@ -134,6 +134,27 @@ describe('client aborts end the upstream request', () => {
     },
   );
 
+  it('an h2 upload ended (END_STREAM) and then reset: the upstream has the whole body, and its request is cancelled at once', async () => {
+    const socket = await openRawH2(gw.port);
+    socket.on('error', () => {});
+    const cancelled = echo.hangsCancelled();
+    const before = echo.received.filter((r) => r.url === '/hang').length;
+    const headers = [[':method', 'POST'], ...getHeaders('/hang').slice(1)] as Array<[string, string]>;
+    socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(headers)));
+    socket.write(frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.from('the whole body')));
+    // The body is complete at the protocol level: the upstream gets all of it and starts to answer.
+    await eventually(() => echo.received.filter((r) => r.url === '/hang').length === before + 1);
+    expect(echo.received.filter((r) => r.url === '/hang').at(-1)!.body).toBe('the whole body');
+    socket.write(frame(FRAME.RST_STREAM, 0, 1, u32(h2.NGHTTP2_CANCEL)));
+    // The reset still cancels the upstream request (its connection closed, not left to answer into nothing).
+    await eventually(() => echo.hangsCancelled() === cancelled + 1);
+    await eventually(() => upstreamSockets('close-wait') === 0);
+    const lines = await gw.logLines('"status":499');
+    expect(lines.filter((l) => l.path === '/hang' && l.status === 499).length).toBeGreaterThan(0);
+    expect((await h2Request(gw.port, { ':path': '/after-ended-reset' })).status).toBe(200);
+    socket.destroy();
+  });
+
   it('an HTTP/1.1 chunked upload cut off by a closed connection is not completed upstream', async () => {
     const socket = tlsConnect({
       host: '127.0.0.1',
