@@ -30,6 +30,18 @@ export interface Upstream {
   inflightByClient: Map<string, number>;
 }
 
+/**
+ * The most requests one client address may have in flight on an upstream: a share of its pool, at least
+ * one, or a fixed count.
+ * @param setting config `limits.upstreamRequestsPerClient`: `75%` or a number
+ * @param connections the upstream's pool size (`upstreams.NAME.connections`)
+ * @example requestsPerClientOf('75%', 128) // 96
+ */
+export function requestsPerClientOf(setting: LimitsConfig['upstreamRequestsPerClient'], connections: number) {
+  if (typeof setting === 'number') return setting;
+  return Math.max(1, Math.floor((connections * Number.parseInt(setting, 10)) / 100));
+}
+
 export class Upstreams {
   readonly #byName = new Map<string, Upstream>();
   #closed = false;
@@ -62,7 +74,7 @@ export class Upstreams {
         origin,
         rewriteDestination: config.rewriteDestination,
         queueTimeoutMs,
-        requestsPerClient,
+        requestsPerClient: requestsPerClientOf(requestsPerClient, config.connections),
         inflightByClient: new Map(),
       });
     }

@@ -54,8 +54,13 @@ export const DEFAULT_CLIENT_TABLE_SIZE = 65_536;
 export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 100;
 /** Node's own default (10 MiB): bounded, and ample for 100 streams of webmail. */
 export const DEFAULT_H2_MAX_SESSION_MEMORY_MIB = 10;
-/** Half of an upstream's default 128 connections: a whole office behind one NAT still fits. */
-export const DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT = 64;
+/**
+ * Three quarters of each upstream's pool (96 of the default 128 connections). One office or carrier NAT
+ * holds one request per ActiveSync device for up to an hour (Ping) besides its webmail and DAV bursts, so
+ * a fixed 64 turned a 60-phone office away with 503; a quarter of the pool stays for every other address,
+ * and the share grows when `connections` is raised for more devices.
+ */
+export const DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT = '75%';
 /** A request waiting this long for an upstream connection is answered 503 rather than left hanging. */
 export const DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS = 10_000;
 /** The `limits` section when it is absent. */

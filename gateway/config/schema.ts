@@ -151,6 +151,19 @@ function wholeNumber(min: number, max: number) {
   return z.number({ error: problem }).int(problem).min(min, problem).max(max, problem);
 }
 
+const PER_CLIENT_PROBLEM =
+  "must be a share of the upstream's connections from 1% to 100% or a whole number from 1 to 100000";
+/** `limits.upstreamRequestsPerClient`: a share of the pool (`75%`) or a count; resolved per upstream (upstreams.ts). */
+const requestsPerClient = z.union(
+  [
+    z
+      .templateLiteral([z.number(), '%'])
+      .refine((share) => /^(100|[1-9][0-9]?)%$/.test(share), PER_CLIENT_PROBLEM),
+    z.number().int(PER_CLIENT_PROBLEM).min(1, PER_CLIENT_PROBLEM).max(100_000, PER_CLIENT_PROBLEM),
+  ],
+  { error: PER_CLIENT_PROBLEM },
+);
+
 /** Client-side limits of the TLS listeners (the plain-HTTP listeners use the defaults). Restart to apply. */
 const limits = z.strictObject({
   /** ms from TCP accept to a finished TLS handshake; past it the connection is closed. */
@@ -185,9 +198,10 @@ const limits = z.strictObject({
   h2MaxSessionMemoryMiB: wholeNumber(1, 1_024).default(DEFAULT_H2_MAX_SESSION_MEMORY_MIB),
   /**
    * Requests one client address may have in flight to one upstream at once; more get 503 at once, so a
-   * single address or connection cannot hold the upstream's whole pool. Keep it below the upstream's connections.
+   * single address or connection cannot hold the upstream's whole pool. A share of each upstream's
+   * `connections` (`75%`) or a count (keep it below every upstream's connections).
    */
-  upstreamRequestsPerClient: wholeNumber(1, 100_000).default(DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT),
+  upstreamRequestsPerClient: requestsPerClient.default(DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT),
   /** ms a request may wait for a free upstream connection (all in use); past it 503 upstream_busy. */
   upstreamQueueTimeoutMs: wholeNumber(100, 600_000).default(DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS),
 });

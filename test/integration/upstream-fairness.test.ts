@@ -12,6 +12,7 @@ import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helper
 import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, u32 } from '../helpers/raw-h2.js';
 
 const CONNECTIONS = 4;
+/** limits.upstreamRequestsPerClient: half of the four connections. */
 const PER_CLIENT = 2;
 const QUEUE_TIMEOUT_MS = 500;
 const STREAMS = 10;
@@ -26,7 +27,7 @@ beforeAll(async () => {
     routes: [{ path: '/', upstream: 'app', auth: 'public' }],
     limits: {
       h2MaxConcurrentStreams: STREAMS,
-      upstreamRequestsPerClient: PER_CLIENT,
+      upstreamRequestsPerClient: '50%',
       upstreamQueueTimeoutMs: QUEUE_TIMEOUT_MS,
       clientRequestsPerMinute: 0,
     },
@@ -45,15 +46,15 @@ function upstreamSockets(state: string): number {
 }
 
 /** An h2 session from `localAddress` (any 127/8 address is this machine). */
-function h2Session(localAddress = '127.0.0.1') {
-  const session = h2connect(gw.url, {
+function h2Session(localAddress = '127.0.0.1', gateway = gw) {
+  const session = h2connect(gateway.url, {
     rejectUnauthorized: false,
     servername: 'localhost',
     createConnection: () =>
       tlsConnect({
         // tls.connect passes net options through (its types leave localAddress out).
         host: '127.0.0.1',
-        port: gw.port,
+        port: gateway.port,
         localAddress,
         servername: 'localhost',
         ALPNProtocols: ['h2'],
@@ -216,5 +217,35 @@ describe('bounded h2 and fair pools', () => {
     // The queued request never reaches the upstream, and the pool serves again.
     await eventually(async () => (await rawGet(gw.port, '/after-queue')).status === 200);
     expect(echo.received.filter((r) => r.url === '/queued')).toEqual([]);
+  });
+});
+
+describe('the default per-client share of a pool', () => {
+  let defaults: TestGateway;
+  beforeAll(async () => {
+    defaults = await startTestGateway({
+      upstreams: { app: { url: echo.url } },
+      routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+    });
+  });
+  afterAll(() => defaults?.close());
+
+  it('one address (an office NAT) holds 96 long-polls of the 128 connections; the 97th gets 503, another address is served', async () => {
+    const office = h2Session('127.0.0.6', defaults);
+    const cancelled = echo.hangsCancelled();
+    const held = await hang(office, 96);
+    const over = await h2Request(defaults.port, { ':path': '/one-too-many' }, {
+      localAddress: '127.0.0.6',
+    } as ConnectionOptions);
+    expect(over.status).toBe(503);
+    expect(JSON.parse(over.body).error.code).toBe('upstream_busy');
+    const other = await rawGet(defaults.port, '/other-office', {}, {
+      localAddress: '127.0.0.7',
+    } as ConnectionOptions);
+    expect(other.status).toBe(200);
+    for (const stream of held) stream.close(h2.NGHTTP2_CANCEL);
+    office.close();
+    await eventually(() => echo.hangsCancelled() === cancelled + 96);
+    expect(echo.received.filter((r) => r.url === '/one-too-many')).toEqual([]);
   });
 });

@@ -238,7 +238,7 @@ workers: auto
   });
 
   /** Every `limits.*` key with its documented bounds (docs/operations.md, configuration reference). */
-  const LIMIT_BOUNDS: Array<[string, number, number]> = [
+  const LIMIT_BOUNDS: Array<[string, number, number, string?]> = [
     ['handshakeTimeoutMs', 100, 300_000],
     ['headersTimeoutMs', 100, 300_000],
     ['keepAliveTimeoutMs', 100, 3_600_000],
@@ -251,7 +251,12 @@ workers: auto
     ['clientTableSize', 1_000, 10_000_000],
     ['h2MaxConcurrentStreams', 1, 1_000],
     ['h2MaxSessionMemoryMiB', 1, 1_024],
-    ['upstreamRequestsPerClient', 1, 100_000],
+    [
+      'upstreamRequestsPerClient',
+      1,
+      100_000,
+      "must be a share of the upstream's connections from 1% to 100% or a whole number from 1 to 100000",
+    ],
     ['upstreamQueueTimeoutMs', 100, 600_000],
   ];
 
@@ -259,7 +264,7 @@ workers: auto
     expect(LIMIT_BOUNDS.map(([key]) => key).sort()).toEqual(Object.keys(load(minimal).limits).sort());
   });
 
-  describe.each(LIMIT_BOUNDS)('limits.%s (%i to %i)', (key, min, max) => {
+  describe.each(LIMIT_BOUNDS)('limits.%s (%i to %i)', (key, min, max, problem) => {
     it.each([
       ['below the minimum', String(min - 1)],
       ['above the maximum', String(max + 1)],
@@ -270,7 +275,7 @@ workers: auto
       ['infinity', '.inf'],
     ])('rejects %s with one line naming the key and both bounds', (_what, value) => {
       expect(problems(`${minimal}limits: { ${key}: ${value} }\n`)).toEqual([
-        `limits.${key}: must be a whole number from ${min} to ${max}`,
+        `limits.${key}: ${problem ?? `must be a whole number from ${min} to ${max}`}`,
       ]);
     });
 
@@ -345,6 +350,21 @@ workers: auto
     it('accepts both bounds', () => {
       for (const value of [min, max]) expect(() => load(config(String(value)))).not.toThrow();
     });
+  });
+
+  it('takes limits.upstreamRequestsPerClient as a share of each pool (75% by default) or a count', () => {
+    expect(load(minimal).limits.upstreamRequestsPerClient).toBe('75%');
+    expect(
+      load(`${minimal}limits: { upstreamRequestsPerClient: 50% }\n`).limits.upstreamRequestsPerClient,
+    ).toBe('50%');
+    expect(
+      load(`${minimal}limits: { upstreamRequestsPerClient: 100% }\n`).limits.upstreamRequestsPerClient,
+    ).toBe('100%');
+    for (const bad of ['0%', '101%', '7.5%', '-5%', '1e2%', '%', '75 %', 'half']) {
+      expect(problems(`${minimal}limits: { upstreamRequestsPerClient: "${bad}" }\n`)).toEqual([
+        "limits.upstreamRequestsPerClient: must be a share of the upstream's connections from 1% to 100% or a whole number from 1 to 100000",
+      ]);
+    }
   });
 
   it('reads tls.profile (also MAILGATE_TLS_PROFILE) and tls.hsts (true = one year)', () => {
