@@ -544,6 +544,13 @@ end\n`,
 
   const find = (name) => rows.find((r) => r.name === name);
   const ratio = (a, b) => (find(a) && find(b) ? find(a).rps / find(b).rps : Number.NaN);
+  // CPU per request: what the proxy itself costs, whatever the load generator's share of the machine.
+  const cpuRatio = (a, b) => (find(a) && find(b) ? find(a).cpuUsPerReq / find(b).cpuUsPerReq : Number.NaN);
+  const H1_PUBLIC = `mailgate public route (median of ${ROUNDS})`;
+  const H1_RAW = `raw node:https + undici (median of ${ROUNDS})`;
+  const H2_PUBLIC = `h2 mailgate public route (median of ${ROUNDS})`;
+  const H2_RAW = `h2 raw node:http2 stream API (median of ${ROUNDS})`;
+  const H2_NGINX = `h2 nginx http2 (median of ${ROUNDS})`;
   const summary = {
     rows,
     mailgateStartRssMb: gwStartRss,
@@ -551,31 +558,22 @@ end\n`,
     invalidTokens: { sent, rssBeforeMb: before, rssAfterEachThirdMb: batches, rssAfterMb: after },
     workers,
     ratios: {
-      publicVsRawNode: ratio(
-        `mailgate public route (median of ${ROUNDS})`,
-        `raw node:https + undici (median of ${ROUNDS})`,
-      ),
-      publicP99VsRawNode:
-        find(`mailgate public route (median of ${ROUNDS})`).p99ms /
-        find(`raw node:https + undici (median of ${ROUNDS})`).p99ms,
-      publicVsRawWithForwardingHeaders: ratio(
-        `mailgate public route (median of ${ROUNDS})`,
-        `raw + forwarding headers (median of ${ROUNDS})`,
-      ),
-      publicVsNginx: ratio(`mailgate public route (median of ${ROUNDS})`, 'nginx (1 worker)'),
-      h2PublicVsRawNodeH2: ratio(
-        `h2 mailgate public route (median of ${ROUNDS})`,
-        `h2 raw node:http2 stream API (median of ${ROUNDS})`,
-      ),
-      h2PublicVsNginxH2: ratio(
-        `h2 mailgate public route (median of ${ROUNDS})`,
-        `h2 nginx http2 (median of ${ROUNDS})`,
-      ),
+      publicVsRawNode: ratio(H1_PUBLIC, H1_RAW),
+      publicP99VsRawNode: find(H1_PUBLIC).p99ms / find(H1_RAW).p99ms,
+      publicVsRawWithForwardingHeaders: ratio(H1_PUBLIC, `raw + forwarding headers (median of ${ROUNDS})`),
+      publicVsNginx: ratio(H1_PUBLIC, 'nginx (1 worker)'),
+      h2PublicVsRawNodeH2: ratio(H2_PUBLIC, H2_RAW),
+      h2PublicVsNginxH2: ratio(H2_PUBLIC, H2_NGINX),
       tokenVsPublic: ratio('mailgate token route', 'mailgate same route, auth: public'),
       adminCertVsPublic: ratio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
       twoWorkersVsOnePublic: ratio('2 workers: public route', '1 process: public route'),
       twoWorkersVsOneToken: ratio('2 workers: token route', '1 process: token route'),
       redisVsLocalToken: ratio('token route, Redis limiter', 'token route, local limiter'),
+    },
+    cpuPerRequestRatios: {
+      publicVsRawNode: cpuRatio(H1_PUBLIC, H1_RAW),
+      h2PublicVsRawNodeH2: cpuRatio(H2_PUBLIC, H2_RAW),
+      h2PublicVsNginxH2: cpuRatio(H2_PUBLIC, H2_NGINX),
     },
   };
   const out = process.env.BENCH_JSON ?? join(tmpdir(), 'mailgate-bench.json');
@@ -583,6 +581,12 @@ end\n`,
   log(
     'ratios (req/s): ' +
       Object.entries(summary.ratios)
+        .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+        .join(', '),
+  );
+  log(
+    'ratios (CPU µs per request): ' +
+      Object.entries(summary.cpuPerRequestRatios)
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(', '),
   );
