@@ -255,7 +255,8 @@ export class Http2Exchange implements Exchange, GatewayRequest {
   }
 
   onClose(listener: () => void): void {
-    this.stream.once('close', listener);
+    // 'close' comes once: on() spares once()'s wrapper, one per listener and stream.
+    this.stream.on('close', listener);
   }
 
   destroy(): void {

@@ -132,7 +132,9 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   readonly #exchange: Exchange;
   readonly #request: ProxyRequest;
   readonly #counter: ByteCounter;
-  readonly #done: (outcome: ProxyOutcome) => void;
+  readonly #resolve: (outcome: ProxyOutcome) => void;
+  /** The upload's byte limit, when the route has one: stopped when the exchange fails. */
+  readonly #limited: Transform | undefined;
   readonly #uploading: boolean;
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
@@ -153,13 +155,15 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     request: ProxyRequest,
     counter: ByteCounter,
     uploading: boolean,
-    done: (outcome: ProxyOutcome) => void,
+    limited: Transform | undefined,
+    resolve: (outcome: ProxyOutcome) => void,
   ) {
     this.#exchange = exchange;
     this.#request = request;
     this.#counter = counter;
     this.#uploading = uploading;
-    this.#done = done;
+    this.#limited = limited;
+    this.#resolve = resolve;
     this.#lastActivity = performance.now();
     this.#queuedAt = this.#lastActivity;
     const { timeoutMs, queueTimeoutMs } = request.upstream;
@@ -286,7 +290,14 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
   #settle(outcome: ProxyOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#done(outcome);
+    if (outcome.failure && this.#uploading) {
+      // An upload may still be arriving: stop reading it so the connection is not left half-used.
+      this.#limited?.destroy();
+      // The client broke off its own upload (reset, body idle timeout): not the upstream's failure.
+      const body = this.#exchange.body;
+      if (body.destroyed && !body.readableEnded) outcome.failure = 'aborted';
+    }
+    this.#resolve(outcome);
   }
 }
 
@@ -312,15 +323,7 @@ export function proxyRequest(
     }
   }
   return new Promise((resolve) => {
-    const done = (outcome: ProxyOutcome) => {
-      // An upload may still be arriving: stop reading it so the connection is not left half-used.
-      if (outcome.failure && limited) limited.destroy();
-      // The client broke off its own upload (reset, body idle timeout): not the upstream's failure.
-      if (outcome.failure && body && exchange.body.destroyed && !exchange.body.readableEnded)
-        outcome.failure = 'aborted';
-      resolve(outcome);
-    };
-    const relay = new ResponseRelay(exchange, request, counter, body !== null, done);
+    const relay = new ResponseRelay(exchange, request, counter, body !== null, limited, resolve);
     if (request.expectsContinue && body !== null) {
       const { origin } = request.upstream;
       const { method, path, headers } = request;
