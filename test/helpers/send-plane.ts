@@ -3,6 +3,7 @@
  * Node's client, sends a header twice when told to).
  */
 import { execFile } from 'node:child_process';
+import { expect } from 'vitest';
 import { utcDay } from '../../tokens/token-bucket.js';
 import { withDatabase } from './temp-store.js';
 
@@ -11,6 +12,19 @@ export interface SendPlaneResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   body: string;
+}
+
+/**
+ * How many of a burst against a token's limit were admitted; fails (showing the bodies) on any answer
+ * other than 200 or 429.
+ */
+export function admittedOf(responses: readonly SendPlaneResponse[]): number {
+  const statuses = responses.map((r) => r.status);
+  expect(
+    statuses.filter((s) => s !== 200 && s !== 429),
+    responses.map((r) => r.body).join(''),
+  ).toEqual([]);
+  return statuses.filter((s) => s === 200).length;
 }
 
 /**

@@ -2,8 +2,12 @@
  * @module Runs `mailgate serve` as a real process (the built CLI) and waits until it listens.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closedOnCleanup } from './cleanup.js';
 import { CLI_MAIN } from './cli.js';
+import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
+import { tempDir } from './temp-store.js';
 
 export interface ServeProcess {
   child: ChildProcess;
@@ -65,4 +69,31 @@ export function startServe(
       reject(new Error(`serve exited with ${code}: ${err}`));
     });
   });
+}
+
+export interface EchoServe {
+  serve: ServeProcess;
+  echo: EchoUpstream;
+  /** The folder holding mailgate.yaml and the data dir. */
+  root: string;
+}
+
+/**
+ * `mailgate serve` (the built CLI) in front of a fresh echo upstream on one public route, with these
+ * `limits` and a 1 s drain; all of it stops and is removed by its own cleanup.
+ * @example const { serve, echo } = await startEchoServe({ clientRequestsPerMinute: 0 })
+ */
+export async function startEchoServe(limits: Record<string, number>): Promise<EchoServe> {
+  const root = tempDir('mailgate-serve-');
+  const echo = await startEchoUpstream();
+  const limitsYaml = Object.entries(limits)
+    .map(([key, value]) => `${key}: ${value}`)
+    .join(', ');
+  writeFileSync(
+    join(root, 'mailgate.yaml'),
+    `publicUrl: https://localhost\nlisten:\n  https: { host: 127.0.0.1, port: 0 }\ndrainTimeoutMs: 1000\n` +
+      `limits: { ${limitsYaml} }\n` +
+      `upstreams:\n  app: { url: '${echo.url}' }\nroutes:\n  - { path: /, upstream: app, auth: public }\n`,
+  );
+  return { serve: await startServe([], { cwd: root }), echo, root };
 }

@@ -5,13 +5,10 @@
  * received, its sockets) and on the process (still running, still serving).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as h2 } from 'node:http2';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet } from '../helpers/gateway.js';
 import {
@@ -27,32 +24,21 @@ import {
   settings,
   u32,
 } from '../helpers/raw-h2.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { type ServeProcess, startEchoServe } from '../helpers/serve-process.js';
 
 const INITIAL_WINDOW_SIZE = 4;
 /** limits.upstreamRequestsPerClient: the session memory attack holds 50 streams from one address. */
 const PER_CLIENT = 64;
 
-let root: string;
 let echo: EchoUpstream;
 let serve: ServeProcess;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-h2-bounds-'));
-  echo = await startEchoUpstream();
-  writeFileSync(
-    join(root, 'mailgate.yaml'),
-    `publicUrl: https://localhost\nlisten:\n  https: { host: 127.0.0.1, port: 0 }\ndrainTimeoutMs: 1000\n` +
-      `limits: { h2MaxSessionMemoryMiB: 1, upstreamRequestsPerClient: ${PER_CLIENT}, clientRequestsPerMinute: 0 }\n` +
-      `upstreams:\n  app: { url: '${echo.url}' }\nroutes:\n  - { path: /, upstream: app, auth: public }\n`,
-  );
-  serve = await startServe([], { cwd: root });
-});
-
-afterAll(async () => {
-  await serve?.stop();
-  await echo?.close();
-  rmSync(root, { recursive: true, force: true });
+  ({ serve, echo } = await startEchoServe({
+    h2MaxSessionMemoryMiB: 1,
+    upstreamRequestsPerClient: PER_CLIENT,
+    clientRequestsPerMinute: 0,
+  }));
 });
 
 /** Upstream-side sockets in a TCP state, e.g. close-wait. */

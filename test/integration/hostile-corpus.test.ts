@@ -3,11 +3,8 @@
  * and oversized headers, request targets nobody should send, and raw h2 frames and settings that break the
  * protocol. After EACH entry the process must still be running and serve a normal request on both protocols.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EchoUpstream } from '../helpers/echo-upstream.js';
 import { h2Request, rawGet, rawRequest } from '../helpers/gateway.js';
 import {
   FLAG,
@@ -20,30 +17,20 @@ import {
   settings,
   u32,
 } from '../helpers/raw-h2.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { type ServeProcess, startEchoServe } from '../helpers/serve-process.js';
 
-let root: string;
 let echo: EchoUpstream;
 let serve: ServeProcess;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-hostile-'));
-  echo = await startEchoUpstream();
   // Short client timeouts: requests the gateway waits on (an unfinished body) end within seconds. No
   // per-address rate limit: every hostile request, the rapid-reset burst too, reaches the pipeline.
-  writeFileSync(
-    join(root, 'mailgate.yaml'),
-    `publicUrl: https://localhost\nlisten:\n  https: { host: 127.0.0.1, port: 0 }\ndrainTimeoutMs: 1000\n` +
-      `limits: { headersTimeoutMs: 2000, keepAliveTimeoutMs: 2000, bodyIdleTimeoutMs: 2000, clientRequestsPerMinute: 0 }\n` +
-      `upstreams:\n  app: { url: '${echo.url}' }\nroutes:\n  - { path: /, upstream: app, auth: public }\n`,
-  );
-  serve = await startServe([], { cwd: root });
-});
-
-afterAll(async () => {
-  await serve?.stop();
-  await echo?.close();
-  rmSync(root, { recursive: true, force: true });
+  ({ serve, echo } = await startEchoServe({
+    headersTimeoutMs: 2000,
+    keepAliveTimeoutMs: 2000,
+    bodyIdleTimeoutMs: 2000,
+    clientRequestsPerMinute: 0,
+  }));
 });
 
 /** The process runs and answers a proxied request over HTTP/1.1 and over h2. */
