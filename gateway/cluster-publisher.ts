@@ -10,7 +10,9 @@ import { clientRoles, revokedSerials } from '../certs/certificate-store.js';
 import { ChangeWatch } from '../store/change-watch.js';
 import { type Database, openDatabase } from '../store/database.js';
 import { publicJwks } from '../tokens/signing-keys.js';
+import { utcDay } from '../tokens/token-bucket.js';
 import { TokenState } from '../tokens/token-state.js';
+import { raiseUsage } from '../tokens/usage-store.js';
 import {
   type ReplicatedState,
   readState,
@@ -18,6 +20,10 @@ import {
   revokedMembers,
   stateDocument,
 } from './cluster-state.js';
+import { QUOTA_PREFIX } from './redis-limiter.js';
+
+/** How often the quota counters in Redis are copied into the origin's store. */
+const USAGE_COPY_MS = 5_000;
 
 /** Where the cluster state lives in Redis (with the version, ticket keys and channel of redis-cluster.ts). */
 export const STATE_KEYS = {
@@ -78,15 +84,40 @@ export class StatePublisher {
   readonly #options: StatePublisherOptions;
   readonly #db: Database;
   readonly #watch: ChangeWatch;
+  readonly #usageTimer: NodeJS.Timeout;
   #running: Promise<void> | undefined;
   #again = false;
   #closed = false;
+  /** The token ids last published, whose quota counters are copied back into the store. */
+  #tokenIds: string[] = [];
 
   constructor(options: StatePublisherOptions) {
     this.#options = options;
     this.#db = openDatabase(options.dataDir);
     this.#watch = new ChangeWatch(this.#db, (error) => options.onError('publish', error));
     this.#watch.onChange(() => this.publish());
+    this.#usageTimer = setInterval(() => {
+      this.#copyUsage().catch((error: unknown) => options.onError('usage', error));
+    }, USAGE_COPY_MS);
+    this.#usageTimer.unref();
+  }
+
+  /**
+   * Today's quota counts of every node, from Redis into the store's token_usage (and last_used_at), so the
+   * console and `token list` on the origin show the cluster's use, not only this node's.
+   */
+  async #copyUsage() {
+    const ids = this.#tokenIds;
+    if (this.#closed || ids.length === 0) return;
+    const now = Date.now();
+    const dayNumber = Math.floor(now / 86_400_000);
+    const values = await this.#options.redis.mget(ids.map((id) => `${QUOTA_PREFIX}${id}:${dayNumber}`));
+    const counts = new Map<string, number>();
+    for (const [i, value] of values.entries()) {
+      const count = value === null ? Number.NaN : Number(value);
+      if (Number.isSafeInteger(count) && count > 0) counts.set(ids[i]!, count);
+    }
+    if (counts.size > 0 && !this.#closed) raiseUsage(this.#db, utcDay(now), counts, now);
   }
 
   /** Publishes now, or once more after the one under way. */
@@ -111,6 +142,7 @@ export class StatePublisher {
     const { redis, keys, onPublished } = this.#options;
     const state = storeState(this.#db, this.#options.dataDir);
     if (!state) return;
+    this.#tokenIds = state.tokens.map((token) => token.id);
     const document = JSON.stringify(stateDocument(state));
     const members = revokedMembers(state);
     const stored = await redis.multi().get(STATE_KEYS.state).smembers(STATE_KEYS.revoked).exec();
@@ -139,6 +171,7 @@ export class StatePublisher {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#usageTimer);
     this.#watch.close();
     this.#db.close();
   }

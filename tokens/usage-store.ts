@@ -38,3 +38,32 @@ export function writeUsage(
 export function pruneUsage(db: Database, beforeDay: string): void {
   db.prepare('DELETE FROM token_usage WHERE day < ?').run(beforeDay);
 }
+
+/**
+ * Raises today's stored counts to `counts` (day -> never lowered) and marks those tokens used at `usedAt`:
+ * quota counts kept elsewhere (Redis, with several nodes) copied into the store the console reads.
+ * Returns how many rows grew.
+ */
+export function raiseUsage(
+  db: Database,
+  day: string,
+  counts: ReadonlyMap<string, number>,
+  usedAt: number,
+): number {
+  const raise = db.prepare(
+    `INSERT INTO token_usage (token_id, day, count) VALUES (?, ?, ?)
+     ON CONFLICT (token_id, day) DO UPDATE SET count = excluded.count WHERE excluded.count > count`,
+  );
+  const touch = db.prepare(
+    'UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)',
+  );
+  return db.transaction(() => {
+    let grown = 0;
+    for (const [id, count] of counts) {
+      if (raise.run(id, day, count).changes === 0) continue;
+      grown++;
+      touch.run(usedAt, id, usedAt);
+    }
+    return grown;
+  })();
+}

@@ -9,7 +9,7 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import { type RawResponse, rawGet } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { admittedOf } from '../helpers/send-plane.js';
+import { admittedOf, storedUsageToday } from '../helpers/send-plane.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
 
 // A real redis-server and three real gateway processes: node 0 is the origin (its store is the system of
@@ -123,11 +123,13 @@ describe('limits shared through Redis by three nodes', () => {
     expect(refused.headers['ratelimit-remaining']).toBe('0');
   });
 
-  it('keeps a daily quota exact across the three nodes', async () => {
+  it("keeps a daily quota exact across the three nodes, and the origin's store learns the count", async () => {
     const quota = 7;
-    const { token } = await issueToken('--rate', '1000/s', '--burst', '1000', '--quota', `${quota}/day`);
+    const { id, token } = await issueToken('--rate', '1000/s', '--burst', '1000', '--quota', `${quota}/day`);
     const responses = await Promise.all(Array.from({ length: 30 }, (_, i) => send(nodes[i % NODES]!, token)));
     expect(responses.filter((r) => r.status === 200)).toHaveLength(quota);
+    // The origin copies the cluster's count into its store (the console and token list read it there).
+    await eventually(async () => expect(storedUsageToday(join(root, 'data0'), id)).toBe(quota), 15_000);
     const refused = responses.find((r) => r.status === 429)!;
     expect(refused.headers['ratelimit-limit']).toBe(String(quota));
     // Until UTC midnight.
