@@ -46,6 +46,8 @@ export interface RedisClusterOptions {
   now?: () => number;
 }
 
+/** Least time between two log lines about failures of one operation (each is still counted). */
+const FAILURE_LOG_MS = 10_000;
 /** Every this many polls an origin checks that Redis still holds what its store says (and rewrites it). */
 const REPUBLISH_EVERY_POLLS = 20;
 
@@ -263,6 +265,8 @@ export class RedisCluster implements SharedState {
 
   async #readOnce() {
     const replica = this.#options.role === 'replica';
+    // Only an accepted read counts as fresh; one that fails on its way must not leave the flag set.
+    this.#replicaReadOk = false;
     const read = this.#redis.multi().get(KEYS.version).get(KEYS.ticketKeys);
     if (replica) read.get(STATE_KEYS.state).smembers(STATE_KEYS.revoked);
     const results = await read.exec();
@@ -296,11 +300,20 @@ export class RedisCluster implements SharedState {
     this.#lastContact = this.#now();
   }
 
+  /** Counts every failure; logs the same failure once per FAILURE_LOG_MS (a dead Redis fails twice a second). */
   #failed(op: string, error: unknown) {
     this.#errors.inc({ op });
-    if (op !== 'poll' && op !== 'limit')
-      this.#options.logger.warn({ op, err: (error as Error)?.message ?? String(error) }, 'redis call failed');
+    if (op === 'poll' || op === 'limit') return;
+    const now = this.#now();
+    const err = (error as Error)?.message ?? String(error);
+    const key = `${op}\u0000${err}`;
+    if (now - (this.#loggedAt.get(key) ?? Number.NEGATIVE_INFINITY) < FAILURE_LOG_MS) return;
+    if (this.#loggedAt.size > 100) this.#loggedAt.clear();
+    this.#loggedAt.set(key, now);
+    this.#options.logger.warn({ op, err }, 'redis call failed');
   }
+
+  readonly #loggedAt = new Map<string, number>();
 
   /** Logs the transitions between reachable and not, once each. */
   #health() {
