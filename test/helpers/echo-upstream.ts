@@ -2,6 +2,7 @@
  * @module A real HTTP upstream for integration tests: records what it received and answers with it, plus
  * a few behaviours on special paths (slow, hanging, streaming) and a WebSocket echo.
  */
+import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -22,6 +23,8 @@ export interface EchoUpstream {
   firstUploadChunk: Promise<void>;
   /** How many `/hang` requests saw their connection close (the gateway cancelled them). */
   hangsCancelled: () => number;
+  /** How many of this upstream's sockets are in a TCP state (`ss`), e.g. `close-wait`: a leak shows here. */
+  socketsIn: (state: string) => number;
   /** Lets `/slow-response` finish. */
   releaseSlowResponse: () => void;
   close: () => Promise<void>;
@@ -93,6 +96,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     port,
     received,
     hangsCancelled: () => hangsCancelled,
+    socketsIn: (state) =>
+      spawnSync('ss', ['-tanH', 'state', state, `( sport = :${port} )`], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter(Boolean).length,
     firstUploadChunk,
     releaseSlowResponse: release,
     close: closedOnCleanup(

@@ -4,7 +4,6 @@
  * CONTINUATION floods leave other clients served while they last. Asserted on the upstream (what it
  * received, its sockets) and on the process (still running, still serving).
  */
-import { spawnSync } from 'node:child_process';
 import { constants as h2 } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -40,12 +39,6 @@ beforeAll(async () => {
     clientRequestsPerMinute: 0,
   }));
 });
-
-/** Upstream-side sockets in a TCP state, e.g. close-wait. */
-function upstreamSockets(state: string): number {
-  const out = spawnSync('ss', ['-tanH', 'state', state, `( sport = :${echo.port} )`], { encoding: 'utf8' });
-  return out.stdout.split('\n').filter(Boolean).length;
-}
 
 const received = (path: string) => echo.received.filter((r) => r.url === path).length;
 
@@ -118,7 +111,7 @@ describe('limits.h2MaxSessionMemoryMiB', () => {
     // Node keeps the session's count after those streams end, so it refuses new streams until the
     // connection closes (idle: limits.keepAliveTimeoutMs). Closing it frees everything it held upstream.
     attacker.socket.destroy();
-    await eventually(() => upstreamSockets('close-wait') === 0);
+    await eventually(() => echo.socketsIn('close-wait') === 0);
     await expectOthersServed('memory-after');
   });
 });
@@ -219,7 +212,7 @@ describe('floods leave others served while they last', () => {
     // Reset streams are cancelled before their request is written upstream; at most the per-client cap
     // could ever be in flight there.
     expect(sentTo('/rr-').length).toBeLessThanOrEqual(PER_CLIENT);
-    await eventually(() => upstreamSockets('close-wait') === 0);
+    await eventually(() => echo.socketsIn('close-wait') === 0);
     await expectOthersServed('after-rapid-reset');
   }, 90_000);
 

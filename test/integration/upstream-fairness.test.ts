@@ -2,7 +2,6 @@
  * Client aborts reach the upstream (HTTP/1.1 and h2), h2 is bounded, and upstream pools are shared fairly:
  * asserted on the upstream's side (what it received, its sockets) over real TLS.
  */
-import { spawnSync } from 'node:child_process';
 import { constants as h2, connect as h2connect } from 'node:http2';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,12 +37,6 @@ afterAll(async () => {
   await gw?.close();
   await echo?.close();
 });
-
-/** Upstream-side sockets in a TCP state (the echo upstream's port), e.g. close-wait. */
-function upstreamSockets(state: string): number {
-  const out = spawnSync('ss', ['-tanH', 'state', state, `( sport = :${echo.port} )`], { encoding: 'utf8' });
-  return out.stdout.split('\n').filter(Boolean).length;
-}
 
 /** An h2 session from `localAddress` (any 127/8 address is this machine). */
 function h2Session(localAddress = '127.0.0.1', gateway = gw) {
@@ -84,7 +77,7 @@ describe('client aborts end the upstream request', () => {
     const [stream] = await hang(session, 1);
     stream!.close(h2.NGHTTP2_CANCEL);
     await eventually(() => echo.hangsCancelled() === cancelled + 1);
-    await eventually(() => upstreamSockets('close-wait') === 0);
+    await eventually(() => echo.socketsIn('close-wait') === 0);
     expect((await h2Request(gw.port, { ':path': '/after-reset' })).status).toBe(200);
     session.close();
   });
@@ -104,7 +97,7 @@ describe('client aborts end the upstream request', () => {
     await eventually(() => echo.received.filter((r) => r.url === '/hang').length === before + 1);
     socket.destroy();
     await eventually(() => echo.hangsCancelled() === cancelled + 1);
-    await eventually(() => upstreamSockets('close-wait') === 0);
+    await eventually(() => echo.socketsIn('close-wait') === 0);
   });
 
   // NO_ERROR too: Node ends a stream closed with NO_ERROR as if its body were complete (it pushes its end).
@@ -129,7 +122,7 @@ describe('client aborts end the upstream request', () => {
       expect(line).toMatchObject({ status: 499, aborted: true });
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(echo.received.filter((r) => r.url === path)).toEqual([]);
-      await eventually(() => upstreamSockets('close-wait') === 0);
+      await eventually(() => echo.socketsIn('close-wait') === 0);
       expect((await h2Request(gw.port, { ':path': '/after-cut' })).status).toBe(200);
       socket.destroy();
     },
@@ -149,7 +142,7 @@ describe('client aborts end the upstream request', () => {
     socket.write(frame(FRAME.RST_STREAM, 0, 1, u32(h2.NGHTTP2_CANCEL)));
     // The reset still cancels the upstream request (its connection closed, not left to answer into nothing).
     await eventually(() => echo.hangsCancelled() === cancelled + 1);
-    await eventually(() => upstreamSockets('close-wait') === 0);
+    await eventually(() => echo.socketsIn('close-wait') === 0);
     const lines = await gw.logLines('"status":499');
     expect(lines.filter((l) => l.path === '/hang' && l.status === 499).length).toBeGreaterThan(0);
     expect((await h2Request(gw.port, { ':path': '/after-ended-reset' })).status).toBe(200);
