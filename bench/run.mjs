@@ -591,8 +591,9 @@ end\n`,
         .join(', '),
   );
   log(
-    `mailgate idle RSS ${gwIdle.toFixed(1)} MB (target < 80); * = Node load generator (client certs), others wrk`,
+    `idle RSS (target < 70 MB each): one process ${gwIdle.toFixed(1)} MB; 2 workers ${workers.workerIdleRssMb.map((mb) => mb.toFixed(1)).join(' / ')} MB each, primary ${workers.primaryIdleRssMb.toFixed(1)} MB; raw node:https + undici ${rawIdle.toFixed(1)} MB (0.5 s after start)`,
   );
+  log('* = Node load generator (client certs), others wrk');
   log(`JSON: ${out}`);
   process.stdout.write(`${JSON.stringify(summary.ratios)}\n`);
 }
