@@ -1,5 +1,6 @@
 // A keep-alive HTTPS load generator that can present a client certificate (wrk cannot).
-// Usage: node bench/load.mjs URL SECONDS CONNECTIONS  (env CA, CERT, KEY, HEADER="Name: value")
+// Usage: node bench/load.mjs URL SECONDS CONNECTIONS  (env CA, CERT, KEY, HEADER="Name: value", H2=1 for
+// h2 over ALPN, one session per connection)
 // Prints one JSON line: { requests, seconds, rps, p50ms, p99ms, errors, statuses }.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
@@ -13,6 +14,7 @@ const agent = new Agent({
   pipelining: 1,
   connect: tls,
   keepAliveTimeout: 60_000,
+  allowH2: process.env.H2 === '1',
 });
 const headers = { host: 'localhost' };
 if (process.env.HEADER) {

@@ -2,8 +2,9 @@
 // (when installed), in one run on this machine, over HTTP/1.1 (wrk) and h2 (h2load, when installed: the
 // raw Node h2 stream-API proxy and nginx with http2 as references). The proxy under test runs on core 0;
 // the upstream and the load generators on core 1. Prints req/s, p50, p99 (h2load: mean), CPU per
-// request, RSS and the ratios. Also 2 workers against 1 process, and the token route with its limits in
-// Redis (redis-server, when installed) against the local limiter.
+// request, RSS and the ratios: req/s, and CPU µs per request of each guarded route (token; admin over
+// HTTP/1.1 and h2) over the same route set to auth: public. Also 2 workers against 1 process, and the
+// token route with its limits in Redis (redis-server, when installed) against the local limiter.
 //
 // Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 5), IDLE_SETTLE_MS (default 30000),
 // INVALID_TOKENS (default 100000), KEEP=1 keeps the temp dir.
@@ -492,28 +493,42 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
     await benchH2({ gw, gwUrl, upstreamPort, upstreamUrl, rawH2Port, nginxH2Port, serverCert, serverKey });
   else log('h2load is not installed (apt-get install -y nghttp2-client): h2 runs skipped');
   const bearer = `Authorization: Bearer ${token}`;
-  // Each guarded route against the same route set to auth: public, alternating over ROUNDS (medians).
-  const pair = (nameA, runA, nameB, runB) => {
-    runA(2);
-    runB(2);
-    const [a, b] = alternate([
-      { pid: gw.pid, run: () => runA(DURATION) },
-      { pid: gw.pid, run: () => runB(DURATION) },
-    ]);
-    row(nameA, a);
-    row(nameB, b);
+  // Each guarded route against the same route set to auth: public, alternating over ROUNDS (medians): the
+  // same requests, load generator and connections, so the difference is the guard's.
+  const compare = (...contenders) => {
+    for (const [, run] of contenders) run(2);
+    const medians = alternate(contenders.map(([, run]) => ({ pid: gw.pid, run: () => run(DURATION) })));
+    for (const [i, [name]] of contenders.entries()) row(name, medians[i]);
   };
-  pair(
-    'mailgate token route',
-    (seconds) => wrk(`${gwUrl}/send`, { header: bearer, seconds }),
-    'mailgate same route, auth: public',
-    (seconds) => wrk(`${gwUrl}/send-public`, { header: bearer, seconds }),
+  compare(
+    ['mailgate token route', (seconds) => wrk(`${gwUrl}/send`, { header: bearer, seconds })],
+    [
+      'mailgate same route, auth: public',
+      (seconds) => wrk(`${gwUrl}/send-public`, { header: bearer, seconds }),
+    ],
   );
-  pair(
-    'mailgate admin route + client cert',
-    (seconds) => nodeLoad(`${gwUrl}/admin`, client, seconds),
-    'mailgate same route, auth: public*',
-    (seconds) => nodeLoad(`${gwUrl}/admin-public`, client, seconds),
+  // HTTP/1.1 keep-alive with the Node load generator (wrk presents no client certificate). The public
+  // route is measured both with the certificate (the guard's cost alone) and without (a plain client).
+  const anonymous = { CA: client.CA };
+  compare(
+    ['mailgate admin route + client cert', (seconds) => nodeLoad(`${gwUrl}/admin`, client, seconds)],
+    ['mailgate same route, auth: public*', (seconds) => nodeLoad(`${gwUrl}/admin-public`, client, seconds)],
+    [
+      'mailgate public route, no client cert*',
+      (seconds) => nodeLoad(`${gwUrl}/admin-public`, anonymous, seconds),
+    ],
+  );
+  // The same over h2 (one session per connection, its streams sharing what the guard keeps per connection).
+  const h2 = { H2: '1' };
+  compare(
+    [
+      'h2 mailgate admin route + client cert*',
+      (seconds) => nodeLoad(`${gwUrl}/admin`, { ...client, ...h2 }, seconds),
+    ],
+    [
+      'h2 mailgate same route, auth: public*',
+      (seconds) => nodeLoad(`${gwUrl}/admin-public`, { ...client, ...h2 }, seconds),
+    ],
   );
 
   // Distinct invalid tokens: nothing may be cached for them, so memory must stay flat.
@@ -574,6 +589,17 @@ end\n`,
       publicVsRawNode: cpuRatio(H1_PUBLIC, H1_RAW),
       h2PublicVsRawNodeH2: cpuRatio(H2_PUBLIC, H2_RAW),
       h2PublicVsNginxH2: cpuRatio(H2_PUBLIC, H2_NGINX),
+      // Each guarded route over its public twin (issue 17: the admin route at most 1.10 on HTTP/1.1).
+      tokenVsPublic: cpuRatio('mailgate token route', 'mailgate same route, auth: public'),
+      adminCertVsPublic: cpuRatio('mailgate admin route + client cert', 'mailgate same route, auth: public*'),
+      adminCertVsPublicNoCert: cpuRatio(
+        'mailgate admin route + client cert',
+        'mailgate public route, no client cert*',
+      ),
+      h2AdminCertVsPublic: cpuRatio(
+        'h2 mailgate admin route + client cert*',
+        'h2 mailgate same route, auth: public*',
+      ),
     },
   };
   const out = process.env.BENCH_JSON ?? join(tmpdir(), 'mailgate-bench.json');
@@ -588,14 +614,15 @@ end\n`,
     'ratios (CPU µs per request): ' +
       Object.entries(summary.cpuPerRequestRatios)
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
-        .join(', '),
+        .join(', ') +
+      ' (adminCertVsPublic: target <= 1.10)',
   );
   log(
     `idle RSS (target < 70 MB each): one process ${gwIdle.toFixed(1)} MB; 2 workers ${workers.workerIdleRssMb.map((mb) => mb.toFixed(1)).join(' / ')} MB each, primary ${workers.primaryIdleRssMb.toFixed(1)} MB; raw node:https + undici ${rawIdle.toFixed(1)} MB (0.5 s after start)`,
   );
   log('* = Node load generator (client certs), others wrk');
   log(`JSON: ${out}`);
-  process.stdout.write(`${JSON.stringify(summary.ratios)}\n`);
+  process.stdout.write(`${JSON.stringify({ ...summary.ratios, cpu: summary.cpuPerRequestRatios })}\n`);
 }
 
 main()
