@@ -32,9 +32,9 @@ export type TokenGuardDecision =
   | {
       allowed: true;
       principal: string;
-      identity: Record<string, string>;
+      identity: Readonly<Record<string, string>>;
       responseHeaders: OutgoingHttpHeaders;
-      credential: { kind: 'token'; id: string; expiresAt: number };
+      credential: Readonly<{ kind: 'token'; id: string; expiresAt: number }>;
     }
   | {
       allowed: false;
@@ -62,6 +62,30 @@ function authorizationValues(req: TokenGuardInput['req']): string[] {
     if (raw[i]!.length === 13 && raw[i]!.toLowerCase() === 'authorization') values.push(raw[i + 1]!);
   }
   return values;
+}
+
+/** What a verified token tells the upstream and what ends its connections: the same for each of its requests. */
+interface TokenGrant {
+  identity: Readonly<Record<string, string>>;
+  credential: Readonly<{ kind: 'token'; id: string; expiresAt: number }>;
+}
+
+/** Built once per verified token (the verifier's cache hands out the same object for the same token). */
+const grants = new WeakMap<VerifiedToken, TokenGrant>();
+function grantOf(token: VerifiedToken): TokenGrant {
+  let grant = grants.get(token);
+  if (grant === undefined) {
+    grant = {
+      identity: Object.freeze({
+        'x-mailgate-app': token.app,
+        'x-mailgate-token-id': token.id,
+        'x-mailgate-scopes': token.scopes.join(' '),
+      }),
+      credential: Object.freeze({ kind: 'token', id: token.id, expiresAt: token.exp * 1000 } as const),
+    };
+    grants.set(token, grant);
+  }
+  return grant;
 }
 
 /** Creates the guard for `auth: token` routes. */
@@ -132,17 +156,8 @@ export function createTokenGuard({
       };
     }
     allowedCounter(token.app).inc();
-    return {
-      allowed: true,
-      principal: token.app,
-      identity: {
-        'x-mailgate-app': token.app,
-        'x-mailgate-token-id': token.id,
-        'x-mailgate-scopes': token.scopes.join(' '),
-      },
-      responseHeaders: headers,
-      credential: { kind: 'token', id: token.id, expiresAt: token.exp * 1000 },
-    };
+    const { identity, credential } = grantOf(token);
+    return { allowed: true, principal: token.app, identity, responseHeaders: headers, credential };
   };
   // A token verified before decides synchronously (no promise on the hot path); others are verified first.
   return function tokenPlaneGuard({

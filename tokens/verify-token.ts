@@ -129,6 +129,7 @@ export function createTokenVerifier({
     if (typeof jws !== 'string') throw new TokenError(...jws);
     const hit = lookup(jws);
     if (hit) return hit;
+    if (!COMPACT_JWS.test(jws)) throw new TokenError(...NOT_JWS);
     const token = await verifyUncached(jws);
     if (cacheSize > 0) {
       cache.set(jws, { token, validUntilMs: (token.exp + clockToleranceSeconds) * 1000 });
@@ -155,8 +156,10 @@ const TOO_LARGE: BearerRefusal = ['ERR_TOKEN_MALFORMED', 'token too large'];
 const NOT_JWS: BearerRefusal = ['ERR_TOKEN_MALFORMED', 'not a compact JWS'];
 
 /**
- * The compact JWS out of the Authorization value(s), or why not: what is absent, duplicated, oversized or
- * not shaped like a JWS is refused before any parsing (so a 64 KB garbage token costs one length check).
+ * The Bearer credentials out of the Authorization value(s), or why not: what is absent, duplicated or
+ * oversized is refused before any parsing (so a 64 KB garbage token costs one length check). Whether they
+ * are shaped like a compact JWS is checked by the caller on a cache miss (COMPACT_JWS): only checked
+ * values ever enter the cache, so an exact hit needs no second pass over the token.
  */
 function parseBearer(
   authorization: string | readonly string[] | undefined,
@@ -171,8 +174,7 @@ function parseBearer(
   const scheme = space === -1 ? value : value.slice(0, space);
   // RFC 7235 §2.1: the scheme is case-insensitive. Another scheme means no Bearer credentials (RFC 6750 §3.1).
   if (scheme.toLowerCase() !== 'bearer') return NO_CREDENTIALS;
-  const jws = value.slice(scheme.length).trim();
-  return COMPACT_JWS.test(jws) ? jws : NOT_JWS;
+  return value.slice(scheme.length).trim();
 }
 
 function toVerified(payload: JWTPayload, kid: string): VerifiedToken {

@@ -276,6 +276,22 @@ describe('createTokenVerifier: the JWT attack suite (every case refused)', () =>
 });
 
 describe('createTokenVerifier: cache', () => {
+  it('a hit needs the exact token: anything else is shape-checked and verified as if nothing were cached', async () => {
+    const v = verifier();
+    const token = await sign();
+    await v.verify(`Bearer ${token}`);
+    for (const value of [`Bearer ${token}.x`, `Bearer ${token} x`, `Bearer ${token},Bearer ${token}`]) {
+      expect(v.cached(value)).toBeUndefined();
+      expect(await refusal(v.verify(value))).toEqual({
+        code: 'ERR_TOKEN_MALFORMED',
+        message: 'not a compact JWS',
+      });
+    }
+    expect(v.cached(`Bearer ${token}x`)).toBeUndefined();
+    expect((await refusal(v.verify(`Bearer ${token}x`))).code).toBe('ERR_TOKEN_INVALID');
+    expect(v.cacheEntries).toBe(1);
+  });
+
   it('serves a verified token from the cache without a second key lookup', async () => {
     const v = verifier();
     const header = `Bearer ${await sign()}`;
