@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type IncomingHttpHeaders as H2Headers, connect as h2connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { issueClientCertificate } from '../../certs/issue-client.js';
 import type { ClientRole } from '../../certs/rules.js';
 import { type Config, configSchema } from '../../gateway/config/schema.js';
@@ -185,6 +185,17 @@ function parseResponse(raw: string): RawResponse {
     body = decoded;
   }
   return { status, headers, body, raw };
+}
+
+/** A TLS connection to the gateway speaking HTTP/1.1 (ALPN), for requests written byte by byte. */
+export function openRawH1(port: number): TLSSocket {
+  return tlsConnect({
+    host: '127.0.0.1',
+    port,
+    servername: 'localhost',
+    ALPNProtocols: ['http/1.1'],
+    rejectUnauthorized: false,
+  });
 }
 
 /**

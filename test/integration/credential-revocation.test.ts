@@ -126,6 +126,19 @@ async function openWebSocket(
   return { ws, closed, upstream: upstreamEntry } satisfies OpenSocket;
 }
 
+/**
+ * Revokes `serial` while its /admin/hold request (the first since `before`) is in flight: the client's connection
+ * closes within WITHIN_MS and the upstream request ends.
+ */
+async function revokeWhileHeld(serial: string, before: number, closedAt: Promise<number>) {
+  const held = seen.slice(before).find((entry) => entry.url === '/admin/hold')!;
+  const revoked = await runCli(['ca', 'revoke', serial], { dataDir: gw.dataDir });
+  expect(revoked.code, revoked.stderr).toBe(0);
+  const since = Date.now();
+  expect((await closedAt) - since).toBeLessThanOrEqual(WITHIN_MS);
+  await eventually(() => held.endedAt !== undefined, WITHIN_MS);
+}
+
 /** Asserts the client saw the close within WITHIN_MS of `since`, and the upstream saw its side end. */
 async function expectEndedWithin(socket: OpenSocket, since: number) {
   const { code, at } = await socket.closed;
@@ -210,12 +223,7 @@ describe('connections carrying a revoked certificate', () => {
     const closedAt = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now())));
     socket.write('GET /admin/hold HTTP/1.1\r\nhost: localhost\r\n\r\n');
     await eventually(() => text.includes('first'));
-    const held = seen.slice(before).find((entry) => entry.url === '/admin/hold')!;
-    const revoked = await runCli(['ca', 'revoke', credential.serial], { dataDir: gw.dataDir });
-    expect(revoked.code, revoked.stderr).toBe(0);
-    const since = Date.now();
-    expect((await closedAt) - since).toBeLessThanOrEqual(WITHIN_MS);
-    await eventually(() => held.endedAt !== undefined, WITHIN_MS);
+    await revokeWhileHeld(credential.serial, before, closedAt);
   });
 
   it('h2: the session, with a stream in flight, is closed and the upstream request ends', async () => {
@@ -231,12 +239,7 @@ describe('connections carrying a revoked certificate', () => {
     const stream = session.request({ ':path': '/admin/hold', ':authority': 'localhost' });
     stream.on('error', () => {});
     await new Promise((resolve) => stream.once('data', resolve));
-    const held = seen.slice(before).find((entry) => entry.url === '/admin/hold')!;
-    const revoked = await runCli(['ca', 'revoke', credential.serial], { dataDir: gw.dataDir });
-    expect(revoked.code, revoked.stderr).toBe(0);
-    const since = Date.now();
-    expect((await closedAt) - since).toBeLessThanOrEqual(WITHIN_MS);
-    await eventually(() => held.endedAt !== undefined, WITHIN_MS);
+    await revokeWhileHeld(credential.serial, before, closedAt);
   });
 
   it('a certificate that was never revoked keeps its connection', async () => {

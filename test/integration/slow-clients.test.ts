@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { connect as netConnect } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openRawH1, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Every client-side timeout of the gateway under test; each scenario outlasts all of them. */
 const LIMIT_MS = 400;
@@ -74,13 +74,7 @@ interface RawConnection {
 
 /** An HTTP/1.1 TLS connection for byte-level tests. */
 async function openHttp1(): Promise<RawConnection> {
-  const socket = tlsConnect({
-    host: '127.0.0.1',
-    port: gw.port,
-    servername: 'localhost',
-    ALPNProtocols: ['http/1.1'],
-    rejectUnauthorized: false,
-  });
+  const socket = openRawH1(gw.port);
   await new Promise((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
   const opened = performance.now();
   let text = '';

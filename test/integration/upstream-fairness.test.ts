@@ -7,7 +7,7 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
-import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { h2Request, openRawH1, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, u32 } from '../helpers/raw-h2.js';
 
 const CONNECTIONS = 4;
@@ -84,13 +84,7 @@ describe('client aborts end the upstream request', () => {
 
   it('a closed HTTP/1.1 connection cancels the upstream request', async () => {
     const cancelled = echo.hangsCancelled();
-    const socket = tlsConnect({
-      host: '127.0.0.1',
-      port: gw.port,
-      servername: 'localhost',
-      ALPNProtocols: ['http/1.1'],
-      rejectUnauthorized: false,
-    });
+    const socket = openRawH1(gw.port);
     socket.on('error', () => {});
     const before = echo.received.filter((r) => r.url === '/hang').length;
     socket.write('GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n');
@@ -150,13 +144,7 @@ describe('client aborts end the upstream request', () => {
   });
 
   it('an HTTP/1.1 chunked upload cut off by a closed connection is not completed upstream', async () => {
-    const socket = tlsConnect({
-      host: '127.0.0.1',
-      port: gw.port,
-      servername: 'localhost',
-      ALPNProtocols: ['http/1.1'],
-      rejectUnauthorized: false,
-    });
+    const socket = openRawH1(gw.port);
     socket.on('error', () => {});
     socket.write(
       'POST /cut-h1 HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n',
