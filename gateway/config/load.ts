@@ -63,7 +63,7 @@ export function loadConfig({ configPath, env, dataDir }: LoadConfigOptions): Con
   }
   const problems: string[] = [];
   const fromEnv = applyEnv(raw as Record<string, unknown>, env, problems);
-  const result = configSchema.safeParse(raw, { reportInput: true });
+  const result = configSchema.safeParse(raw, { reportInput: true, error: plainProblem });
   if (!result.success) {
     for (const issue of result.error.issues) problems.push(...describeIssue(issue, fromEnv));
     throw new ConfigError('', problems);
@@ -110,6 +110,39 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   // A listener named only by its port gets the https default host.
   if (last === 'port' && node.host === undefined) node.host = path[1] === 'metrics' ? '127.0.0.1' : '0.0.0.0';
   node[last] = value;
+}
+
+/** What a config value of each kind must be, in the words of the config reference. */
+const KIND_PROBLEM: Readonly<Record<string, string>> = {
+  string: 'must be text',
+  number: 'must be a number',
+  boolean: 'must be true or false',
+  object: 'must be a mapping',
+  record: 'must be a mapping',
+  array: 'must be a list',
+};
+
+/**
+ * zod's own words for the issues the schema gives no problem of its own ('Invalid input: expected
+ * boolean, received string'), said as what the value must be. Ranges have their problem in the schema.
+ */
+function plainProblem(issue: z.core.$ZodRawIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type':
+      return KIND_PROBLEM[issue.expected] ?? `must be ${issue.expected}`;
+    case 'too_small':
+      return issue.origin === 'string'
+        ? 'must not be empty'
+        : `needs at least ${issue.minimum} ${issue.minimum === 1 ? 'entry' : 'entries'}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      return issue.format === 'url' ? 'must be a URL' : `must be a ${issue.format}`;
+    case 'invalid_key':
+      return issue.issues[0]?.message;
+    default:
+      return undefined;
+  }
 }
 
 function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, string>): string[] {

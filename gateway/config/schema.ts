@@ -99,7 +99,7 @@ const cidr = z.string().transform((text, ctx): Cidr => {
 
 const upstream = z.strictObject({
   /** Base URL of the upstream (http or https); only its origin is used. */
-  url: z.url({ protocol: /^https?$/ }),
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
   /** Whole-request budget in ms: headers and body idle time. Mailcow needs an hour (ActiveSync, SOGo). */
   timeoutMs: wholeNumber(1, 86_400_000).default(DEFAULT_UPSTREAM_TIMEOUT_MS),
   /** TCP/TLS connect budget in ms; past it the gateway answers 502. */
@@ -206,6 +206,32 @@ const limits = z.strictObject({
   upstreamQueueTimeoutMs: wholeNumber(100, 600_000).default(DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS),
 });
 
+const HSTS_PROBLEM = 'must be true, false or a mapping of maxAge, includeSubDomains and preload';
+/**
+ * `tls.hsts`: `true` is the object's defaults (one year), `false` is off. Read as one object rather than a
+ * union of boolean and object, so a bad part (`maxAge: 1.5`) is named instead of 'Invalid input'.
+ */
+const hsts = z
+  .preprocess(
+    (value) => (value === true ? {} : value === false ? undefined : value),
+    z
+      .strictObject(
+        {
+          /** Seconds (default one year). */
+          maxAge: wholeNumber(0, 63_072_000).default(DEFAULT_HSTS_MAX_AGE_S),
+          includeSubDomains: z.boolean().default(false),
+          /** Browsers' preload lists require includeSubDomains and a max-age of a year or more. */
+          preload: z.boolean().default(false),
+        },
+        { error: HSTS_PROBLEM },
+      )
+      .optional(),
+  )
+  .refine((hsts) => !hsts?.preload || (hsts.includeSubDomains && hsts.maxAge >= DEFAULT_HSTS_MAX_AGE_S), {
+    message: 'preload needs includeSubDomains: true and a maxAge of at least 31536000',
+    path: ['preload'],
+  });
+
 export const configSchema = z.strictObject({
   /** Where the SQLite file, CA and TLS keys live (0700). */
   dataDir: z.string().min(1).default('./data'),
@@ -237,32 +263,7 @@ export const configSchema = z.strictObject({
        * Strict-Transport-Security on every response of the TLS listeners that has none from its upstream.
        * Off by default: Mailcow's nginx sends its own. `true` = one year; an object sets each part.
        */
-      hsts: z
-        .union([
-          z.boolean(),
-          z.strictObject({
-            /** Seconds (default one year). */
-            maxAge: wholeNumber(0, 63_072_000).default(DEFAULT_HSTS_MAX_AGE_S),
-            includeSubDomains: z.boolean().default(false),
-            /** Browsers' preload lists require includeSubDomains and a max-age of a year or more. */
-            preload: z.boolean().default(false),
-          }),
-        ])
-        .default(false)
-        .transform((hsts) =>
-          hsts === false
-            ? undefined
-            : hsts === true
-              ? { maxAge: DEFAULT_HSTS_MAX_AGE_S, includeSubDomains: false, preload: false }
-              : hsts,
-        )
-        .refine(
-          (hsts) => !hsts?.preload || (hsts.includeSubDomains && hsts.maxAge >= DEFAULT_HSTS_MAX_AGE_S),
-          {
-            message: 'preload needs includeSubDomains: true and a maxAge of at least 31536000',
-            path: ['preload'],
-          },
-        ),
+      hsts,
     })
     .default({ cert: 'auto', key: 'auto', profile: 'intermediate', hsts: undefined }),
   admin: z

@@ -155,7 +155,7 @@ workers: auto
       'a value of the wrong type (not reported as missing)',
       `${minimal}dataDir: [a]\n`,
       {},
-      'dataDir: Invalid input: expected string, received array',
+      'dataDir: must be text',
     ],
     [
       'HSTS max-age over two years',
@@ -163,7 +163,12 @@ workers: auto
       {},
       'tls.hsts.maxAge: must be a whole number from 0 to 63072000',
     ],
-    ['unknown TLS profile', `${minimal}tls: { profile: old }\n`, {}, 'tls.profile: Invalid option'],
+    [
+      'unknown TLS profile',
+      `${minimal}tls: { profile: old }\n`,
+      {},
+      'tls.profile: must be one of intermediate, modern',
+    ],
     [
       'HSTS preload without includeSubDomains',
       `${minimal}tls: { hsts: { preload: true } }\n`,
@@ -350,6 +355,94 @@ workers: auto
     it('accepts both bounds', () => {
       for (const value of [min, max]) expect(() => load(config(String(value)))).not.toThrow();
     });
+  });
+
+  /** A wrong value of each kind at each key, and the one line that names the key and what it must be. */
+  const withUpstream = (part: string) => minimal.replace('" }', `", ${part} }`);
+  const withRoute = (part: string) => minimal.replace('public }', `public, ${part} }`);
+  const KIND_PROBLEMS: Array<[yaml: string, problem: string]> = [
+    [`${minimal}dataDir: ''`, 'dataDir: must not be empty'],
+    [`${minimal}dataDir: 5`, 'dataDir: must be text'],
+    [`${minimal}publicUrl: 5`, 'publicUrl: must be an https:// URL'],
+    [`${minimal}listen: 5`, 'listen: must be a mapping'],
+    [`${minimal}listen: { https: 5 }`, 'listen.https: must be a mapping'],
+    [`${minimal}listen: { https: { host: '', port: 1 } }`, 'listen.https.host: must not be empty'],
+    [`${minimal}listen: { https: { host: 5, port: 1 } }`, 'listen.https.host: must be text'],
+    [`${minimal}listen: { https: { port: 1 } }`, 'listen.https.host: is required'],
+    [`${minimal}tls: 5`, 'tls: must be a mapping'],
+    [`${minimal}tls: { cert: '' }`, 'tls.cert: must not be empty'],
+    [`${minimal}tls: { key: 5 }`, 'tls.key: must be text'],
+    [`${minimal}tls: { profile: old }`, 'tls.profile: must be one of intermediate, modern'],
+    [
+      `${minimal}tls: { hsts: yes }`,
+      'tls.hsts: must be true, false or a mapping of maxAge, includeSubDomains and preload',
+    ],
+    [
+      `${minimal}tls: { hsts: 1 }`,
+      'tls.hsts: must be true, false or a mapping of maxAge, includeSubDomains and preload',
+    ],
+    [
+      `${minimal}tls: { hsts: { maxAge: 1.5 } }`,
+      'tls.hsts.maxAge: must be a whole number from 0 to 63072000',
+    ],
+    [
+      `${minimal}tls: { hsts: { maxAge: "1y" } }`,
+      'tls.hsts.maxAge: must be a whole number from 0 to 63072000',
+    ],
+    [
+      `${minimal}tls: { hsts: { maxAge: 63072001 } }`,
+      'tls.hsts.maxAge: must be a whole number from 0 to 63072000',
+    ],
+    [
+      `${minimal}tls: { hsts: { includeSubDomains: yes } }`,
+      'tls.hsts.includeSubDomains: must be true or false',
+    ],
+    [`${minimal}tls: { hsts: { preload: 1 } }`, 'tls.hsts.preload: must be true or false'],
+    [`${minimal}admin: { sourceCidrs: 10.8.0.0/24 }`, 'admin.sourceCidrs: must be a list'],
+    [`${minimal}admin: { listenerOnly: yes }`, 'admin.listenerOnly: must be true or false'],
+    [`${minimal}trustedProxies: [5]`, 'trustedProxies.0: must be text'],
+    [
+      minimal.replace('upstreams: {', 'upstreams: { "a b": 5,'),
+      'upstreams.a b: upstream names use letters, digits, - and _',
+    ],
+    [
+      minimal.replace('http://127.0.0.1:8080', 'ftp://127.0.0.1'),
+      'upstreams.app.url: must be an http:// or https:// URL',
+    ],
+    [
+      minimal.replace('http://127.0.0.1:8080', 'nope'),
+      'upstreams.app.url: must be an http:// or https:// URL',
+    ],
+    [withUpstream('rewriteDestination: 1'), 'upstreams.app.rewriteDestination: must be true or false'],
+    [
+      minimal.replace('routes: [ { path: /, upstream: app, auth: public } ]', 'routes: []'),
+      'routes: needs at least 1 entry',
+    ],
+    [
+      minimal.replace('routes: [ { path: /, upstream: app, auth: public } ]', 'routes: 5'),
+      'routes: must be a list',
+    ],
+    [withRoute('stripPrefix: 1'), 'routes.0.stripPrefix: must be true or false'],
+    [withRoute('forwardAuthorization: 1'), 'routes.0.forwardAuthorization: must be true or false'],
+    [minimal.replace('auth: public', 'auth: open'), 'routes.0.auth: must be one of public, admin, token'],
+    [
+      minimal.replace('auth: public', 'auth: admin, roles: [god]'),
+      'routes.0.roles.0: must be one of admin, operator, viewer',
+    ],
+    [minimal.replace('upstream: app', 'upstream: ""'), 'routes.0.upstream: must not be empty'],
+    [`${minimal}ca: 5`, 'ca: must be a mapping'],
+    [`${minimal}tokens: { audience: '' }`, 'tokens.audience: must not be empty'],
+    [`${minimal}limits: 5`, 'limits: must be a mapping'],
+    [
+      `${minimal}log: { level: loud }`,
+      'log.level: must be one of fatal, error, warn, info, debug, trace, silent',
+    ],
+    [`${minimal}workers: 1.5`, 'workers: must be auto or a whole number from 1 to 64'],
+    [`${minimal}cluster: { replica: 1 }`, 'cluster.replica: must be true or false'],
+  ];
+
+  it.each(KIND_PROBLEMS)('names the key and what it must be: %s', (yaml, problem) => {
+    expect(problems(yaml)).toEqual([problem]);
   });
 
   it('takes limits.upstreamRequestsPerClient as a share of each pool (75% by default) or a count', () => {
