@@ -3,11 +3,11 @@
  * instance with its own ServerRoot, PidFile, ErrorLog and lock database in a temp dir, on a free port.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closedOnCleanup } from './cleanup.js';
 import { freePort, untilAccepting } from './ports.js';
+import { tempDir } from './temp-store.js';
 
 const MODULES = '/usr/lib/apache2/modules';
 
@@ -25,7 +25,8 @@ export interface ApacheDav {
  * @example const dav = await startApacheDav(); ... await dav.close();
  */
 export async function startApacheDav(extra = ''): Promise<ApacheDav> {
-  const root = mkdtempSync(join(tmpdir(), 'mailgate-apache-'));
+  // Removed after close, or after a failed start (registered first, so it runs last).
+  const root = tempDir('mailgate-apache-');
   const docRoot = join(root, 'htdocs');
   mkdirSync(docRoot);
   const port = await freePort();
@@ -62,7 +63,6 @@ ${extra}
   try {
     await untilAccepting(port, child);
   } catch (error) {
-    rmSync(root, { recursive: true, force: true });
     throw new Error(`apache2 did not start: ${stderr}`, { cause: error });
   }
   return {
@@ -74,7 +74,6 @@ ${extra}
       // SIGTERM to the parent stops its workers too.
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
-      rmSync(root, { recursive: true, force: true });
     }),
   };
 }

@@ -2,14 +2,13 @@
  * @module Test fixtures for the CA: a temp data dir with an initialised CA, and a runner for real tools.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caPaths } from '../../certs/ca-files.js';
 import { initCa } from '../../certs/ca-init.js';
 import { loadCa } from '../../certs/load-ca.js';
 import { type Database, openDatabase } from '../../store/database.js';
 import { closedOnCleanup } from './cleanup.js';
+import { tempDir } from './temp-store.js';
 
 export interface TestCa {
   /** Temp root (holds dataDir and room for output files). */
@@ -18,13 +17,13 @@ export interface TestCa {
   db: Database;
   ca: ReturnType<typeof loadCa>;
   paths: ReturnType<typeof caPaths>;
-  /** Closes the database and removes the temp root; registered with onCleanup too. */
+  /** Closes the database; registered with onCleanup too (the temp root goes with tempDir's cleanup, after it). */
   cleanup: () => void;
 }
 
 /** A fresh data dir with a CA (RSA-3072, ~0.5 s): create once per test file. */
 export async function createTestCa(prefix = 'mailgate-ca-'): Promise<TestCa> {
-  const root = mkdtempSync(join(tmpdir(), prefix));
+  const root = tempDir(prefix);
   const dataDir = join(root, 'data');
   const db = openDatabase(dataDir);
   await initCa(db, dataDir, { commonName: 'test CA', days: 30, force: false, actor: 'test', crlDays: 7 });
@@ -34,10 +33,7 @@ export async function createTestCa(prefix = 'mailgate-ca-'): Promise<TestCa> {
     db,
     ca: loadCa(dataDir),
     paths: caPaths(dataDir),
-    cleanup: closedOnCleanup(() => {
-      db.close();
-      rmSync(root, { recursive: true, force: true });
-    }),
+    cleanup: closedOnCleanup(() => db.close()),
   };
 }
 

@@ -2,9 +2,8 @@
  * @module Starts a real gateway in-process (real TLS on an ephemeral port, temp data dir) and offers
  * real clients: raw HTTP/1.1 over TLS (request targets sent byte for byte), h2, and undici.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type IncomingHttpHeaders as H2Headers, connect as h2connect } from 'node:http2';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { issueClientCertificate } from '../../certs/issue-client.js';
@@ -12,10 +11,10 @@ import type { ClientRole } from '../../certs/rules.js';
 import { type Config, configSchema } from '../../gateway/config/schema.js';
 import { Gateway } from '../../gateway/gateway.js';
 import { createLogger } from '../../gateway/logger.js';
-import { closedOnCleanup, onCleanup } from './cleanup.js';
+import { closedOnCleanup } from './cleanup.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { eventually } from './eventually.js';
-import { withDatabase } from './temp-store.js';
+import { tempDir, withDatabase } from './temp-store.js';
 
 export interface TestGateway {
   gateway: Gateway;
@@ -39,9 +38,8 @@ export interface TestGateway {
  * @param raw config keys (upstreams and routes at least); listen.https defaults to 127.0.0.1:0.
  */
 export async function startTestGateway(raw: Record<string, unknown>, dataDir?: string): Promise<TestGateway> {
-  const root = mkdtempSync(join(tmpdir(), 'mailgate-gw-'));
   // Removed even when the gateway does not start (registered first, so it runs after close).
-  onCleanup(() => rmSync(root, { recursive: true, force: true }));
+  const root = tempDir('mailgate-gw-');
   const config = configSchema.parse({
     publicUrl: 'https://localhost',
     listen: { https: { host: '127.0.0.1', port: 0 } },
@@ -78,7 +76,6 @@ export async function startTestGateway(raw: Record<string, unknown>, dataDir?: s
     close: closedOnCleanup(async () => {
       await gateway.close(500);
       logger.flush();
-      rmSync(root, { recursive: true, force: true });
     }),
   };
 }

@@ -1,7 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 let echo: EchoUpstream;
 let gw: TestGateway;
@@ -223,13 +223,12 @@ describe('a flood of distinct source addresses', () => {
   beforeAll(async () => {
     upstream = createServer((_req, res) => res.end('ok'));
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    root = mkdtempSync(join(tmpdir(), 'mailgate-flood-'));
+    root = tempDir('mailgate-flood-');
   });
 
   afterAll(async () => {
     upstream?.closeAllConnections();
     await new Promise((resolve) => upstream?.close(resolve));
-    rmSync(root, { recursive: true, force: true });
   });
 
   it(`keeps the address table bounded over ${FLOOD_ADDRESSES} addresses from 127.0.0.0/8`, async () => {

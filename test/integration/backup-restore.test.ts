@@ -1,15 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +17,7 @@ import { runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 const ISSUER = 'https://mail.example.test';
 const DAY_MS = 86_400_000;
@@ -67,7 +58,7 @@ function fingerprint(dir: string): Record<string, string> {
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-backup-'));
+  root = tempDir('mailgate-backup-');
   echo = await startEchoUpstream();
   const dataDir = join(root, 'data');
   source = await startTestGateway(gatewayConfig(echo.url), dataDir);
@@ -130,7 +121,6 @@ afterAll(async () => {
   await source?.close();
   db?.close();
   await echo?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 describe('backup while the gateway serves traffic, restored into a new data dir', () => {

@@ -1,25 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { tool } from '../helpers/ca-fixture.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 let root: string;
 let dataDir: string;
 let out: string;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-ca-cli-'));
+  root = tempDir('mailgate-ca-cli-');
   dataDir = join(root, 'data');
   out = join(root, 'out');
   mkdirSync(out);
   const init = await runCli(['ca', 'init', '--cn', 'CLI CA', '--json'], { dataDir });
   expect(init.code, init.stderr).toBe(0);
 });
-afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** Everything a failed command must leave untouched: output files, CA files, and the rows (read directly). */
 function snapshot() {

@@ -1,11 +1,11 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { tempDir } from '../helpers/temp-store.js';
 
 const ENV = {
   ...process.env,
@@ -93,7 +93,7 @@ describe('compose.yaml: several nodes (redis and replica profiles)', () => {
 describe('the mailgate healthcheck command', () => {
   let server: Server;
   let status = 200;
-  const dir = mkdtempSync(join(tmpdir(), 'mailgate-compose-'));
+  const dir = tempDir('mailgate-compose-');
 
   beforeAll(async () => {
     execFileSync(
@@ -129,7 +129,6 @@ describe('the mailgate healthcheck command', () => {
 
   afterAll(() => {
     server.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   /**

@@ -1,8 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { type AddressInfo, createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,18 +10,17 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import { rawGet } from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
-let root: string;
+const root = tempDir('mailgate-proc-');
 let echo: EchoUpstream;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-proc-'));
   echo = await startEchoUpstream();
 });
 
 afterAll(async () => {
   await echo?.close();
-  rmSync(root, { recursive: true, force: true });
 });
 
 function configYaml(extra = '', routes = '  - { path: /, upstream: app, auth: public }\n') {

@@ -2,16 +2,16 @@
  * 1 GiB up and down through a real `mailgate serve` process, generated on the fly on both sides (nothing
  * on disk), with the gateway's resident memory sampled from /proc while the bytes stream.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 const GIB = 1024 ** 3;
 const MB = 1024 * 1024;
@@ -67,7 +67,6 @@ function sampleRss(pid: number): { stop: () => number; now: () => number } {
   };
 }
 
-let root: string;
 let upstream: Server;
 let serve: ServeProcess;
 let lastUpload: PatternCheck | undefined;
@@ -87,7 +86,7 @@ beforeAll(async () => {
     req.on('end', () => res.end(JSON.stringify({ bytes: check.bytes, intact: check.intact })));
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  root = mkdtempSync(join(tmpdir(), 'mailgate-large-'));
+  const root = tempDir('mailgate-large-');
   writeFileSync(
     join(root, 'mailgate.yaml'),
     `publicUrl: https://localhost\nlisten:\n  https: { host: 127.0.0.1, port: 0 }\nlog: { level: warn }\nupstreams:\n  app: { url: 'http://127.0.0.1:${(upstream.address() as AddressInfo).port}' }\nroutes:\n  - { path: /, upstream: app, auth: public }\n`,
@@ -100,7 +99,6 @@ afterAll(async () => {
   await serve?.stop();
   upstream?.closeAllConnections();
   await new Promise((resolve) => upstream?.close(resolve));
-  rmSync(root, { recursive: true, force: true });
 });
 
 function download(bytes: number): Promise<PatternCheck> {

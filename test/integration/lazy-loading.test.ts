@@ -4,8 +4,7 @@
  * primary and workers of `--workers 2`. Memory itself is measured by `npm run bench`, not here.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import { rawGet } from '../helpers/gateway.js';
 import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 const HOOK = fileURLToPath(new URL('../helpers/module-list.mjs', import.meta.url));
 
@@ -49,7 +49,7 @@ const running: ServeProcess[] = [];
 const cli = (...args: string[]) => runCli([...args, '--config', configPath], { cwd: root });
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-lazy-'));
+  root = tempDir('mailgate-lazy-');
   lists = join(root, 'modules');
   mkdirSync(lists);
   echo = await startEchoUpstream();
@@ -83,7 +83,6 @@ routes:
 afterAll(async () => {
   for (const serve of running) if (serve.child.exitCode === null) await serve.stop();
   await echo?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 async function serveWithHook(...args: string[]): Promise<ServeProcess> {

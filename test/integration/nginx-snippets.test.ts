@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../gateway/config/load.js';
 import { nginxConfig } from '../helpers/nginx.js';
+import { tempDir } from '../helpers/temp-store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mailgate-nginx-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('mailgate-nginx-');
 
 const SNIPPET = resolve('nginx/site.mailgate-realip.custom');
 

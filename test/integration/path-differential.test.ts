@@ -5,8 +5,7 @@
  * turns `\` into `/`, drops `;` parameters and trailing dots, then resolves dot segments.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Pool } from 'undici';
@@ -16,6 +15,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { hostilePath } from '../helpers/hostile-paths.js';
 import { nginxConfig } from '../helpers/nginx.js';
 import { freePort, untilAccepting } from '../helpers/ports.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 /** The gateway's guarded prefixes, as nginx/mailgate.example.yaml routes them. */
 const GUARDED = ['/admin', '/rspamd', '/api/emails'];
@@ -47,7 +47,7 @@ function mailcowLikeServer(port: number) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-pathdiff-'));
+  dir = tempDir('mailgate-pathdiff-');
   nginxPort = await freePort();
   writeFileSync(
     join(dir, 'nginx.conf'),
@@ -83,7 +83,6 @@ afterAll(async () => {
   await pool?.destroy();
   await gw?.close();
   nginx?.kill();
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Decodes `%HH` once, byte-wise and leniently (a malformed escape stays as it is). */

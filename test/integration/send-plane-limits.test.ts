@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { storedUsageToday } from '../helpers/send-plane.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 const ISSUER = 'https://mail.example.test';
 const RAW_CONFIG = {
@@ -38,7 +38,7 @@ beforeAll(async () => {
   if (!existsSync(CLI_MAIN))
     throw new Error(`build the CLI first: npx tsc -p tsconfig.build.json (${CLI_MAIN})`);
   echo = await startEchoUpstream();
-  root = mkdtempSync(join(tmpdir(), 'mailgate-send-limits-'));
+  root = tempDir('mailgate-send-limits-');
   dataDir = join(root, 'data');
   gw = await startGateway();
 });
@@ -46,7 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw?.close();
   await echo?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 function startGateway() {

@@ -1,7 +1,4 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   base64url,
   CompactEncrypt,
@@ -13,13 +10,14 @@ import {
   SignJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, openDatabase } from '../../store/database.js';
+import type { Database } from '../../store/database.js';
 import { issueToken } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { curlH2, type SendPlaneResponse } from '../helpers/send-plane.js';
+import { tempDatabase } from '../helpers/temp-store.js';
 
 const ISSUER = 'https://mail.example.test';
 const AUDIENCE = 'mailgate';
@@ -30,7 +28,6 @@ let echo: EchoUpstream;
 let attacker: EchoUpstream;
 let gw: TestGateway;
 let db: Database;
-let root: string;
 /** A valid token for app `shop` with scope `send`, and its id. */
 let valid: { id: string; token: string; kid: string };
 /** The gateway's own active signing key (read from the store) to craft tokens that differ in one claim. */
@@ -50,9 +47,8 @@ const send = (headers: Record<string, string> = {}, target = '/api/emails') =>
 beforeAll(async () => {
   echo = await startEchoUpstream();
   attacker = await startEchoUpstream();
-  root = mkdtempSync(join(tmpdir(), 'mailgate-send-plane-'));
-  const dataDir = join(root, 'data');
-  db = openDatabase(dataDir);
+  const store = tempDatabase('mailgate-send-plane-');
+  db = store.db;
   valid = await issue('shop', ['send']);
   gw = await startTestGateway(
     {
@@ -64,7 +60,7 @@ beforeAll(async () => {
         { path: '/', upstream: 'templates', auth: 'public' },
       ],
     },
-    dataDir,
+    store.dataDir,
   );
   const row = db.prepare('SELECT kid, private_jwk FROM signing_keys WHERE active = 1').get() as {
     kid: string;
@@ -82,10 +78,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gw?.close();
-  db?.close();
   await echo?.close();
   await attacker?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -352,20 +346,16 @@ describe('the JWT attack suite: each refused with 401 invalid_token and nothing 
   });
 
   it('a token signed by another mailgate instance (its own data dir and key)', async () => {
-    const other = openDatabase(join(root, 'other-instance'));
-    try {
-      const foreign = await issueToken(other, {
-        app: 'shop',
-        scopes: ['send'],
-        ttlMs: DAY_MS,
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        actor: 'test',
-      });
-      await expectTokenRefused(foreign.token, 'unknown signing key');
-    } finally {
-      other.close();
-    }
+    const other = tempDatabase('mailgate-other-instance-').db;
+    const foreign = await issueToken(other, {
+      app: 'shop',
+      scopes: ['send'],
+      ttlMs: DAY_MS,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      actor: 'test',
+    });
+    await expectTokenRefused(foreign.token, 'unknown signing key');
   });
 
   it('a revoked token, within a second, even after it was verified (cached) once', async () => {

@@ -1,8 +1,7 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseCommandLine } from '../../cli/parse.js';
 import { loadConfig } from '../../gateway/config/load.js';
 import { openDatabase } from '../../store/database.js';
@@ -11,14 +10,9 @@ import { TokenState } from '../../tokens/token-state.js';
 import { createTokenVerifier } from '../../tokens/verify-token.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
 import { cliContext } from '../helpers/cli-context.js';
+import { tempDir } from '../helpers/temp-store.js';
 
-let root: string;
-beforeAll(() => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-token-cli-'));
-});
-afterAll(() => {
-  rmSync(root, { recursive: true, force: true });
-});
+const root = tempDir('mailgate-token-cli-');
 
 let dirs = 0;
 const freshDataDir = () => join(root, `data-${++dirs}`);

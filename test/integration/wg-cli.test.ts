@@ -1,18 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { FlagValues } from '../../cli/command-spec.js';
 import { wgAdd, wgInit, wgList, wgRemove, wgServerConfig, wgSetEnabled } from '../../cli/commands/wg.js';
 import type { CliContext } from '../../cli/context.js';
@@ -21,15 +11,11 @@ import { addPeer } from '../../wireguard/add-peer.js';
 import { wireguardRange } from '../../wireguard/server-config.js';
 import { CLI_MAIN, runCli } from '../helpers/cli.js';
 import { cliContext } from '../helpers/cli-context.js';
-import { withDatabase } from '../helpers/temp-store.js';
-
-const root = mkdtempSync(join(tmpdir(), 'mailgate-wg-cli-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+import { tempDir, withDatabase } from '../helpers/temp-store.js';
 
 let dataDir: string;
-let n = 0;
 beforeEach(() => {
-  dataDir = join(root, `case-${++n}`, 'data');
+  dataDir = join(tempDir('mailgate-wg-cli-'), 'data');
 });
 
 type Command = (flags: FlagValues, positionals: string[], ctx: CliContext) => Promise<void>;

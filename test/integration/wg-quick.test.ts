@@ -1,24 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../store/database.js';
-import { openDatabase } from '../../store/database.js';
+import { describe, expect, it } from 'vitest';
 import { addPeer } from '../../wireguard/add-peer.js';
 import { parseWireGuardCidr } from '../../wireguard/address-pool.js';
 import { parseEndpoint } from '../../wireguard/endpoint.js';
 import { initServer } from '../../wireguard/init-server.js';
 import { setPeerEnabled } from '../../wireguard/peer-state.js';
 import { serverConfig } from '../../wireguard/server-config.js';
-
-const dir = mkdtempSync(join(tmpdir(), 'mailgate-wg-quick-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+import { tempDatabase, tempDir } from '../helpers/temp-store.js';
 
 /** `wg-quick strip` only accepts a file named like an interface (wg0.conf), hence one temp dir per config. */
 function strip(config: string): string {
-  const confDir = mkdtempSync(join(dir, 'conf-'));
-  const file = join(confDir, 'wg0.conf');
+  const file = join(tempDir('mailgate-wg-quick-'), 'wg0.conf');
   writeFileSync(file, config, { mode: 0o600 });
   return execFileSync('wg-quick', ['strip', file], { encoding: 'utf8' });
 }
@@ -32,8 +26,7 @@ function wgPubkey(privateKey: string): string {
 }
 
 describe('generated configs parse with wg-quick strip', () => {
-  const db: Database = openDatabase(join(dir, 'data'));
-  afterAll(() => db.close());
+  const { db } = tempDatabase('mailgate-wg-quick-');
   const { server } = initServer(db, {
     endpoint: parseEndpoint('vpn.example.com:51820'),
     cidr: parseWireGuardCidr('10.8.0.0/24'),
@@ -68,20 +61,16 @@ describe('generated configs parse with wg-quick strip', () => {
   });
 
   it('parses the configs of a /30 range: an IPv6 endpoint and its single peer', () => {
-    const tiny = openDatabase(join(dir, 'tiny'));
-    try {
-      initServer(tiny, {
-        endpoint: parseEndpoint('[2001:db8::7]:51820'),
-        cidr: parseWireGuardCidr('10.9.0.0/30'),
-        listenPort: 443,
-        actor: 'test',
-      });
-      expect(field(strip(serverConfig(tiny)), 'ListenPort')).toEqual(['443']);
-      const only = addPeer(tiny, { name: 'only' }, 'test');
-      expect(field(only.config, 'Address')).toEqual(['10.9.0.2/32']);
-      expect(field(strip(only.config), 'Endpoint')).toEqual(['[2001:db8::7]:51820']);
-    } finally {
-      tiny.close();
-    }
+    const { db: tiny } = tempDatabase('mailgate-wg-quick-');
+    initServer(tiny, {
+      endpoint: parseEndpoint('[2001:db8::7]:51820'),
+      cidr: parseWireGuardCidr('10.9.0.0/30'),
+      listenPort: 443,
+      actor: 'test',
+    });
+    expect(field(strip(serverConfig(tiny)), 'ListenPort')).toEqual(['443']);
+    const only = addPeer(tiny, { name: 'only' }, 'test');
+    expect(field(only.config, 'Address')).toEqual(['10.9.0.2/32']);
+    expect(field(strip(only.config), 'Endpoint')).toEqual(['[2001:db8::7]:51820']);
   });
 });

@@ -1,21 +1,11 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type OutputFile, writeBundle, writeNewFile } from '../../../admin/onboard-files.js';
 import { FileError, type MailgateError } from '../../../lib/errors.js';
+import { tempDir } from '../../helpers/temp-store.js';
 
-const root = mkdtempSync(join(tmpdir(), 'mailgate-bundle-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('mailgate-bundle-');
 let n = 0;
 
 const bundle = (dir: string): OutputFile[] => [

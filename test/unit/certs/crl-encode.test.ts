@@ -1,8 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   buildCertificate,
   caExtensions,
@@ -13,6 +12,7 @@ import { crlSerials, encodeCrl } from '../../../certs/crl-encode.js';
 import { generateRsaKey, type RsaKey } from '../../../certs/keys.js';
 import { randomSerialHex } from '../../../certs/serial.js';
 import { tool } from '../../helpers/ca-fixture.js';
+import { tempDir } from '../../helpers/temp-store.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
 const DAY = 86_400_000;
@@ -23,7 +23,7 @@ let caPath: string;
 const leaves: Array<{ serial: string; path: string }> = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-crl-'));
+  dir = tempDir('mailgate-crl-');
   caKey = await generateRsaKey(2048);
   caCert = buildCertificate({
     serialHex: randomSerialHex(),
@@ -54,8 +54,6 @@ beforeAll(async () => {
     leaves.push({ serial, path });
   }
 });
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function writeCrl(name: string, pem: string): string {
   const path = join(dir, name);

@@ -1,12 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../gateway/config/load.js';
 import { parseRedisUrl } from '../../../gateway/config/schema.js';
 import { ConfigError } from '../../../lib/errors.js';
+import { tempDir } from '../../helpers/temp-store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mailgate-config-'));
+const dir = tempDir('mailgate-config-');
 function load(yaml: string, env: NodeJS.ProcessEnv = {}) {
   const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, yaml);
@@ -79,7 +79,7 @@ workers: auto
     expect(config.listen.https.port).toBe(9443);
     expect(config.listen.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
     // Relative paths from the environment resolve against the working directory, not the file's folder.
-    const cert = join(mkdtempSync(join(tmpdir(), 'mailgate-env-tls-')), 'cert.pem');
+    const cert = join(tempDir('mailgate-env-tls-'), 'cert.pem');
     writeFileSync(cert, 'x');
     const tls = load(minimal, { MAILGATE_TLS_CERT: relative(process.cwd(), cert), MAILGATE_TLS_KEY: cert });
     expect(tls.tls).toEqual({ cert, key: cert, profile: 'intermediate' });

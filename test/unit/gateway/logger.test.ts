@@ -1,12 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../gateway/logger.js';
+import { tempDir } from '../../helpers/temp-store.js';
 
-const root = mkdtempSync(join(tmpdir(), 'mailgate-logger-'));
-
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempDir('mailgate-logger-');
 
 /** Logs through the real logger into a file and returns the lines written. */
 async function logged(write: (logger: ReturnType<typeof createLogger>) => void) {

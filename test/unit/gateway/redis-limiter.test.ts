@@ -1,11 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decisionFromReply } from '../../../gateway/redis-limiter.js';
-import { openDatabase } from '../../../store/database.js';
 import { RateLimiter } from '../../../tokens/rate-limiter.js';
 import type { TokenLimits } from '../../../tokens/token-limits.js';
+import { tempDatabase } from '../../helpers/temp-store.js';
 
 const limits: TokenLimits = { rate: { count: 5, perMs: 60_000 }, burst: 3, quotaPerDay: undefined };
 const NOON = Date.UTC(2026, 0, 1, 12);
@@ -25,7 +22,7 @@ describe('decisionFromReply', () => {
 
   it('gives the headers the local limiter gives for the same bucket', () => {
     // The local limiter's three admissions and its refusal, and the script's replies for the same state.
-    const local = new RateLimiter(openDatabase(join(mkdtempSync(join(tmpdir(), 'mg-rl-')), 'data')), {
+    const local = new RateLimiter(tempDatabase('mg-rl-').db, {
       now: () => NOON,
       flushIntervalMs: 0,
     });

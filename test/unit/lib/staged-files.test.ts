@@ -1,14 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { stageFiles } from '../../../lib/staged-files.js';
+import { tempDir } from '../../helpers/temp-store.js';
 
 let dir: string;
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailgate-stage-'));
+  dir = tempDir('mailgate-stage-');
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const files = () => [
   { path: join(dir, 'a.crt.pem'), data: 'cert', mode: 0o644 },
