@@ -37,8 +37,11 @@ export class MailgateError extends Error {
 
 /** A bad flag, argument or value supplied by the user: the CLI exits 2. */
 export class UsageError extends MailgateError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The input field at fault when one check reads several (the admin API answers it as `field`). */
+  readonly field: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; field?: string }) {
     super('ERR_USAGE', message, options);
+    this.field = options?.field;
   }
 }
 

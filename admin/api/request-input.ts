@@ -128,7 +128,8 @@ export function satisfies<T>(check: (value: T) => unknown, message?: string) {
 
 /**
  * A zod transform through `parse` (a capability's own check, returning the typed value): its UsageError
- * becomes the field's issue, with `message` instead of its own when given.
+ * becomes the field's issue (the field it names, when it checks a whole object), with `message` instead of
+ * its own when given.
  * @example ttl: z.string().transform(parsedBy((text: string) => checkTtl(text, 'ttl')))
  */
 export function parsedBy<T, R>(parse: (value: T) => R, message?: string) {
@@ -137,7 +138,11 @@ export function parsedBy<T, R>(parse: (value: T) => R, message?: string) {
       return parse(value);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
-      ctx.addIssue({ code: 'custom', message: message ?? error.message });
+      ctx.addIssue({
+        code: 'custom',
+        message: message ?? error.message,
+        ...(error.field === undefined ? {} : { path: [error.field] }),
+      });
       return z.NEVER;
     }
   };

@@ -7,13 +7,14 @@ import { z } from 'zod';
 import { formatRate } from '../../lib/duration.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { utcDay } from '../../tokens/token-bucket.js';
+import { tokenStatus } from '../../tokens/token-metadata.js';
 import { listTokens } from '../../tokens/token-store.js';
 import { loadUsage } from '../../tokens/usage-store.js';
 import type { AdminEnv } from '../admin-env.js';
 import { apiActor, auditCalls, auditedChange } from '../api/call-audit.js';
 import { formBody, validated, validQuery } from '../api/request-input.js';
 import { requireRole, roleAtLeast } from '../api/roles.js';
-import { issueTokenFor, tokenIssueBody, tokenJson } from '../api/tokens.js';
+import { issueTokenFor, tokenIssueBody } from '../api/tokens.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
 import { Badge, consoleUrl, InputField, Notice, RoleNote, relative, TableBox, Time } from './layout.js';
@@ -78,7 +79,7 @@ export function tokenRoutes(options: ConsoleOptions): Hono<AdminEnv> {
           actions
         >
           {tokens.map((token) => {
-            const { status } = tokenJson(token, now);
+            const status = tokenStatus(token, now);
             const used = usedToday.get(token.id) ?? 0;
             const quota = token.limits.quotaPerDay;
             return (

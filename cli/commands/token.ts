@@ -1,49 +1,54 @@
 /**
  * @module `mailgate token issue|list|revoke`: normalise flags, call tokens/, print.
  */
-import { formatRate, type Rate } from '../../lib/duration.js';
+import { formatRate } from '../../lib/duration.js';
 import { withDatabase } from '../../store/database.js';
 import { issueToken } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
-import { checkAppName, checkScopes } from '../../tokens/token-format.js';
 import {
-  checkQuota,
-  checkRate,
-  checkTtl,
-  DEFAULT_TOKEN_TTL,
+  checkTokenRequest,
   MAX_RATE_COUNT,
+  type TokenRequest,
+  type TokenRequestInput,
 } from '../../tokens/token-input.js';
 import type { TokenLimits } from '../../tokens/token-limits.js';
-import { findToken, listTokens, type TokenRecord } from '../../tokens/token-store.js';
+import { tokenMetadata } from '../../tokens/token-metadata.js';
+import { findToken, listTokens } from '../../tokens/token-store.js';
 import type { FlagValues } from '../command-spec.js';
 import type { CliContext } from '../context.js';
 import { optionalInteger, optionalList, optionalString, requiredString } from '../flags.js';
 
 /** The normalised flags of `token issue`. */
-export interface TokenIssueOptions {
-  app: string;
-  scopes: string[];
-  ttlMs: number;
-  rate: Rate | undefined;
-  burst: number | undefined;
-  quotaPerDay: number | undefined;
-}
+export type TokenIssueOptions = TokenRequest;
+
+/** The flag of each field of a token request. */
+const FLAG_OF: Readonly<Record<keyof TokenRequestInput, string>> = {
+  app: '--app',
+  scopes: '--scope',
+  ttl: '--ttl',
+  rate: '--rate',
+  burst: '--burst',
+  quota: '--quota',
+};
 
 /**
  * Turns `token issue` flags into typed values; every check happens here, before the store is opened.
  * @throws UsageError naming the flag.
  */
 export function parseTokenIssueFlags(flags: FlagValues): TokenIssueOptions {
-  const app = checkAppName(requiredString(flags, 'app'), '--app');
+  const app = requiredString(flags, 'app');
   requiredString(flags, 'scope');
-  const scopes = checkScopes(optionalList(flags, 'scope') ?? [], '--scope');
-  const ttlMs = checkTtl(optionalString(flags, 'ttl') ?? DEFAULT_TOKEN_TTL, '--ttl');
-  const rateText = optionalString(flags, 'rate');
-  const rate = rateText === undefined ? undefined : checkRate(rateText, '--rate');
-  const burst = optionalInteger(flags, 'burst', 1, MAX_RATE_COUNT);
-  const quotaText = optionalString(flags, 'quota');
-  const quotaPerDay = quotaText === undefined ? undefined : checkQuota(quotaText, '--quota');
-  return { app, scopes, ttlMs, rate, burst, quotaPerDay };
+  return checkTokenRequest(
+    {
+      app,
+      scopes: optionalList(flags, 'scope') ?? [],
+      ttl: optionalString(flags, 'ttl'),
+      rate: optionalString(flags, 'rate'),
+      burst: optionalInteger(flags, 'burst', 1, MAX_RATE_COUNT),
+      quota: optionalString(flags, 'quota'),
+    },
+    (field) => FLAG_OF[field],
+  );
 }
 
 function limitsJson({ rate, burst, quotaPerDay }: TokenLimits) {
@@ -78,27 +83,12 @@ export async function tokenIssue(flags: FlagValues, ctx: CliContext): Promise<vo
   }
 }
 
-function tokenStatus(token: TokenRecord, now: number) {
-  if (token.revokedAt !== undefined) return 'revoked';
-  return token.expiresAt <= now ? 'expired' : 'active';
-}
-
-const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
-
 /** `mailgate token list`: metadata of every token, never a token itself. */
 export async function tokenList(ctx: CliContext): Promise<void> {
   const now = Date.now();
-  const rows = withDatabase(ctx.dataDir, listTokens).map((t) => ({
-    id: t.id,
-    app: t.app,
-    scopes: t.scopes,
-    status: tokenStatus(t, now),
-    kid: t.kid,
-    limits: limitsJson(t.limits),
-    createdAt: iso(t.createdAt),
-    expiresAt: iso(t.expiresAt),
-    revokedAt: iso(t.revokedAt),
-    lastUsedAt: iso(t.lastUsedAt),
+  const rows = withDatabase(ctx.dataDir, listTokens).map((token) => ({
+    ...tokenMetadata(token, now),
+    limits: limitsJson(token.limits),
   }));
   if (ctx.json) {
     ctx.out(JSON.stringify(rows));
@@ -127,6 +117,8 @@ export async function tokenList(ctx: CliContext): Promise<void> {
 /** `mailgate token revoke ID`. @throws NotFoundError, ConflictError (already revoked). */
 export async function tokenRevoke(id: string, ctx: CliContext): Promise<void> {
   const token = withDatabase(ctx.dataDir, (db) => revokeToken(db, id, ctx.actor));
-  if (ctx.json) ctx.out(JSON.stringify({ id: token.id, app: token.app, revokedAt: iso(token.revokedAt) }));
-  else ctx.err(`revoked token ${token.id} (app '${token.app}'); the gateway refuses it within a second`);
+  if (ctx.json) {
+    const { id, app, revokedAt } = tokenMetadata(token, Date.now());
+    ctx.out(JSON.stringify({ id, app, revokedAt }));
+  } else ctx.err(`revoked token ${token.id} (app '${token.app}'); the gateway refuses it within a second`);
 }

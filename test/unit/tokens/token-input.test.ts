@@ -3,9 +3,11 @@ import { UsageError } from '../../../lib/errors.js';
 import {
   checkQuota,
   checkRate,
+  checkTokenRequest,
   checkTtl,
   MAX_QUOTA_PER_DAY,
   MAX_RATE_COUNT,
+  type TokenRequestInput,
 } from '../../../tokens/token-input.js';
 
 describe('token inputs', () => {
@@ -51,4 +53,46 @@ describe('token inputs', () => {
     expect(check).toThrow(UsageError);
     expect(check).toThrow(message);
   });
+
+  const request: TokenRequestInput = { app: 'shop', scopes: ['send', 'send'] };
+
+  it('checks a whole request: defaults the ttl, de-duplicates scopes, leaves unset limits unset', () => {
+    expect(checkTokenRequest(request)).toEqual({
+      app: 'shop',
+      scopes: ['send'],
+      ttlMs: 90 * 86_400_000,
+      rate: undefined,
+      burst: undefined,
+      quotaPerDay: undefined,
+    });
+    expect(
+      checkTokenRequest({ ...request, ttl: '1h', rate: '10/min', burst: 5, quota: '100/day' }),
+    ).toMatchObject({ ttlMs: 3_600_000, rate: { count: 10, perMs: 60_000 }, burst: 5, quotaPerDay: 100 });
+  });
+
+  it.each([
+    ['app', { app: 'no spaces' }, 'app must be 1-64 characters'],
+    ['scopes', { scopes: [] }, 'scopes needs at least one scope'],
+    ['ttl', { ttl: '0s' }, 'ttl must be a duration from 1s to 3650d'],
+    ['rate', { rate: 'fast' }, 'rate must be COUNT/UNIT'],
+    ['burst', { burst: 0 }, `burst must be a whole number from 1 to ${MAX_RATE_COUNT}`],
+    ['burst', { burst: 1.5 }, `burst must be a whole number from 1 to ${MAX_RATE_COUNT}`],
+    ['burst', { burst: MAX_RATE_COUNT + 1 }, `burst must be a whole number from 1 to ${MAX_RATE_COUNT}`],
+    ['quota', { quota: '5/min' }, 'quota must be COUNT/day'],
+  ] as const)(
+    'refuses a request with a bad %s, naming the field (as the caller labels it)',
+    (field, bad, message) => {
+      const refusal = (labelOf?: (field: keyof TokenRequestInput) => string) => {
+        try {
+          checkTokenRequest({ ...request, ...bad }, labelOf);
+        } catch (error) {
+          return error as UsageError;
+        }
+        throw new Error('expected a refusal');
+      };
+      expect(refusal()).toBeInstanceOf(UsageError);
+      expect(refusal()).toMatchObject({ field, message: expect.stringContaining(message) });
+      expect(refusal((name) => `--${name}`).message).toContain(`--${message}`);
+    },
+  );
 });
