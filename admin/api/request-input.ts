@@ -12,6 +12,14 @@ import { ApiError } from './api-error.js';
 /** Largest request body accepted: every admin API body is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/** Reads no body past MAX_BODY_BYTES (413 `payload_too_large`), for JSON and form bodies alike. */
+const withinBodyLimit = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: () => {
+    throw new ApiError('payload_too_large', `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+  },
+});
+
 /** RFC 8259 §11 media type, with or without parameters (`application/json; charset=utf-8`). */
 const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -35,14 +43,8 @@ export function jsonBody<S extends z.ZodType<object>>(
   schema: S,
   { optional = false }: JsonBodyOptions = {},
 ): MiddlewareHandler<AdminEnv, string, Validated<'json', S>> {
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError('payload_too_large', `the request body exceeds ${MAX_BODY_BYTES} bytes`);
-    },
-  });
   return async function jsonBodyMiddleware(c, next) {
-    await limit(c, async () => {
+    await withinBodyLimit(c, async () => {
       const text = await c.req.text();
       let value: unknown = {};
       if (text !== '' || !optional) {
@@ -74,14 +76,8 @@ export function formBody(): MiddlewareHandler<
   string,
   Validated<'form', z.ZodType<Record<string, string>>>
 > {
-  const limit = bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError('payload_too_large', `the request body exceeds ${MAX_BODY_BYTES} bytes`);
-    },
-  });
   return async function formBodyMiddleware(c, next) {
-    await limit(c, async () => {
+    await withinBodyLimit(c, async () => {
       if (!FORM_MEDIA_TYPE.test(c.req.header('content-type') ?? '')) {
         throw new ApiError('unsupported_media_type', 'the request body must be a form');
       }
