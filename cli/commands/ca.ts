@@ -89,15 +89,7 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
     password === undefined
       ? undefined
       : { password: checkPkcs12Password(password), algorithm: checkPkcs12Algorithm(algorithmText ?? '3des') };
-  const dir = outDir(flags);
-  const files = {
-    cert: join(dir, `${name}.crt.pem`),
-    key: join(dir, `${name}.key.pem`),
-    ...(p12 ? { p12: join(dir, `${name}.p12`) } : {}),
-  };
-  const force = flags.force === true;
-  requireCa(ctx);
-  if (!force) assertAbsent(Object.values(files));
+  const { files, publish } = issueOutput(flags, ctx, name, p12 !== undefined);
   const { issueClientCertificate } = await import('../../certs/issue-client.js');
   const issued = await withDatabase(ctx.dataDir, (db) =>
     issueClientCertificate(db, ctx.dataDir, {
@@ -107,16 +99,7 @@ export async function caIssueClient(flags: FlagValues, ctx: CliContext): Promise
       days,
       p12,
       actor: ctx.actor,
-      publish: (i) =>
-        writeAll(
-          dir,
-          [
-            { path: files.cert, data: i.certPem, mode: 0o644 },
-            { path: files.key, data: i.keyPem, mode: 0o600 },
-            ...(files.p12 && i.p12 ? [{ path: files.p12, data: i.p12, mode: 0o600 }] : []),
-          ],
-          force,
-        ),
+      publish: (i) => publish(i.certPem, i.keyPem, i.p12),
     }),
   );
   const summary = {
@@ -153,27 +136,14 @@ export async function caIssueServer(flags: FlagValues, ctx: CliContext): Promise
   const dns = normaliseNames(dnsNames);
   const ips = normaliseIps(optionalList(flags, 'ip') ?? []);
   const days = checkDays(optionalString(flags, 'days'), DEFAULT_SERVER_DAYS, (await ctx.config()).ca.maxDays);
-  const dir = outDir(flags);
-  const stem = dns[0]!.replace('*', 'wildcard');
-  const files = { cert: join(dir, `${stem}.crt.pem`), key: join(dir, `${stem}.key.pem`) };
-  const force = flags.force === true;
-  requireCa(ctx);
-  if (!force) assertAbsent(Object.values(files));
+  const { files, publish } = issueOutput(flags, ctx, dns[0]!.replace('*', 'wildcard'), false);
   const issued = await withDatabase(ctx.dataDir, (db) =>
     issueServerCertificate(db, ctx.dataDir, {
       dns,
       ips,
       days,
       actor: ctx.actor,
-      publish: (i) =>
-        writeAll(
-          dir,
-          [
-            { path: files.cert, data: i.chainPem, mode: 0o644 },
-            { path: files.key, data: i.keyPem, mode: 0o600 },
-          ],
-          force,
-        ),
+      publish: (i) => publish(i.chainPem, i.keyPem),
     }),
   );
   const summary = {
@@ -261,6 +231,34 @@ function writeAll(dir: string, files: OutputFile[], overwrite: boolean): void {
     out.removeCreated();
     throw error;
   }
+}
+
+/**
+ * The files `ca issue` writes for `stem` into --out: its certificate (0644), key and PKCS#12 (0600). The
+ * CA, the folder and (without --force) the files' absence are checked before any work; `publish` writes
+ * them all or none, after the certificate's record commits.
+ */
+function issueOutput(flags: FlagValues, ctx: CliContext, stem: string, withP12: boolean) {
+  const dir = outDir(flags);
+  const files: { cert: string; key: string; p12?: string } = {
+    cert: join(dir, `${stem}.crt.pem`),
+    key: join(dir, `${stem}.key.pem`),
+    ...(withP12 ? { p12: join(dir, `${stem}.p12`) } : {}),
+  };
+  const force = flags.force === true;
+  requireCa(ctx);
+  if (!force) assertAbsent(Object.values(files));
+  const publish = (certPem: string, keyPem: string, p12?: Uint8Array) =>
+    writeAll(
+      dir,
+      [
+        { path: files.cert, data: certPem, mode: 0o644 },
+        { path: files.key, data: keyPem, mode: 0o600 },
+        ...(files.p12 && p12 ? [{ path: files.p12, data: p12, mode: 0o600 }] : []),
+      ],
+      force,
+    );
+  return { files, publish };
 }
 
 function requireCa(ctx: CliContext): void {
