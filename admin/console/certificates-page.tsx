@@ -24,7 +24,7 @@ import { optionalFields } from './form-fields.js';
 import {
   Badge,
   consoleUrl,
-  dataUrl,
+  Download,
   Field,
   FilterForm,
   InputField,
@@ -233,27 +233,20 @@ export function certificateRoutes(options: ConsoleOptions): Hono<AdminEnv> {
             </button>
           </p>
           <p class="downloads">
-            <a
-              class="button"
-              download={`${issued.name}.p12`}
-              href={dataUrl('application/x-pkcs12', issued.p12!)}
-            >
+            <Download file={`${issued.name}.p12`} type="application/x-pkcs12" data={issued.p12!}>
               Download {issued.name}.p12
-            </a>{' '}
-            <a
-              class="button secondary"
-              download={`${issued.name}.crt.pem`}
-              href={dataUrl('application/x-pem-file', issued.certPem)}
+            </Download>{' '}
+            <Download
+              file={`${issued.name}.crt.pem`}
+              type="application/x-pem-file"
+              data={issued.certPem}
+              secondary
             >
               Certificate (PEM)
-            </a>{' '}
-            <a
-              class="button secondary"
-              download="mailgate-ca.pem"
-              href={dataUrl('application/x-pem-file', issued.caCertPem)}
-            >
+            </Download>{' '}
+            <Download file="mailgate-ca.pem" type="application/x-pem-file" data={issued.caCertPem} secondary>
               CA certificate
-            </a>
+            </Download>
           </p>
           <p class="muted">Nothing here is stored: leaving this page loses the file and the password.</p>
         </section>

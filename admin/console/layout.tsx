@@ -237,6 +237,33 @@ export function InputField({
   );
 }
 
+/**
+ * A table row's button posting to `action` (revoke, disable, remove): its label, and for screen readers
+ * the row it acts on; with `confirm`, console.js asks first.
+ */
+export function RowAction({
+  action,
+  label,
+  row,
+  confirm,
+  tone = 'danger',
+}: {
+  action: string;
+  label: string;
+  row: string;
+  confirm?: string | undefined;
+  tone?: 'danger' | 'secondary';
+}) {
+  return (
+    <form method="post" action={action} data-confirm={confirm}>
+      <button type="submit" class={`${tone} small`}>
+        {label}
+        <span class="sr-only">{` ${row}`}</span>
+      </button>
+    </form>
+  );
+}
+
 /** A status badge (valid, revoked, active, disabled...). */
 export function Badge({ status }: { status: string }) {
   return <span class={`badge badge-${status}`}>{status}</span>;
@@ -273,4 +300,19 @@ export function relative(ms: number, now: number): string {
 /** A `data:` URL for a download link: secrets go to the browser in the page, never to a second URL. */
 export function dataUrl(mediaType: string, data: string | Buffer): string {
   return `data:${mediaType};base64,${Buffer.from(data).toString('base64')}`;
+}
+
+/** A download button for a file the page carries itself (dataUrl: never a second URL for a secret). */
+export function Download({
+  file,
+  type,
+  data,
+  secondary = false,
+  children,
+}: PropsWithChildren<{ file: string; type: string; data: string | Buffer; secondary?: boolean }>) {
+  return (
+    <a class={secondary ? 'button secondary' : 'button'} download={file} href={dataUrl(type, data)}>
+      {children}
+    </a>
+  );
 }

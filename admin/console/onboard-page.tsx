@@ -15,7 +15,7 @@ import { adminPagesUrl } from '../onboard-guide.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { CertificateFields } from './certificates-page.js';
 import { optionalFields } from './form-fields.js';
-import { consoleUrl, dataUrl, InputField, Notice, RoleNote } from './layout.js';
+import { consoleUrl, Download, dataUrl, InputField, Notice, RoleNote } from './layout.js';
 import { ApplyReminder, ipList } from './wireguard-page.js';
 
 function OnboardForm({ maxDays, defaultDays }: { maxDays: number; defaultDays: number }) {
@@ -118,32 +118,24 @@ export function onboardRoutes(options: ConsoleOptions): Hono<AdminEnv> {
             />
             <ul class="downloads plain">
               <li>
-                <a
-                  class="button"
-                  download={bundle.names.p12}
-                  href={dataUrl('application/x-pkcs12', bundle.p12)}
-                >
+                <Download file={bundle.names.p12} type="application/x-pkcs12" data={bundle.p12}>
                   {`Certificate ${bundle.names.p12}`}
-                </a>
+                </Download>
               </li>
               <li>
-                <a class="button" download={bundle.names.conf} href={dataUrl('text/plain', bundle.conf)}>
+                <Download file={bundle.names.conf} type="text/plain" data={bundle.conf}>
                   {`Tunnel ${bundle.names.conf}`}
-                </a>
+                </Download>
               </li>
               <li>
-                <a
-                  class="button secondary"
-                  download={bundle.names.ca}
-                  href={dataUrl('application/x-pem-file', bundle.ca)}
-                >
+                <Download file={bundle.names.ca} type="application/x-pem-file" data={bundle.ca} secondary>
                   {`CA ${bundle.names.ca}`}
-                </a>
+                </Download>
               </li>
               <li>
-                <a class="button secondary" download="README.txt" href={dataUrl('text/plain', bundle.guide)}>
+                <Download file="README.txt" type="text/plain" data={bundle.guide} secondary>
                   Guide README.txt
-                </a>
+                </Download>
               </li>
             </ul>
           </div>

@@ -17,7 +17,17 @@ import { requireRole, roleAtLeast } from '../api/roles.js';
 import { issueTokenFor, tokenIssueBody } from '../api/tokens.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
-import { Badge, consoleUrl, InputField, Notice, RoleNote, relative, TableBox, Time } from './layout.js';
+import {
+  Badge,
+  consoleUrl,
+  InputField,
+  Notice,
+  RoleNote,
+  RowAction,
+  relative,
+  TableBox,
+  Time,
+} from './layout.js';
 
 const listQuery = z.strictObject({ revoked: z.string().max(64).optional() });
 
@@ -111,16 +121,12 @@ export function tokenRoutes(options: ConsoleOptions): Hono<AdminEnv> {
                 </td>
                 <td>
                   {status === 'active' && roleAtLeast(role, 'operator') && (
-                    <form
-                      method="post"
+                    <RowAction
                       action={consoleUrl(`/tokens/${token.id}/revoke`)}
-                      data-confirm={`Revoke the token of ${token.app}? Apps using it stop sending at once.`}
-                    >
-                      <button type="submit" class="danger small">
-                        {'Revoke'}
-                        <span class="sr-only">{` ${token.app} ${token.id}`}</span>
-                      </button>
-                    </form>
+                      label="Revoke"
+                      row={`${token.app} ${token.id}`}
+                      confirm={`Revoke the token of ${token.app}? Apps using it stop sending at once.`}
+                    />
                   )}
                 </td>
               </tr>

@@ -23,7 +23,18 @@ import { formBody } from '../api/request-input.js';
 import { requireRole, roleAtLeast } from '../api/roles.js';
 import { type ConsoleOptions, renderPage, viewerOf } from './app.js';
 import { optionalFields } from './form-fields.js';
-import { Badge, consoleUrl, dataUrl, InputField, Notice, RoleNote, TableBox, Time } from './layout.js';
+import {
+  Badge,
+  consoleUrl,
+  Download,
+  dataUrl,
+  InputField,
+  Notice,
+  RoleNote,
+  RowAction,
+  TableBox,
+  Time,
+} from './layout.js';
 
 /** IP addresses typed in one field, separated by commas or spaces; each names the field when it is bad. */
 export function ipList(text: string | undefined, field: string): string[] | undefined {
@@ -209,9 +220,9 @@ export function wireguardRoutes(options: ConsoleOptions): Hono<AdminEnv> {
             alt={`QR code of the WireGuard config of ${name}`}
           />
           <p class="downloads">
-            <a class="button" download={`${name}.conf`} href={dataUrl('text/plain', prepared.config)}>
+            <Download file={`${name}.conf`} type="text/plain" data={prepared.config}>
               Download {name}.conf
-            </a>
+            </Download>
           </p>
         </section>
         <ApplyReminder />
@@ -257,15 +268,12 @@ function PeerAction({
   confirm?: string;
 }) {
   return (
-    <form
-      method="post"
+    <RowAction
       action={consoleUrl(`/wireguard/${encodeURIComponent(name)}/${action}`)}
-      data-confirm={confirm}
-    >
-      <button type="submit" class={action === 'enable' ? 'secondary small' : 'danger small'}>
-        {label}
-        <span class="sr-only">{` ${name}`}</span>
-      </button>
-    </form>
+      label={label}
+      row={name}
+      confirm={confirm}
+      tone={action === 'enable' ? 'secondary' : 'danger'}
+    />
   );
 }
