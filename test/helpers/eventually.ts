@@ -1,6 +1,7 @@
 /**
  * @module Polling for a condition the gateway reaches on its own time (a store change seen, an access
- * line written, a socket closed): the one `eventually` of the test suite.
+ * line written, a socket closed): the one `eventually` of the test suite; and `clockReaches` for a
+ * promised delay.
  */
 
 /** How long `eventually` waits by default: generous, the machine running the tests is shared. */
@@ -32,4 +33,14 @@ export async function eventually<T>(
     if (Date.now() >= deadline) throw failure;
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/**
+ * Resolves once the clock reads `at` (at once when it already does). A promised delay ("refused within a
+ * second of the revocation") is checked by asking once at that moment: polling under a deadline lets each
+ * poll's own latency (a TLS handshake on a loaded machine) eat into the promise and fail the test.
+ * @example await clockReaches(revokedAt + 1_000); expect((await send(token)).status).toBe(401);
+ */
+export function clockReaches(at: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
 }

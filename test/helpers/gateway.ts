@@ -3,7 +3,11 @@
  * real clients: raw HTTP/1.1 over TLS (request targets sent byte for byte), h2, and undici.
  */
 import { readFileSync } from 'node:fs';
-import { type IncomingHttpHeaders as H2Headers, connect as h2connect } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  type IncomingHttpHeaders as H2Headers,
+  connect as h2connect,
+} from 'node:http2';
 import { join } from 'node:path';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { issueClientCertificate } from '../../certs/issue-client.js';
@@ -251,20 +255,35 @@ export interface H2Response {
   body: string;
 }
 
-/** One h2 request on a fresh session; `headers` may carry any :path. */
+/** One h2 request on a fresh session (closed after it); `headers` may carry any :path. */
 export function h2Request(
   port: number,
   headers: Record<string, string>,
   tls: ConnectionOptions = {},
   body?: string,
 ): Promise<H2Response> {
+  const session = h2connect(`https://127.0.0.1:${port}`, {
+    servername: 'localhost',
+    rejectUnauthorized: false,
+    ...tls,
+  });
+  // The exchange reports an error while it runs; one while the session closes after it fails nothing.
+  session.on('error', () => {});
+  return h2Exchange(session, headers, body).finally(() => session.close());
+}
+
+/**
+ * One h2 request on `session`, left open for more (several may run at once on it); rejects on a stream or
+ * session error.
+ * @example const [a, b] = await Promise.all([h2Exchange(session, { ':path': '/a' }), h2Exchange(session, { ':path': '/b' })])
+ */
+export function h2Exchange(
+  session: ClientHttp2Session,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<H2Response> {
   return new Promise((resolve, reject) => {
-    const session = h2connect(`https://127.0.0.1:${port}`, {
-      servername: 'localhost',
-      rejectUnauthorized: false,
-      ...tls,
-    });
-    session.on('error', reject);
+    session.once('error', reject);
     const stream = session.request(
       { ':method': 'GET', ':authority': 'localhost', ...headers },
       { endStream: body === undefined },
@@ -279,11 +298,11 @@ export function h2Request(
       text += chunk;
     });
     stream.on('error', (error) => {
-      session.close();
+      session.off('error', reject);
       reject(error);
     });
     stream.on('end', () => {
-      session.close();
+      session.off('error', reject);
       resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: text });
     });
     if (body !== undefined) stream.end(body);
