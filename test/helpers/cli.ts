@@ -2,17 +2,13 @@
  * @module Spawns the built CLI (`node dist/cli/main.js`) with a data dir and captures its output.
  * Build first: `npx tsc -p tsconfig.build.json`.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type ProcessRun, runProcess } from './run-process.js';
 
 /** Absolute path of the compiled entry point. */
 export const CLI_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = ProcessRun;
 
 export interface RunCliOptions {
   /** Passed as --data-dir (omitted when undefined). */
@@ -34,23 +30,10 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('MAILGATE_')) env[key] = value;
   const argv = [CLI_MAIN, ...args, ...(options.dataDir === undefined ? [] : ['--data-dir', options.dataDir])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, {
-      cwd: options.cwd,
-      env: { ...env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 20_000,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+  return runProcess(process.execPath, argv, {
+    cwd: options.cwd,
+    env: { ...env, ...options.env },
+    input: options.input,
+    timeoutMs: options.timeoutMs ?? 20_000,
   });
 }

@@ -4,13 +4,14 @@
  * events and contacts over https with the gateway's CA.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { freePort, untilAccepting } from '../helpers/ports.js';
+import { runProcess } from '../helpers/run-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 const CLIENT = fileURLToPath(new URL('./caldav-client.py', import.meta.url));
 
@@ -22,7 +23,7 @@ let caFile: string;
 let collections: string;
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-radicale-'));
+  root = tempDir('mailgate-radicale-');
   const port = await freePort();
   collections = join(root, 'collections');
   writeFileSync(
@@ -46,35 +47,13 @@ afterAll(async () => {
   await gw?.close();
   if (radicale && radicale.exitCode === null) radicale.kill('SIGTERM');
   await radicaleExited;
-  rmSync(root, { recursive: true, force: true });
 });
-
-/** Runs `command` to its end (asynchronously: the gateway runs in this process). */
-function run(
-  command: string,
-  args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? process.env });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(options.input ?? '');
-  });
-}
 
 /** Runs the python client against `url` and returns its steps by name. */
 async function runClient(
   url: string,
 ): Promise<{ steps: Record<string, Record<string, unknown>>; output: string }> {
-  const { output } = await run('/usr/bin/python3', [CLIENT, url, caFile]);
+  const { output } = await runProcess('/usr/bin/python3', [CLIENT, url, caFile]);
   const steps: Record<string, Record<string, unknown>> = {};
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -144,7 +123,7 @@ verify = "${caFile}"
     );
     const env = { ...process.env, HOME: root };
     const vdirsyncer = (...args: string[]) =>
-      run('vdirsyncer', ['-c', config, ...args], { input: 'y\ny\n', env });
+      runProcess('vdirsyncer', ['-c', config, ...args], { input: 'y\ny\n', env });
     const remote = join(collections, 'collection-root', 'bob', 'friends');
 
     const discovered = await vdirsyncer('discover', 'contacts');

@@ -3,13 +3,13 @@
  * compliance suite as the client (directly and through the gateway: the same results), plus checks of
  * what the upstream received (Destination, Depth, Overwrite, If, Lock-Token, Timeout, bodies).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApacheDav, startApacheDav } from '../helpers/apache-dav.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { h2Request, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { runProcess } from '../helpers/run-process.js';
 
 let apache: ApacheDav;
 let echo: EchoUpstream;
@@ -44,32 +44,19 @@ afterAll(async () => {
 });
 
 /** Runs litmus against `url` and returns its per-suite summaries and the names of failed tests. */
-function litmus(
+async function litmus(
   url: string,
   tests?: string,
 ): Promise<{ summaries: string[]; failed: string[]; output: string }> {
-  return new Promise((resolve, reject) => {
-    // Async: the gateway runs in this process and must keep serving while litmus talks to it.
-    const child = spawn('litmus', ['--keep-going', url], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: tests ? { ...process.env, TESTS: tests } : process.env,
-    });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', () => {
-      const summaries = [
-        ...output.matchAll(/summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/g),
-      ].map((m) => `${m[1]}: ${m[3]}/${m[2]} passed`);
-      const failed = [...output.matchAll(/(\d+)\. (\w+)\.+ FAIL/g)].map((m) => m[2]!);
-      resolve({ summaries, failed, output });
-    });
+  // Async: the gateway runs in this process and must keep serving while litmus talks to it.
+  const { output } = await runProcess('litmus', ['--keep-going', url], {
+    env: tests ? { ...process.env, TESTS: tests } : process.env,
   });
+  const summaries = [
+    ...output.matchAll(/summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed/g),
+  ].map((m) => `${m[1]}: ${m[3]}/${m[2]} passed`);
+  const failed = [...output.matchAll(/(\d+)\. (\w+)\.+ FAIL/g)].map((m) => m[2]!);
+  return { summaries, failed, output };
 }
 
 describe('litmus WebDAV compliance suite against Apache mod_dav', () => {
