@@ -188,14 +188,18 @@ function parseResponse(raw: string): RawResponse {
   return { status, headers, body, raw };
 }
 
-/** A TLS connection to the gateway speaking HTTP/1.1 (ALPN), for requests written byte by byte. */
-export function openRawH1(port: number): TLSSocket {
+/**
+ * A TLS connection to the gateway speaking HTTP/1.1 (ALPN), for requests written byte by byte; `tls` adds
+ * to or replaces the options (a client certificate, a CA to verify against).
+ */
+export function openRawH1(port: number, tls: ConnectionOptions = {}): TLSSocket {
   return tlsConnect({
     host: '127.0.0.1',
     port,
     servername: 'localhost',
     ALPNProtocols: ['http/1.1'],
     rejectUnauthorized: false,
+    ...tls,
   });
 }
 
@@ -207,20 +211,11 @@ export function rawRequest(port: number, request: string, tls: ConnectionOptions
   return new Promise((resolve, reject) => {
     let reused = false;
     let session: Buffer | undefined;
-    const socket = tlsConnect(
-      {
-        host: '127.0.0.1',
-        port,
-        servername: 'localhost',
-        ALPNProtocols: ['http/1.1'],
-        rejectUnauthorized: false,
-        ...tls,
-      },
-      () => {
-        reused = socket.isSessionReused();
-        socket.write(request);
-      },
-    );
+    const socket = openRawH1(port, tls);
+    socket.once('secureConnect', () => {
+      reused = socket.isSessionReused();
+      socket.write(request);
+    });
     // A connection nobody answers (e.g. handed to a worker as it died) fails instead of hanging the test.
     socket.setTimeout(10_000, () => socket.destroy(new Error('no answer in 10 s')));
     socket.on('session', (ticket: Buffer) => {

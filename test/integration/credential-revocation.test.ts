@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { withDatabase } from '../../store/database.js';
@@ -11,6 +11,7 @@ import { eventually } from '../helpers/eventually.js';
 import {
   ADMIN_PLANE,
   issueTestCertificate,
+  openRawH1,
   rawGet,
   startTestGateway,
   type TestGateway,
@@ -206,14 +207,7 @@ describe('connections carrying a revoked certificate', () => {
   it('HTTP/1.1: the connection, with a response in flight, is closed and the upstream request ends', async () => {
     const credential = await issueCertificate('kim');
     const before = seen.length;
-    const socket = tlsConnect({
-      host: '127.0.0.1',
-      port: gw.port,
-      servername: 'localhost',
-      ca: gw.caPem,
-      ALPNProtocols: ['http/1.1'],
-      ...credential.tls,
-    });
+    const socket = openRawH1(gw.port, { ca: gw.caPem, rejectUnauthorized: true, ...credential.tls });
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {

@@ -2,10 +2,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { openRawH1, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** The upstream's timeout; every scenario that must pass lasts at least three times as long. */
 const TIMEOUT_MS = 500;
@@ -160,13 +159,7 @@ describe('upstream timeouts', () => {
     const socketBefore = await upstreamErrors('socket');
     const abortedBefore = await upstreamErrors('aborted');
     const upgradesBefore = upgrades.length;
-    const client = tlsConnect({
-      host: '127.0.0.1',
-      port: gw.port,
-      servername: 'localhost',
-      ALPNProtocols: ['http/1.1'],
-      rejectUnauthorized: false,
-    });
+    const client = openRawH1(gw.port);
     client.on('error', () => {});
     client.write(
       'GET /ws/leaving HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
