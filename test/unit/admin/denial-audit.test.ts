@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { createDenialAudit } from '../../../admin/denial-audit.js';
+import { type AdminDenial, createDenialAudit } from '../../../admin/denial-audit.js';
 import { readAudit } from '../../../store/audit.js';
 import { AuditBuffer } from '../../../store/audit-buffer.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
 
 const T = Date.parse('2026-12-01T00:00:00Z');
+
+/** A denial of a request that presented no certificate. */
+const uncertified = (client: string, reason: AdminDenial['reason'], target: string): AdminDenial => ({
+  client,
+  reason,
+  principal: undefined,
+  target,
+});
 
 describe('createDenialAudit', () => {
   it('tallies per client, reason and certificate per window, with the first target truncated', () => {
@@ -13,18 +21,8 @@ describe('createDenialAudit', () => {
     const audit = new AuditBuffer(db, () => now);
     const recordDenial = createDenialAudit({ audit, windowMs: 60_000, now: () => now });
     for (let i = 0; i < 1000; i++)
-      recordDenial({
-        client: '203.0.113.9',
-        reason: 'no_certificate',
-        principal: undefined,
-        target: `GET /${'x'.repeat(300)}${i}`,
-      });
-    recordDenial({
-      client: '203.0.113.9',
-      reason: 'source_not_allowed',
-      principal: undefined,
-      target: 'GET /a',
-    });
+      recordDenial(uncertified('203.0.113.9', 'no_certificate', `GET /${'x'.repeat(300)}${i}`));
+    recordDenial(uncertified('203.0.113.9', 'source_not_allowed', 'GET /a'));
     recordDenial({
       client: '10.8.0.2',
       reason: 'role_not_allowed',
@@ -34,12 +32,7 @@ describe('createDenialAudit', () => {
     });
     audit.flush();
     now = T + 60_000;
-    recordDenial({
-      client: '203.0.113.9',
-      reason: 'no_certificate',
-      principal: undefined,
-      target: 'GET /next-window',
-    });
+    recordDenial(uncertified('203.0.113.9', 'no_certificate', 'GET /next-window'));
     audit.close();
     const rows = readAudit(db, 0);
     expect(rows).toHaveLength(4);
@@ -60,12 +53,7 @@ describe('createDenialAudit', () => {
     const audit = new AuditBuffer(db, () => T);
     const recordDenial = createDenialAudit({ audit, maxTalliesPerWindow: 10, now: () => T });
     for (let i = 0; i < 5000; i++)
-      recordDenial({
-        client: `2001:db8::${i.toString(16)}`,
-        reason: 'no_certificate',
-        principal: undefined,
-        target: 'GET /',
-      });
+      recordDenial(uncertified(`2001:db8::${i.toString(16)}`, 'no_certificate', 'GET /'));
     audit.close();
     const rows = readAudit(db, 0);
     expect(rows).toHaveLength(11);

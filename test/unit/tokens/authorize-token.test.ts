@@ -1,30 +1,21 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../../store/database.js';
 import { authorizeToken } from '../../../tokens/authorize-token.js';
-import { issueToken } from '../../../tokens/issue-token.js';
 import { revokeToken } from '../../../tokens/revoke-token.js';
 import { rotateSigningKey } from '../../../tokens/signing-keys.js';
 import { TokenState } from '../../../tokens/token-state.js';
 import { createTokenVerifier } from '../../../tokens/verify-token.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
+import { issueTestToken, TEST_ISSUER } from '../../helpers/test-token.js';
 
-const ISSUER = 'https://mail.example.com';
 let db: Database;
 
-const issue = (scopes: string[]) =>
-  issueToken(db, {
-    app: 'shop',
-    scopes,
-    ttlMs: 3_600_000,
-    issuer: ISSUER,
-    audience: 'mailgate',
-    actor: 'test',
-  });
+const issue = (scopes: string[]) => issueTestToken(db, { scopes, actor: 'test' });
 
 function gateway() {
   const state = new TokenState(db);
   const verifier = createTokenVerifier({
-    issuer: ISSUER,
+    issuer: TEST_ISSUER,
     audience: 'mailgate',
     resolveKey: (k) => state.resolveKey(k),
   });

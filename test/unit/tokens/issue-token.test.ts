@@ -8,23 +8,19 @@ import { TokenState } from '../../../tokens/token-state.js';
 import { findToken } from '../../../tokens/token-store.js';
 import { createTokenVerifier } from '../../../tokens/verify-token.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
+import { testTokenOptions } from '../../helpers/test-token.js';
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
-const base: IssueTokenOptions = {
-  app: 'shop',
+const base: IssueTokenOptions = testTokenOptions({
   scopes: ['send:welcome', 'send:reset'],
   ttlMs: 90 * 86_400_000,
-  issuer: 'https://mail.example.com',
-  audience: 'mailgate',
-  actor: 'cli:test',
   now: NOW,
-};
+});
 
-let _dir: string;
 let db: Database;
 
 beforeEach(() => {
-  ({ dataDir: _dir, db } = tempDatabase('mailgate-issue-'));
+  ({ db } = tempDatabase('mailgate-issue-'));
 });
 
 describe('issueToken', () => {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../../store/database.js';
-import { issueToken } from '../../../tokens/issue-token.js';
 import { RateLimiter } from '../../../tokens/rate-limiter.js';
 import type { TokenLimits } from '../../../tokens/token-limits.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
+import { issueTestToken } from '../../helpers/test-token.js';
 
 const NOON = Date.UTC(2026, 10, 28, 12, 0, 0);
 const MIDNIGHT = Date.UTC(2026, 10, 29);
@@ -27,15 +27,7 @@ const usage = () => db.prepare('SELECT token_id, day, count FROM token_usage ORD
 
 beforeEach(async () => {
   ({ db } = tempDatabase('mailgate-limiter-'));
-  ({ id: tokenId } = await issueToken(db, {
-    app: 'shop',
-    scopes: ['send'],
-    ttlMs: 86_400_000,
-    issuer: 'https://mail.example.com',
-    audience: 'mailgate',
-    actor: 'test',
-    now: NOON,
-  }));
+  ({ id: tokenId } = await issueTestToken(db, { ttlMs: 86_400_000, actor: 'test', now: NOON }));
 });
 
 afterEach(() => {

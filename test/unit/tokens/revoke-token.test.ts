@@ -1,28 +1,20 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readAudit } from '../../../store/audit.js';
 import type { Database } from '../../../store/database.js';
-import { issueToken } from '../../../tokens/issue-token.js';
 import { revokeToken } from '../../../tokens/revoke-token.js';
 import { findToken } from '../../../tokens/token-store.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
+import { issueTestToken } from '../../helpers/test-token.js';
 
-let _dir: string;
 let db: Database;
 
 beforeEach(() => {
-  ({ dataDir: _dir, db } = tempDatabase('mailgate-revoke-'));
+  ({ db } = tempDatabase('mailgate-revoke-'));
 });
 
 describe('revokeToken', () => {
   it('revokes once (audited), then refuses as a conflict; unknown ids are not found', async () => {
-    const { id } = await issueToken(db, {
-      app: 'shop',
-      scopes: ['send'],
-      ttlMs: 3_600_000,
-      issuer: 'https://mail.example.com',
-      audience: 'mailgate',
-      actor: 'cli:test',
-    });
+    const { id } = await issueTestToken(db);
     expect(revokeToken(db, id, 'cli:test', 1_000).revokedAt).toBe(1_000);
     expect(findToken(db, id)!.revokedAt).toBe(1_000);
     expect(readAudit(db, 0).at(-1)).toMatchObject({

@@ -10,11 +10,10 @@ import {
 import { KEY_ID } from '../../../tokens/token-format.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
 
-let _dir: string;
 let db: Database;
 
 beforeEach(() => {
-  ({ dataDir: _dir, db } = tempDatabase('mailgate-keys-'));
+  ({ db } = tempDatabase('mailgate-keys-'));
 });
 
 describe('signing keys', () => {

@@ -1,25 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../../store/database.js';
-import { issueToken } from '../../../tokens/issue-token.js';
 import { revokeToken } from '../../../tokens/revoke-token.js';
 import { rotateSigningKey } from '../../../tokens/signing-keys.js';
 import { TokenState } from '../../../tokens/token-state.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
+import { issueTestToken } from '../../helpers/test-token.js';
 
 let dir: string;
 let db: Database;
 let cli: Database;
 
-const issue = (overrides = {}) =>
-  issueToken(cli, {
-    app: 'shop',
-    scopes: ['send'],
-    ttlMs: 3_600_000,
-    issuer: 'https://mail.example.com',
-    audience: 'mailgate',
-    actor: 'cli:test',
-    ...overrides,
-  });
+const issue = (overrides = {}) => issueTestToken(cli, overrides);
 
 beforeEach(() => {
   ({ dataDir: dir, db } = tempDatabase('mailgate-state-'));
