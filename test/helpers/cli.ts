@@ -2,8 +2,12 @@
  * @module Spawns the built CLI (`node dist/cli/main.js`) with a data dir and captures its output.
  * Build first: `npx tsc -p tsconfig.build.json`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { type ProcessRun, runProcess } from './run-process.js';
+import { tempDir } from './temp-store.js';
 
 /** Absolute path of the compiled entry point. */
 export const CLI_MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -36,4 +40,22 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     input: options.input,
     timeoutMs: options.timeoutMs ?? 20_000,
   });
+}
+
+/**
+ * Issues client certificate `name` with `ca issue client` through `cli` (which adds the config or data
+ * dir) into a fresh folder, and returns its PEMs for a TLS client.
+ * @example const { cert, key } = await issueCliCertificate(cli, 'laptop')
+ */
+export async function issueCliCertificate(
+  cli: (...args: string[]) => Promise<CliRun>,
+  name: string,
+): Promise<{ cert: string; key: string }> {
+  const out = tempDir('mailgate-cert-');
+  const issued = await cli('ca', 'issue', 'client', '--name', name, '--out', out);
+  expect(issued.code, issued.stderr).toBe(0);
+  return {
+    cert: readFileSync(join(out, `${name}.crt.pem`), 'utf8'),
+    key: readFileSync(join(out, `${name}.key.pem`), 'utf8'),
+  };
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { closedOnCleanup } from './cleanup.js';
 import { CLI_MAIN } from './cli.js';
 import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
+import { eventually } from './eventually.js';
 import { tempDir } from './temp-store.js';
 
 export interface ServeProcess {
@@ -68,6 +69,22 @@ export function startServe(
       clearTimeout(timer);
       reject(new Error(`serve exited with ${code}: ${err}`));
     });
+  });
+}
+
+/**
+ * Every listener's address, from the 'mailgate listening' log line (with workers, printed once all of
+ * them listen).
+ * @example const { admin } = await listenerAddresses(serve)
+ */
+export function listenerAddresses(serve: ServeProcess): Promise<Record<string, { port: number }>> {
+  return eventually(async () => {
+    const line = serve
+      .stdout()
+      .split('\n')
+      .find((l) => l.includes('"msg":"mailgate listening"'));
+    if (!line) throw new Error('no listening line yet');
+    return (JSON.parse(line) as { addresses: Record<string, { port: number }> }).addresses;
   });
 }
 

@@ -1,16 +1,16 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { issueCliCertificate, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { type RawResponse, rawGet } from '../helpers/gateway.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { admittedOf, storedUsageToday } from '../helpers/send-plane.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { listenerAddresses, type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 // A real redis-server and three real gateway processes: node 0 is the origin (its store is the system of
 // record, the CLI runs there), nodes 1 and 2 are replicas with data dirs of their own that know only what
@@ -50,20 +50,13 @@ async function startNode(index: number) {
   const configPath = join(root, `node${index}.yaml`);
   writeFileSync(configPath, configYaml(index));
   const node = await startServe(['--config', configPath], { cwd: root });
-  const listening = await eventually(async () => {
-    const line = node
-      .stdout()
-      .split('\n')
-      .find((l) => l.includes('"msg":"mailgate listening"'));
-    if (!line) throw new Error('no listening line yet');
-    return JSON.parse(line) as { addresses: Record<string, { port: number }> };
-  });
+  const { admin } = await listenerAddresses(node);
   nodes[index] = node;
-  adminPorts[index] = listening.addresses.admin!.port;
+  adminPorts[index] = admin!.port;
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-redis-'));
+  root = tempDir('mailgate-redis-');
   echo = await startEchoUpstream();
   redis = await startRedis();
   await startNode(0);
@@ -79,7 +72,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(nodes.map((node) => (node?.child.exitCode === null ? node.stop() : undefined)));
   await echo?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 const send = (node: ServeProcess, token: string, path = '/api/emails') =>
@@ -255,11 +247,7 @@ describe('revocations published by the origin, enforced on every node within one
   });
 
   it("a revoked certificate: no new handshake, no session resumed with another node's ticket, open connections closed", async () => {
-    const out = mkdtempSync(join(root, 'cert-'));
-    const issued = await cli('ca', 'issue', 'client', '--name', 'laptop', '--out', out);
-    expect(issued.code, issued.stderr).toBe(0);
-    const cert = readFileSync(join(out, 'laptop.crt.pem'), 'utf8');
-    const key = readFileSync(join(out, 'laptop.key.pem'), 'utf8');
+    const { cert, key } = await issueCliCertificate(cli, 'laptop');
     const admin = (index: number, session?: Buffer) =>
       rawGet(adminPorts[index]!, '/console', {}, { cert, key, ...(session ? { session } : {}) });
     // Every replica learns the new certificate's role from Redis.
@@ -370,14 +358,7 @@ describe('a node with workers', () => {
     );
     const node = await startServe(['--config', configPath, '--workers', '2'], { cwd: root });
     try {
-      const metricsPort = await eventually(async () => {
-        const line = node
-          .stdout()
-          .split('\n')
-          .find((l) => l.includes('"msg":"mailgate listening"'));
-        if (!line) throw new Error('no listening line yet');
-        return (JSON.parse(line) as { addresses: { metrics: { port: number } } }).addresses.metrics.port;
-      });
+      const metricsPort = (await listenerAddresses(node)).metrics!.port;
       const burst = 6;
       const { token } = await issueToken('--rate', '1/min', '--burst', String(burst));
       await eventually(async () => expect((await send(node, token, '/api/probe')).status).toBe(403));

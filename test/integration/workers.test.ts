@@ -1,16 +1,16 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_MAIN, runCli } from '../helpers/cli.js';
+import { CLI_MAIN, issueCliCertificate, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { type RawResponse, rawGet } from '../helpers/gateway.js';
 import { admittedOf, storedUsageToday } from '../helpers/send-plane.js';
-import { type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { listenerAddresses, type ServeProcess, startServe } from '../helpers/serve-process.js';
+import { tempDir } from '../helpers/temp-store.js';
 
 // A real 3-worker gateway (node:cluster) with real TLS: what the workers share must hold across them.
 const WORKERS = 3;
@@ -45,27 +45,19 @@ ${extraRoutes}  - { path: /, upstream: app, auth: public }
 const cli = (...args: string[]) => runCli([...args, '--config', configPath], { cwd: root });
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'mailgate-workers-'));
+  root = tempDir('mailgate-workers-');
   configPath = join(root, 'mailgate.yaml');
   echo = await startEchoUpstream();
   writeFileSync(configPath, configYaml());
   serve = await startServe(['--config', configPath, '--workers', String(WORKERS)], { cwd: root });
-  const listening = await eventually(async () => {
-    const line = serve
-      .stdout()
-      .split('\n')
-      .find((l) => l.includes('"msg":"mailgate listening"'));
-    if (!line) throw new Error('no listening line yet');
-    return JSON.parse(line) as { addresses: Record<string, { port: number }> };
-  });
-  adminPort = listening.addresses.admin!.port;
-  metricsPort = listening.addresses.metrics!.port;
+  const listening = await listenerAddresses(serve);
+  adminPort = listening.admin!.port;
+  metricsPort = listening.metrics!.port;
 }, 60_000);
 
 afterAll(async () => {
   if (serve && serve.child.exitCode === null) await serve.stop();
   await echo?.close();
-  if (root) rmSync(root, { recursive: true, force: true });
 });
 
 type TlsResponse = RawResponse;
@@ -243,11 +235,7 @@ describe('serve --workers 3', () => {
   });
 
   it('revokes a client certificate on every worker: no new handshake, no resumed session', async () => {
-    const out = mkdtempSync(join(root, 'cert-'));
-    const issued = await cli('ca', 'issue', 'client', '--name', 'laptop', '--out', out);
-    expect(issued.code, issued.stderr).toBe(0);
-    const cert = readFileSync(join(out, 'laptop.crt.pem'), 'utf8');
-    const key = readFileSync(join(out, 'laptop.key.pem'), 'utf8');
+    const { cert, key } = await issueCliCertificate(cli, 'laptop');
     const admin = (session?: Buffer) => get(adminPort, '/console', {}, { cert, key, session });
     // Every worker learns the new serial from the store (its role is checked against it) within 200 ms.
     const ok = await eventually(async () => {
