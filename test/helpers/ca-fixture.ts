@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { caPaths } from '../../certs/ca-files.js';
 import { initCa } from '../../certs/ca-init.js';
 import { loadCa } from '../../certs/load-ca.js';
+import { type AuditEntry, readAudit } from '../../store/audit.js';
 import { type Database, openDatabase } from '../../store/database.js';
 import { closedOnCleanup } from './cleanup.js';
 import { tempDir } from './temp-store.js';
@@ -35,6 +36,11 @@ export async function createTestCa(prefix = 'mailgate-ca-'): Promise<TestCa> {
     paths: caPaths(dataDir),
     cleanup: closedOnCleanup(() => db.close()),
   };
+}
+
+/** The audit record of `action` on `target` (its detail parsed), or undefined. */
+export function auditOf(db: Database, action: string, target: string): AuditEntry | undefined {
+  return readAudit(db, 0).find((entry) => entry.action === action && entry.target === target);
 }
 
 /** Runs a system tool synchronously and returns its exit status and output (never throws on failure). */

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type OutputFile, writeBundle, writeNewFile } from '../../../admin/onboard-files.js';
-import { FileError, type MailgateError } from '../../../lib/errors.js';
+import { FileError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/temp-store.js';
+import { thrownBy } from '../../helpers/thrown.js';
 
 const root = tempDir('mailgate-bundle-');
 let n = 0;
@@ -13,15 +14,6 @@ const bundle = (dir: string): OutputFile[] => [
   { path: join(dir, 'b.key.pem'), data: 'b', mode: 0o600 },
   { path: join(dir, 'c.conf'), data: 'c', mode: 0o600 },
 ];
-
-function failure(run: () => unknown): MailgateError {
-  try {
-    run();
-  } catch (error) {
-    return error as MailgateError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('writeBundle', () => {
   it('creates missing folders 0700 and writes every file with its mode', () => {
@@ -37,7 +29,7 @@ describe('writeBundle', () => {
     const top = join(root, `case-${++n}`);
     const dir = join(top, 'out');
     let writes = 0;
-    const error = failure(() =>
+    const error = thrownBy(() =>
       writeBundle(dir, bundle(dir), (file) => {
         if (++writes === 3) throw new FileError('injected');
         writeNewFile(file);
@@ -59,7 +51,7 @@ describe('writeBundle', () => {
     const dir = join(root, `case-${++n}`);
     mkdirSync(dir);
     writeFileSync(join(dir, 'c.conf'), 'old');
-    const error = failure(() => writeBundle(dir, bundle(dir)));
+    const error = thrownBy(() => writeBundle(dir, bundle(dir)));
     expect(error.code).toBe('ERR_CONFLICT');
     expect(error.message).toContain('c.conf');
     expect(readdirSync(dir)).toEqual(['c.conf']);
@@ -69,8 +61,8 @@ describe('writeBundle', () => {
   it('refuses a folder path that is a file or lies below one', () => {
     const file = join(root, `case-${++n}`);
     writeFileSync(file, 'x');
-    expect(failure(() => writeBundle(file, bundle(file))).code).toBe('ERR_FILE');
-    expect(failure(() => writeBundle(join(file, 'out'), bundle(join(file, 'out')))).code).toBe('ERR_FILE');
+    expect(thrownBy(() => writeBundle(file, bundle(file))).code).toBe('ERR_FILE');
+    expect(thrownBy(() => writeBundle(join(file, 'out'), bundle(join(file, 'out')))).code).toBe('ERR_FILE');
     expect(readFileSync(file, 'utf8')).toBe('x');
   });
 });

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueClientCertificate } from '../../../certs/issue-client.js';
-import { createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
+import { auditOf, createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
 import { tempDatabase } from '../../helpers/temp-store.js';
 
 let t: TestCa;
@@ -72,14 +72,10 @@ describe('issueClientCertificate', () => {
       'URI:urn:mailgate:role:operator',
     ]);
     expect(row.not_after).toBe(issued.notAfter);
-    const audit = t.db
-      .prepare("SELECT * FROM audit WHERE action = 'ca.issue' AND target = ?")
-      .get(issued.serial) as {
-      actor: string;
-      detail: string;
-    };
-    expect(audit.actor).toBe('cli:test@host');
-    expect(JSON.parse(audit.detail)).toMatchObject({ kind: 'client', name: 'alice', role: 'operator' });
+    expect(auditOf(t.db, 'ca.issue', issued.serial)).toMatchObject({
+      actor: 'cli:test@host',
+      detail: { kind: 'client', name: 'alice', role: 'operator' },
+    });
   });
 
   it('keeps the p12 password out of the audit trail and the store', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCertificates, revokedSerials } from '../../../certs/certificate-store.js';
 import { issueClientCertificate } from '../../../certs/issue-client.js';
 import { revokeCertificate } from '../../../certs/revoke.js';
-import { createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
+import { auditOf, createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
 
 let t: TestCa;
 const issue = (name: string) =>
@@ -39,14 +39,9 @@ describe('revokeCertificate', () => {
     const text = tool('openssl', ['crl', '-in', t.paths.crl, '-noout', '-text']).stdout;
     expect(text).toContain(`Serial Number: ${a.serial.toUpperCase()}`);
     expect(text).toMatch(/CRL Reason Code:\s+Key Compromise/);
-    const audit = t.db
-      .prepare("SELECT actor, detail FROM audit WHERE action = 'ca.revoke' AND target = ?")
-      .get(a.serial) as {
-      actor: string;
-      detail: string;
-    };
-    expect(audit.actor).toBe('cli:me@host');
-    expect(JSON.parse(audit.detail)).toEqual({ kind: 'client', name: 'frank', reason: 'keyCompromise' });
+    const audit = auditOf(t.db, 'ca.revoke', a.serial);
+    expect(audit?.actor).toBe('cli:me@host');
+    expect(audit?.detail).toEqual({ kind: 'client', name: 'frank', reason: 'keyCompromise' });
   });
 
   it('revokes by a name that matches exactly one valid certificate', async () => {

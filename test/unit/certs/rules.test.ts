@@ -7,15 +7,12 @@ import {
   checkReason,
   checkRole,
 } from '../../../certs/rules.js';
+import { thrownBy } from '../../helpers/thrown.js';
 
 function usage(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    expect((error as { code: string }).code).toBe('ERR_USAGE');
-    return (error as Error).message;
-  }
-  throw new Error('expected a UsageError');
+  const error = thrownBy(fn);
+  expect(error.code).toBe('ERR_USAGE');
+  return error.message;
 }
 
 describe('checkClientName', () => {

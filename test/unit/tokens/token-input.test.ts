@@ -9,6 +9,7 @@ import {
   MAX_RATE_COUNT,
   type TokenRequestInput,
 } from '../../../tokens/token-input.js';
+import { thrownBy } from '../../helpers/thrown.js';
 
 describe('token inputs', () => {
   it.each([
@@ -82,14 +83,8 @@ describe('token inputs', () => {
   ] as const)(
     'refuses a request with a bad %s, naming the field (as the caller labels it)',
     (field, bad, message) => {
-      const refusal = (labelOf?: (field: keyof TokenRequestInput) => string) => {
-        try {
-          checkTokenRequest({ ...request, ...bad }, labelOf);
-        } catch (error) {
-          return error as UsageError;
-        }
-        throw new Error('expected a refusal');
-      };
+      const refusal = (labelOf?: (field: keyof TokenRequestInput) => string) =>
+        thrownBy<UsageError>(() => checkTokenRequest({ ...request, ...bad }, labelOf));
       expect(refusal()).toBeInstanceOf(UsageError);
       expect(refusal()).toMatchObject({ field, message: expect.stringContaining(message) });
       expect(refusal((name) => `--${name}`).message).toContain(`--${message}`);

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { MailgateError } from '../../../lib/errors.js';
 import {
   nextFreeAddress,
   parseWireGuardCidr,
   peerCapacity,
   serverAddress,
 } from '../../../wireguard/address-pool.js';
-
-function thrown(fn: () => unknown): MailgateError {
-  try {
-    fn();
-  } catch (error) {
-    return error as MailgateError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrownBy } from '../../helpers/thrown.js';
 
 describe('parseWireGuardCidr', () => {
   it('accepts IPv4 network addresses from /8 to /30', () => {
@@ -33,7 +24,7 @@ describe('parseWireGuardCidr', () => {
     ['10.0.0.0/7', 'prefix must be /8 to /30'],
     ['10.8.0.1/24', 'did you mean 10.8.0.0/24?'],
   ])('rejects %s with a usage error naming --cidr', (text, message) => {
-    const error = thrown(() => parseWireGuardCidr(text));
+    const error = thrownBy(() => parseWireGuardCidr(text));
     expect(error.code).toBe('ERR_USAGE');
     expect(error.message).toContain('--cidr');
     expect(error.message).toContain(message);
@@ -53,7 +44,7 @@ describe('address allocation', () => {
     const used = [server, '10.8.0.2', '10.8.0.3', '10.8.0.4', '10.8.0.5'];
     expect(nextFreeAddress(range, used)).toBe('10.8.0.6');
     expect(peerCapacity(range)).toBe(5);
-    const error = thrown(() => nextFreeAddress(range, [...used, '10.8.0.6']));
+    const error = thrownBy(() => nextFreeAddress(range, [...used, '10.8.0.6']));
     expect(error.code).toBe('ERR_CONFLICT');
     expect(error.message).toBe('the WireGuard range 10.8.0.0/29 is full (5 peers): remove a peer first');
   });
@@ -66,7 +57,7 @@ describe('address allocation', () => {
     const tiny = parseWireGuardCidr('192.168.7.4/30');
     expect(serverAddress(tiny)).toBe('192.168.7.5');
     expect(nextFreeAddress(tiny, ['192.168.7.5'])).toBe('192.168.7.6');
-    expect(thrown(() => nextFreeAddress(tiny, ['192.168.7.5', '192.168.7.6'])).code).toBe('ERR_CONFLICT');
+    expect(thrownBy(() => nextFreeAddress(tiny, ['192.168.7.5', '192.168.7.6'])).code).toBe('ERR_CONFLICT');
   });
 
   it('crosses octet boundaries in larger ranges', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MailgateError } from '../../../lib/errors.js';
 import { formatEndpoint, parseEndpoint, parseIpAddress } from '../../../wireguard/endpoint.js';
+import { thrownBy } from '../../helpers/thrown.js';
 
 describe('parseEndpoint', () => {
   it.each([
@@ -26,14 +26,9 @@ describe('parseEndpoint', () => {
     '-bad.example.com:51820',
     'vpn example.com:51820',
   ])('rejects %s with a usage error naming --endpoint', (text) => {
-    let error: MailgateError | undefined;
-    try {
-      parseEndpoint(text);
-    } catch (e) {
-      error = e as MailgateError;
-    }
-    expect(error?.code).toBe('ERR_USAGE');
-    expect(error?.message).toMatch(/^--endpoint/);
+    const error = thrownBy(() => parseEndpoint(text));
+    expect(error.code).toBe('ERR_USAGE');
+    expect(error.message).toMatch(/^--endpoint/);
   });
 
   it('brackets IPv6 hosts when formatting', () => {
