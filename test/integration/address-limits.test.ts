@@ -2,11 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
-import { h2Request, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { h2Request, openRawH1, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
@@ -33,17 +33,8 @@ afterAll(async () => {
 /** A TLS connection from `localAddress` that completed its handshake (HTTP/1.1, left open). */
 function openTls(port: number, localAddress: string): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect(
-      {
-        host: '127.0.0.1',
-        port,
-        localAddress,
-        servername: 'localhost',
-        rejectUnauthorized: false,
-        ALPNProtocols: ['http/1.1'],
-      } as ConnectionOptions,
-      () => resolve(socket),
-    );
+    const socket = openRawH1(port, from(localAddress));
+    socket.once('secureConnect', () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -155,41 +146,30 @@ function floodAddress(n: number): string {
 
 /** One plain-HTTP request from `localAddress` on a new connection; resolves with the status line. */
 function plainGet(port: number, localAddress: string, path: string): Promise<string> {
-  return new Promise((resolve) => {
-    let head = '';
-    const socket: Socket = netConnect({ host: '127.0.0.1', port, localAddress }, () => {
-      // write, not end: Node's HTTP server drops a request whose client half-closed first.
-      socket.write(`GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`);
-    });
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => {
-      if (head.length < 64) head += chunk;
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => resolve(head.slice(0, head.indexOf('\r\n'))));
+  const socket: Socket = netConnect({ host: '127.0.0.1', port, localAddress }, () => {
+    // write, not end: Node's HTTP server drops a request whose client half-closed first.
+    socket.write(`GET ${path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n`);
   });
+  return statusLineAtClose(socket);
 }
 
 /** One TLS request from `localAddress`, resuming `session` when given (the flood measures the table, not RSA). */
 function tlsGet(port: number, localAddress: string, session: { ticket?: Buffer }): Promise<string> {
+  const tls = { ...from(localAddress), maxVersion: 'TLSv1.2', session: session.ticket } as const;
+  const socket = openRawH1(port, tls);
+  socket.once('secureConnect', () =>
+    socket.write('GET /tls HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'),
+  );
+  socket.once('session', (ticket: Buffer) => {
+    session.ticket ??= ticket;
+  });
+  return statusLineAtClose(socket);
+}
+
+/** The status line the server answered on `socket` ('' for none), once it closed the connection. */
+function statusLineAtClose(socket: Socket): Promise<string> {
   return new Promise((resolve) => {
     let head = '';
-    const socket = tlsConnect(
-      {
-        host: '127.0.0.1',
-        port,
-        localAddress,
-        servername: 'localhost',
-        rejectUnauthorized: false,
-        ALPNProtocols: ['http/1.1'],
-        maxVersion: 'TLSv1.2',
-        session: session.ticket,
-      } as ConnectionOptions,
-      () => socket.write('GET /tls HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'),
-    );
-    socket.once('session', (ticket: Buffer) => {
-      session.ticket ??= ticket;
-    });
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
       if (head.length < 64) head += chunk;
