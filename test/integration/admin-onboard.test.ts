@@ -70,6 +70,19 @@ function storeState() {
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
+/** Onboards carol into `dir` through the given file writer (which injects a failure); returns what it threw. */
+function onboardWritingWith(dir: string, writeFile: (file: OutputFile) => void): Promise<unknown> {
+  const options = {
+    name: 'carol',
+    role: 'admin',
+    days: 30,
+    outDir: dir,
+    adminUrl: `${PUBLIC_URL}/admin/`,
+    actor: 'test',
+  } as const;
+  return onboardAdmin(fixture.db, fixture.dataDir, options, { writeFile }).catch((e: unknown) => e);
+}
+
 describe('admin onboard', () => {
   it('writes a bundle that pk12util, openssl verify and wg-quick accept, and records it in the store', async () => {
     const dir = outDir();
@@ -241,19 +254,7 @@ describe('admin onboard', () => {
       expect(existsSync(file.path)).toBe(true);
       expect(storeState()).toEqual(before);
     };
-    const error = await onboardAdmin(
-      fixture.db,
-      fixture.dataDir,
-      {
-        name: 'carol',
-        role: 'admin',
-        days: 30,
-        outDir: dir,
-        adminUrl: `${PUBLIC_URL}/admin/`,
-        actor: 'test',
-      },
-      { writeFile: failingWriter },
-    ).catch((e: unknown) => e);
+    const error = await onboardWritingWith(dir, failingWriter);
     expect(error).toBeInstanceOf(FileError);
     expect(written).toHaveLength(3);
     for (const path of written) expect(existsSync(path)).toBe(false);
@@ -268,24 +269,10 @@ describe('admin onboard', () => {
     writeFileSync(join(dir, 'notes.txt'), 'mine');
     const before = storeState();
     let calls = 0;
-    const error = await onboardAdmin(
-      fixture.db,
-      fixture.dataDir,
-      {
-        name: 'carol',
-        role: 'admin',
-        days: 30,
-        outDir: dir,
-        adminUrl: `${PUBLIC_URL}/admin/`,
-        actor: 'test',
-      },
-      {
-        writeFile: (file) => {
-          if (++calls === 6) throw new FileError('injected');
-          writeNewFile(file);
-        },
-      },
-    ).catch((e: unknown) => e);
+    const error = await onboardWritingWith(dir, (file) => {
+      if (++calls === 6) throw new FileError('injected');
+      writeNewFile(file);
+    });
     expect(error).toBeInstanceOf(FileError);
     expect(readdirSync(dir)).toEqual(['notes.txt']);
     expect(storeState()).toEqual(before);

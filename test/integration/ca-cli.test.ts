@@ -36,6 +36,12 @@ function snapshot() {
   }
 }
 
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+/** The exit status of `openssl verify` of `cert` against the CA for `purpose`. */
+const verifiedAs = (cert: string, purpose: 'sslclient' | 'sslserver') =>
+  tool('openssl', ['verify', '-CAfile', join(dataDir, 'ca', 'ca.crt.pem'), '-purpose', purpose, cert]).code;
+
 function expectOneLine(stderr: string, pattern: RegExp | string) {
   const lines = stderr.trimEnd().split('\n');
   expect(lines, stderr).toHaveLength(1);
@@ -81,18 +87,10 @@ describe('mailgate ca (spawned CLI)', () => {
     });
     expect(doc.serial).toMatch(/^[0-7][0-9a-f]{31}$/);
     expect(Date.parse(doc.notAfter) - Date.parse(doc.notBefore)).toBe(90 * 86_400_000 + 300_000);
-    expect(statSync(doc.files.key).mode & 0o777).toBe(0o600);
-    expect(statSync(doc.files.p12).mode & 0o777).toBe(0o600);
-    expect(statSync(doc.files.cert).mode & 0o777).toBe(0o644);
-    const verify = tool('openssl', [
-      'verify',
-      '-CAfile',
-      join(dataDir, 'ca', 'ca.crt.pem'),
-      '-purpose',
-      'sslclient',
-      doc.files.cert,
-    ]);
-    expect(verify.code).toBe(0);
+    expect(mode(doc.files.key)).toBe(0o600);
+    expect(mode(doc.files.p12)).toBe(0o600);
+    expect(mode(doc.files.cert)).toBe(0o644);
+    expect(verifiedAs(doc.files.cert, 'sslclient')).toBe(0);
     expect(readdirSync(out).filter((f) => f.startsWith('.'))).toEqual([]);
   });
 
@@ -257,16 +255,8 @@ describe('mailgate ca (spawned CLI)', () => {
       dns: ['mail.example.com', 'localhost'],
       ips: ['127.0.0.1'],
     });
-    const verify = tool('openssl', [
-      'verify',
-      '-CAfile',
-      join(dataDir, 'ca', 'ca.crt.pem'),
-      '-purpose',
-      'sslserver',
-      doc.files.cert,
-    ]);
-    expect(verify.code).toBe(0);
-    expect(statSync(doc.files.key).mode & 0o777).toBe(0o600);
+    expect(verifiedAs(doc.files.cert, 'sslserver')).toBe(0);
+    expect(mode(doc.files.key)).toBe(0o600);
   });
 
   it('issue client and server create a missing --out folder (0700, with its parents), as admin onboard does', async () => {
@@ -276,15 +266,15 @@ describe('mailgate ca (spawned CLI)', () => {
     });
     expect(client.code, client.stderr).toBe(0);
     expect(readdirSync(clientDir).sort()).toEqual(['fresh1.crt.pem', 'fresh1.key.pem']);
-    expect(statSync(clientDir).mode & 0o777).toBe(0o700);
-    expect(statSync(join(root, 'fresh')).mode & 0o777).toBe(0o700);
+    expect(mode(clientDir)).toBe(0o700);
+    expect(mode(join(root, 'fresh'))).toBe(0o700);
     const serverDir = join(root, 'fresh', 'tls');
     const server = await runCli(['ca', 'issue', 'server', '--dns', 'fresh.example', '--out', serverDir], {
       dataDir,
     });
     expect(server.code, server.stderr).toBe(0);
     expect(readdirSync(serverDir).sort()).toEqual(['fresh.example.crt.pem', 'fresh.example.key.pem']);
-    expect(statSync(serverDir).mode & 0o777).toBe(0o700);
+    expect(mode(serverDir)).toBe(0o700);
   });
 
   it('ca init refuses to replace the CA without --force', async () => {

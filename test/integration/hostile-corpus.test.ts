@@ -196,8 +196,19 @@ describe('hostile HTTP/1.1 requests: answered or closed, and the process keeps s
 });
 
 const SETTINGS_ID = { HEADER_TABLE_SIZE: 1, ENABLE_PUSH: 2, INITIAL_WINDOW_SIZE: 4, MAX_FRAME_SIZE: 5 };
+/** A HEADERS frame on stream 1 carrying `headers` as given (ending the stream unless `flags` say otherwise). */
+const HEADERS = (headers: Array<[string, string]>, flags: number = FLAG.END_HEADERS | FLAG.END_STREAM) =>
+  frame(FRAME.HEADERS, flags, 1, headerBlock(headers));
 const GET = (stream: number, path = '/raw', extra: Array<[string, string]> = []) =>
   frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, stream, headerBlock(getHeaders(path, extra)));
+/** A POST to /cut on stream 1 declaring `contentLength` and sending `body` in one DATA frame that ends it. */
+const POST_CUT = (contentLength: string, body: string) => [
+  HEADERS(
+    [[':method', 'POST'], ...getHeaders('/cut').slice(1), ['content-length', contentLength]],
+    FLAG.END_HEADERS,
+  ),
+  frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.from(body)),
+];
 const RST = (stream: number) => frame(FRAME.RST_STREAM, 0, stream, u32(8));
 const priority = (dependsOn: number) => Buffer.concat([u32(dependsOn), Buffer.from([16])]);
 
@@ -295,16 +306,11 @@ const H2_CORPUS: Array<[string, () => Buffer[], boolean]> = [
   [
     'missing :path',
     () => [
-      frame(
-        FRAME.HEADERS,
-        FLAG.END_HEADERS | FLAG.END_STREAM,
-        1,
-        headerBlock([
-          [':method', 'GET'],
-          [':scheme', 'https'],
-          [':authority', 'localhost'],
-        ]),
-      ),
+      HEADERS([
+        [':method', 'GET'],
+        [':scheme', 'https'],
+        [':authority', 'localhost'],
+      ]),
     ],
     false,
   ],
@@ -314,18 +320,13 @@ const H2_CORPUS: Array<[string, () => Buffer[], boolean]> = [
   [
     'a pseudo-header after a regular one',
     () => [
-      frame(
-        FRAME.HEADERS,
-        FLAG.END_HEADERS | FLAG.END_STREAM,
-        1,
-        headerBlock([
-          [':method', 'GET'],
-          ['x-a', 'b'],
-          [':path', '/raw'],
-          [':scheme', 'https'],
-          [':authority', 'localhost'],
-        ]),
-      ),
+      HEADERS([
+        [':method', 'GET'],
+        ['x-a', 'b'],
+        [':path', '/raw'],
+        [':scheme', 'https'],
+        [':authority', 'localhost'],
+      ]),
     ],
     false,
   ],
@@ -335,45 +336,19 @@ const H2_CORPUS: Array<[string, () => Buffer[], boolean]> = [
   [
     'CONNECT',
     () => [
-      frame(
-        FRAME.HEADERS,
-        FLAG.END_HEADERS,
-        1,
-        headerBlock([
+      HEADERS(
+        [
           [':method', 'CONNECT'],
           [':authority', '127.0.0.1:22'],
-        ]),
+        ],
+        FLAG.END_HEADERS,
       ),
     ],
     false,
   ],
   ['a NUL in a header value', () => [GET(1, '/raw', [['x-nul', 'a\u0000b']])], false],
-  [
-    'a body longer than its content-length',
-    () => [
-      frame(
-        FRAME.HEADERS,
-        FLAG.END_HEADERS,
-        1,
-        headerBlock([[':method', 'POST'], ...getHeaders('/cut').slice(1), ['content-length', '2']]),
-      ),
-      frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.from('too long')),
-    ],
-    false,
-  ],
-  [
-    'a body shorter than its content-length',
-    () => [
-      frame(
-        FRAME.HEADERS,
-        FLAG.END_HEADERS,
-        1,
-        headerBlock([[':method', 'POST'], ...getHeaders('/cut').slice(1), ['content-length', '100']]),
-      ),
-      frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.from('short')),
-    ],
-    false,
-  ],
+  ['a body longer than its content-length', () => POST_CUT('2', 'too long'), false],
+  ['a body shorter than its content-length', () => POST_CUT('100', 'short'), false],
   ['a header list over maxHeaderListSize', () => [GET(1, '/raw', [['x-big', 'a'.repeat(40_000)]])], false],
 ];
 
