@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayMetrics } from '../../../gateway/metrics.js';
+import { metricsAfter } from '../../helpers/metrics.js';
 
 /** The exposition lines of one metric family, without HELP/TYPE. */
 async function samples(metrics: GatewayMetrics, family: string) {
@@ -28,12 +29,13 @@ describe('GatewayMetrics', () => {
   });
 
   it('counts requests per label set, across scrapes', async () => {
-    const metrics = new GatewayMetrics();
-    metrics.observeRequest('/SOGo', 'GET', 200, 'public', 0.01);
-    metrics.observeRequest('/SOGo', 'GET', 200, 'public', 0.01);
-    metrics.observeRequest('/SOGo', 'POST', 200, 'public', 0.01);
-    metrics.observeRequest('/SOGo', 'GET', 404, 'public', 0.01);
-    metrics.observeRequest('none', 'GET', 404, 'none', 0.01);
+    const metrics = metricsAfter([
+      ['/SOGo', 'GET', 200, 'public'],
+      ['/SOGo', 'GET', 200, 'public'],
+      ['/SOGo', 'POST', 200, 'public'],
+      ['/SOGo', 'GET', 404, 'public'],
+      ['none', 'GET', 404, 'none'],
+    ]);
     expect(await samples(metrics, 'mailgate_http_requests_total')).toEqual([
       'mailgate_http_requests_total{route="/SOGo",method="GET",status="200",plane="public"} 2',
       'mailgate_http_requests_total{route="/SOGo",method="POST",status="200",plane="public"} 1',

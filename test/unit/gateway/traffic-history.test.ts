@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayMetrics } from '../../../gateway/metrics.js';
 import { TrafficHistory, type TrafficTotals, trafficTotals } from '../../../gateway/traffic-history.js';
+import { metricsAfter } from '../../helpers/metrics.js';
 
 const totals = (publicCount: number, token = 0, admin = 0, denied = 0): TrafficTotals => ({
   requests: { public: publicCount, token, admin },
@@ -73,11 +73,15 @@ describe('TrafficHistory', () => {
 
 describe('trafficTotals', () => {
   it('sums the request counter by plane and every denial', async () => {
-    const metrics = new GatewayMetrics();
-    metrics.observeRequest('/', 'GET', 200, 'public', 0.001);
-    metrics.observeRequest('/', 'POST', 502, 'public', 0.001);
-    metrics.observeRequest('/send', 'POST', 202, 'token', 0.001);
-    metrics.observeRequest('/_mailgate/healthz', 'GET', 200, 'reserved', 0.001);
+    const metrics = metricsAfter(
+      [
+        ['/', 'GET', 200, 'public'],
+        ['/', 'POST', 502, 'public'],
+        ['/send', 'POST', 202, 'token'],
+        ['/_mailgate/healthz', 'GET', 200, 'reserved'],
+      ],
+      0.001,
+    );
     metrics.authDenied.inc({ plane: 'admin', reason: 'no_certificate' }, 2);
     metrics.authDenied.inc({ plane: 'token', reason: 'token_missing' });
     expect(await trafficTotals(metrics)).toEqual(totals(2, 1, 0, 3));
