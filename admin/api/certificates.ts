@@ -34,12 +34,17 @@ const listQuery = z.strictObject({
 
 /** The issue body; `days` is bounded by the configured maximum, as on the command line. */
 export function certificateIssueBody(ca: AdminConfig['ca']) {
+  const daysProblem = `must be a whole number of days from 1 to ${ca.maxDays}`;
   return z
     .strictObject({
       name: z.string().superRefine(satisfies((name: string) => checkClientName(name, 'name'))),
       role: z.enum(CLIENT_ROLES),
       email: z.string().superRefine(satisfies(checkEmail, 'email must be an e-mail address')).optional(),
-      days: z.int().min(1).max(ca.maxDays).default(Math.min(ca.clientDays, ca.maxDays)),
+      days: z
+        .int(daysProblem)
+        .min(1, daysProblem)
+        .max(ca.maxDays, daysProblem)
+        .default(Math.min(ca.clientDays, ca.maxDays)),
       p12Password: z
         .string()
         .superRefine(satisfies(checkPkcs12Password, 'p12Password must be 1-1024 printable ASCII characters'))

@@ -6,6 +6,7 @@ import type { MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { UsageError } from '../../lib/errors.js';
+import { JSON_KINDS, plainProblems } from '../../lib/plain-problems.js';
 import type { AdminEnv } from '../admin-env.js';
 import { ApiError } from './api-error.js';
 
@@ -144,6 +145,9 @@ export function parsedBy<T, R>(parse: (value: T) => R, message?: string) {
   };
 }
 
+/** zod's own words said as what the field must be ('must be a string', 'must be at most 200 characters'). */
+const plainProblem = plainProblems(JSON_KINDS);
+
 /**
  * Validates `value`; the first issue becomes the error. `whole` names the input when the issue is at its root.
  * @throws ApiError 400 `invalid_field` naming the field.
@@ -153,7 +157,7 @@ export function validated<S extends z.ZodType<object>>(
   value: unknown,
   whole: 'body' | 'query',
 ): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: plainProblem });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {

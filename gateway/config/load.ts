@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../../lib/errors.js';
+import { plainProblems, YAML_KINDS } from '../../lib/plain-problems.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { type Config, configSchema } from './schema.js';
 
@@ -112,38 +113,7 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[last] = value;
 }
 
-/** What a config value of each kind must be, in the words of the config reference. */
-const KIND_PROBLEM: Readonly<Record<string, string>> = {
-  string: 'must be text',
-  number: 'must be a number',
-  boolean: 'must be true or false',
-  object: 'must be a mapping',
-  record: 'must be a mapping',
-  array: 'must be a list',
-};
-
-/**
- * zod's own words for the issues the schema gives no problem of its own ('Invalid input: expected
- * boolean, received string'), said as what the value must be. Ranges have their problem in the schema.
- */
-function plainProblem(issue: z.core.$ZodRawIssue): string | undefined {
-  switch (issue.code) {
-    case 'invalid_type':
-      return KIND_PROBLEM[issue.expected] ?? `must be ${issue.expected}`;
-    case 'too_small':
-      return issue.origin === 'string'
-        ? 'must not be empty'
-        : `needs at least ${issue.minimum} ${issue.minimum === 1 ? 'entry' : 'entries'}`;
-    case 'invalid_value':
-      return `must be one of ${issue.values.map(String).join(', ')}`;
-    case 'invalid_format':
-      return issue.format === 'url' ? 'must be a URL' : `must be a ${issue.format}`;
-    case 'invalid_key':
-      return issue.issues[0]?.message;
-    default:
-      return undefined;
-  }
-}
+const plainProblem = plainProblems(YAML_KINDS);
 
 function describeIssue(issue: z.core.$ZodIssue, fromEnv: ReadonlyMap<string, string>): string[] {
   const path = issue.path.map(String).join('.');

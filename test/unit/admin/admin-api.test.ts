@@ -243,6 +243,33 @@ describe('certificates', () => {
     expect(lastAudit()).toMatchObject({ action: 'api.certificates.issue', outcome: 'error' });
   });
 
+  it.each([
+    [
+      '/certificates',
+      { name: 'eve', role: 'admin', days: 0 },
+      'days: must be a whole number of days from 1 to 397',
+    ],
+    [
+      '/certificates',
+      { name: 'eve', role: 'admin', days: 398 },
+      'days: must be a whole number of days from 1 to 397',
+    ],
+    [
+      '/certificates',
+      { name: 'eve', role: 'admin', days: 1.5 },
+      'days: must be a whole number of days from 1 to 397',
+    ],
+    ['/certificates', { name: 5, role: 'admin' }, 'name: must be a string'],
+    ['/certificates', { name: 'eve', role: 'root' }, 'role: must be one of admin, operator, viewer'],
+    ['/certificates', ['eve'], 'body: must be an object'],
+    ['/tokens', { app: 'shop', scopes: 'send' }, 'scopes: must be an array'],
+    ['/tokens', { app: 'shop', scopes: ['send'], ttl: 90 }, 'ttl: must be a string'],
+  ])('says in one line what the field must be: POST %s %j', async (path, body, message) => {
+    const response = await call('admin', 'POST', path, { body });
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).message).toBe(message);
+  });
+
   it('refuses malformed JSON (400), a wrong media type (415) and an oversized body (413)', async () => {
     const before = snapshot();
     const malformed = await call('admin', 'POST', '/certificates', { raw: '{"name": "eve",' });
