@@ -92,6 +92,21 @@ function workerPidOf(response: TlsResponse): Promise<number> {
   });
 }
 
+/**
+ * Worker processes of this build whose primary is gone. Workers of a running primary are not counted: this
+ * file's own `serve --workers 3`, or another test file's, which may run at the same time.
+ */
+function orphanedWorkers(): number[] {
+  const workerMain = join(CLI_MAIN, '../../gateway/worker-main.js');
+  const processes = spawnSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((match) => match !== null)
+    .map(([, pid, ppid, args]) => ({ pid: Number(pid), ppid: Number(ppid), args: args! }));
+  const primaries = new Set(processes.filter((p) => p.args.includes(CLI_MAIN)).map((p) => p.pid));
+  return processes.filter((p) => p.args.includes(workerMain) && !primaries.has(p.ppid)).map((p) => p.pid);
+}
+
 /** The worker processes of the primary, now. */
 function workerPids(): number[] {
   const out = spawnSync('pgrep', ['-P', String(serve.child.pid)], { encoding: 'utf8' }).stdout;
@@ -407,9 +422,7 @@ describe('bad worker settings and a worker that cannot start', () => {
       });
       expect(run.code).toBe(1);
       expect(run.stderr).toContain(`listen.https: 127.0.0.1:${port} is already in use`);
-      const workerMain = join(CLI_MAIN, '../../gateway/worker-main.js');
-      const orphans = spawnSync('pgrep', ['-f', workerMain], { encoding: 'utf8' }).stdout;
-      expect(orphans.trim()).toBe('');
+      expect(orphanedWorkers()).toEqual([]);
     } finally {
       blocker.close();
     }
