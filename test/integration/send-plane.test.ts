@@ -14,7 +14,7 @@ import type { Database } from '../../store/database.js';
 import { issueToken } from '../../tokens/issue-token.js';
 import { revokeToken } from '../../tokens/revoke-token.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { eventually } from '../helpers/eventually.js';
+import { clockReaches, eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { curlH2, type SendPlaneResponse } from '../helpers/send-plane.js';
 import { tempDatabase } from '../helpers/temp-store.js';
@@ -363,8 +363,7 @@ describe('the JWT attack suite: each refused with 401 invalid_token and nothing 
     await eventually(async () => expect((await send(bearer(doomed.token))).status).toBe(200));
     revokeToken(db, doomed.id, 'test');
     const revokedAt = Date.now();
-    await eventually(async () => expect((await send(bearer(doomed.token))).status).toBe(401), 1000);
-    expect(Date.now() - revokedAt).toBeLessThan(1000);
+    await clockReaches(revokedAt + 1000);
     await expectTokenRefused(doomed.token, 'token revoked');
   });
 
@@ -437,7 +436,9 @@ describe('the JWT attack suite: each refused with 401 invalid_token and nothing 
 
   it('a 12 KB garbage token gets 401 quickly; a 64 KB one is refused; the gateway answers right after', async () => {
     const before = echo.received.length;
-    const started = performance.now();
+    // CPU time (this process runs the gateway and the clients): on a loaded machine the wall clock mostly
+    // measures the wait for a core, which says nothing about the work a garbage token costs.
+    const started = process.cpuUsage();
     const twelve = await send(bearer(randomBytes(9 * 1024).toString('base64url')));
     expectRefused(twelve, before, { status: 401, error: 'invalid_token' });
     expect(twelve.headers['www-authenticate']).toContain('error_description="token too large"');
@@ -448,7 +449,8 @@ describe('the JWT attack suite: each refused with 401 invalid_token and nothing 
     await expect(h2Request(gw.port, { ':path': '/api/emails', ...bearer(garbage) })).rejects.toMatchObject({
       code: 'ERR_HTTP2_STREAM_ERROR',
     });
-    expect(performance.now() - started).toBeLessThan(2000);
+    const spent = process.cpuUsage(started);
+    expect((spent.user + spent.system) / 1000).toBeLessThan(2000);
     expect(echo.received.length).toBe(before);
     expect((await send(bearer(valid.token))).status).toBe(200);
     expect((await h2Request(gw.port, { ':path': '/api/emails', ...bearer(valid.token) })).status).toBe(200);
@@ -465,7 +467,10 @@ describe('the JWT attack suite: each refused with 401 invalid_token and nothing 
 
 describe('logging', () => {
   it('never writes a token to the log, not even one sent in the query string', async () => {
-    const text = JSON.stringify(await gw.logLines('/api/emails'));
+    // Requests of its own, in the header and in the query string: the file's tests may run in any order.
+    expect((await send(bearer(valid.token), '/api/emails/logged-header')).status).toBe(200);
+    expect((await send({}, `/api/emails/logged-query?access_token=${valid.token}`)).status).toBe(401);
+    const text = JSON.stringify(await gw.logLines('/api/emails/logged-query'));
     expect(text).toContain('/api/emails');
     expect(text).not.toContain(valid.token.split('.')[2]);
   });
