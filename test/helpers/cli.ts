@@ -23,6 +23,7 @@ export interface RunCliOptions {
   env?: NodeJS.ProcessEnv;
   /** Written to stdin, then stdin is closed. */
   input?: string;
+  /** Killed (code null) after this long; default 45 s, as a CA's RSA key can take seconds on a loaded machine. */
   timeoutMs?: number;
 }
 
@@ -38,7 +39,7 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     cwd: options.cwd,
     env: { ...env, ...options.env },
     input: options.input,
-    timeoutMs: options.timeoutMs ?? 20_000,
+    timeoutMs: options.timeoutMs ?? 45_000,
   });
 }
 

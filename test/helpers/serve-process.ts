@@ -10,6 +10,9 @@ import { type EchoUpstream, startEchoUpstream } from './echo-upstream.js';
 import { eventually } from './eventually.js';
 import { tempDir } from './temp-store.js';
 
+/** How long `serve` may take to print its address. */
+const START_DEADLINE_MS = 45_000;
+
 export interface ServeProcess {
   child: ChildProcess;
   port: number;
@@ -43,10 +46,12 @@ export function startServe(
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
+    // A first start generates the CA's 3072-bit RSA key, seconds of CPU that a loaded machine stretches: the
+    // deadline only has to catch a serve that never starts, before the hook timeout (60 s) does.
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`serve did not start: ${err}`));
-    }, 20_000);
+      reject(new Error(`serve did not start within ${START_DEADLINE_MS} ms: ${err}`));
+    }, START_DEADLINE_MS);
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       err += chunk;
       const match = /serving https:\/\/[^\s]*:(\d+)\//.exec(err);
