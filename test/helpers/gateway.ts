@@ -189,6 +189,13 @@ function parseResponse(raw: string): RawResponse {
 }
 
 /**
+ * TLS options binding the client socket to `localAddress` (any 127/8 address is this machine): net.connect's
+ * option, which tls passes on though its types leave it out.
+ * @example rawGet(gw.port, '/', {}, fromAddress('127.0.0.2'))
+ */
+export const fromAddress = (localAddress: string) => ({ localAddress }) as ConnectionOptions;
+
+/**
  * A TLS connection to the gateway speaking HTTP/1.1 (ALPN), for requests written byte by byte; `tls` adds
  * to or replaces the options (a client certificate, a CA to verify against).
  */
@@ -248,6 +255,8 @@ export interface H2Response {
   status: number;
   headers: H2Headers;
   body: string;
+  /** The informational (1xx) header blocks received before the response, in order. */
+  informational: H2Headers[];
 }
 
 /** One h2 request on a fresh session (closed after it); `headers` may carry any :path. */
@@ -284,8 +293,10 @@ export function h2Exchange(
       { endStream: body === undefined },
     );
     let responseHeaders: H2Headers = {};
+    const informational: H2Headers[] = [];
     let text = '';
     stream.setEncoding('utf8');
+    stream.on('headers', (h) => informational.push(h));
     stream.on('response', (h) => {
       responseHeaders = h;
     });
@@ -298,7 +309,12 @@ export function h2Exchange(
     });
     stream.on('end', () => {
       session.off('error', reject);
-      resolve({ status: Number(responseHeaders[':status']), headers: responseHeaders, body: text });
+      resolve({
+        status: Number(responseHeaders[':status']),
+        headers: responseHeaders,
+        body: text,
+        informational,
+      });
     });
     if (body !== undefined) stream.end(body);
   });

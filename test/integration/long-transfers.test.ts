@@ -7,10 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect as h2connect } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ApacheDav, startApacheDav } from '../helpers/apache-dav.js';
-import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { h2Request, openRawH1, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { freePort } from '../helpers/ports.js';
 
 /** Longer than every client-side limit below (and than the gap between keep-alive checks), shorter than the upstream budget. */
@@ -125,16 +125,8 @@ function upstreamSockets(): string {
 function rawConnection(): Promise<{ socket: TLSSocket; received: () => string; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     let text = '';
-    const socket = tlsConnect(
-      {
-        host: '127.0.0.1',
-        port: gw.port,
-        servername: 'localhost',
-        ALPNProtocols: ['http/1.1'],
-        rejectUnauthorized: false,
-      },
-      () => resolve({ socket, received: () => text, closed }),
-    );
+    const socket = openRawH1(gw.port);
+    socket.once('secureConnect', () => resolve({ socket, received: () => text, closed }));
     const closed = new Promise<void>((done) => socket.on('close', () => done()));
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => {
@@ -265,30 +257,11 @@ describe('1xx informational responses', () => {
   });
 
   it('relays 103 Early Hints as an informational HEADERS frame on h2', async () => {
-    const session = h2connect(`https://127.0.0.1:${gw.port}`, {
-      servername: 'localhost',
-      rejectUnauthorized: false,
-    });
-    try {
-      const stream = session.request({ ':path': '/hints', ':authority': 'localhost' });
-      const informational: Array<Record<string, unknown>> = [];
-      stream.on('headers', (headers) => informational.push(headers));
-      let status = 0;
-      stream.on('response', (headers) => {
-        status = Number(headers[':status']);
-      });
-      let body = '';
-      stream.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk;
-      });
-      await new Promise((resolve) => stream.on('end', resolve));
-      expect(informational).toHaveLength(1);
-      expect(informational[0]).toMatchObject({ ':status': 103, link: EARLY_HINT });
-      expect(status).toBe(200);
-      expect(body).toBe('page');
-    } finally {
-      session.close();
-    }
+    const { informational, status, body } = await h2Request(gw.port, { ':path': '/hints' });
+    expect(informational).toHaveLength(1);
+    expect(informational[0]).toMatchObject({ ':status': 103, link: EARLY_HINT });
+    expect(status).toBe(200);
+    expect(body).toBe('page');
   });
 
   it('relays 102 Processing on HTTP/1.1 and h2', async () => {
@@ -297,20 +270,8 @@ describe('1xx informational responses', () => {
       'GET /processing HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
     );
     expect(h1.raw).toMatch(/^HTTP\/1\.1 102 Processing\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
-    const session = h2connect(`https://127.0.0.1:${gw.port}`, {
-      servername: 'localhost',
-      rejectUnauthorized: false,
-    });
-    try {
-      const stream = session.request({ ':path': '/processing', ':authority': 'localhost' });
-      const informational: Array<Record<string, unknown>> = [];
-      stream.on('headers', (headers) => informational.push(headers));
-      stream.resume();
-      await new Promise((resolve) => stream.on('end', resolve));
-      expect(informational).toMatchObject([{ ':status': 102 }]);
-    } finally {
-      session.close();
-    }
+    const { informational } = await h2Request(gw.port, { ':path': '/processing' });
+    expect(informational).toMatchObject([{ ':status': 102 }]);
   });
 
   it('sends no 1xx to an HTTP/1.0 client, which could not read it', async () => {
