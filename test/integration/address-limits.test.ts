@@ -2,11 +2,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
-import { h2Request, openRawH1, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import {
+  fromAddress,
+  h2Request,
+  openRawH1,
+  rawGet,
+  startTestGateway,
+  type TestGateway,
+} from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
@@ -34,7 +41,7 @@ afterAll(async () => {
 /** A TLS connection from `localAddress` that completed its handshake (HTTP/1.1, left open). */
 function openTls(port: number, localAddress: string): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = openRawH1(port, from(localAddress));
+    const socket = openRawH1(port, fromAddress(localAddress));
     socket.once('secureConnect', () => resolve(socket));
     socket.once('error', reject);
   });
@@ -63,9 +70,6 @@ function bytesBeforeClose(port: number, localAddress: string): Promise<{ bytes: 
   });
 }
 
-/** TLS options binding the client socket to `localAddress` (net.connect's option; tls passes it on). */
-const from = (localAddress: string) => ({ localAddress }) as ConnectionOptions;
-
 const receivedFrom = (client: string) =>
   echo.received.filter((r) => r.headers['x-forwarded-for'] === client).length;
 
@@ -80,10 +84,10 @@ describe('connections per address (limits.clientConnections)', () => {
       expect(await bytesBeforeClose(gw.port, '127.0.0.2')).toEqual({ bytes: 0, closed: true });
       await expect(openTls(gw.port, '127.0.0.2')).rejects.toThrow();
       // Other addresses are not affected.
-      expect((await rawGet(gw.port, '/other', {}, from('127.0.0.3'))).status).toBe(200);
+      expect((await rawGet(gw.port, '/other', {}, fromAddress('127.0.0.3'))).status).toBe(200);
       held.pop()!.destroy();
       await eventually(async () => {
-        const response = await rawGet(gw.port, '/again', {}, from('127.0.0.2')).catch(() => undefined);
+        const response = await rawGet(gw.port, '/again', {}, fromAddress('127.0.0.2')).catch(() => undefined);
         return response?.status === 200;
       });
     } finally {
@@ -99,19 +103,19 @@ describe('connections per address (limits.clientConnections)', () => {
 
 describe('request rate per address (limits.clientRequestsPerMinute, clientRequestBurst)', () => {
   it('answers 429 with Retry-After and the JSON error past the burst; nothing more reaches the upstream', async () => {
-    const tls = from('127.0.0.4');
+    const tls = fromAddress('127.0.0.4');
     for (let i = 0; i < BURST; i++) expect((await rawGet(gw.port, `/ok${i}`, {}, tls)).status).toBe(200);
     const refused = await rawGet(gw.port, '/over', { accept: 'application/json' }, tls);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(JSON.parse(refused.body).error).toMatchObject({ status: 429, code: 'rate_limited' });
     // The same address over h2 shares the bucket.
-    const h2 = await h2Request(gw.port, { ':path': '/over-h2' }, from('127.0.0.4'));
+    const h2 = await h2Request(gw.port, { ':path': '/over-h2' }, fromAddress('127.0.0.4'));
     expect(h2.status).toBe(429);
     expect(h2.headers['retry-after']).toBeDefined();
     expect(receivedFrom('127.0.0.4')).toBe(BURST);
     // Another address still gets through.
-    expect((await rawGet(gw.port, '/fine', {}, from('127.0.0.5'))).status).toBe(200);
+    expect((await rawGet(gw.port, '/fine', {}, fromAddress('127.0.0.5'))).status).toBe(200);
 
     // One access line per refusal (its `denied` member), and no separate warning line per request.
     const lines = await gw.logLines('/over-h2');
@@ -125,7 +129,7 @@ describe('request rate per address (limits.clientRequestsPerMinute, clientReques
   });
 
   it('behind a trusted proxy, limits each forwarded client address on its own', async () => {
-    const tls = from('127.0.0.6');
+    const tls = fromAddress('127.0.0.6');
     const as = (client: string) => ({ 'x-forwarded-for': client });
     for (let i = 0; i < BURST; i++)
       expect((await rawGet(gw.port, '/p', as('198.51.100.1'), tls)).status).toBe(200);
@@ -149,7 +153,7 @@ describe('request rate per address (limits.clientRequestsPerMinute, clientReques
     }
     const statuses = [];
     for (let i = 0; i <= BURST; i++)
-      statuses.push((await rawGet(gw.port, `/count${i}`, {}, from('127.0.0.9'))).status);
+      statuses.push((await rawGet(gw.port, `/count${i}`, {}, fromAddress('127.0.0.9'))).status);
     expect(statuses.at(-1)).toBe(429);
     expect(await counted('connections')).toBe(connectionsBefore + 1);
     expect(await counted('requests')).toBe(requestsBefore + 1);
@@ -172,7 +176,7 @@ function plainGet(port: number, localAddress: string, path: string): Promise<str
 
 /** One TLS request from `localAddress`, resuming `session` when given (the flood measures the table, not RSA). */
 function tlsGet(port: number, localAddress: string, session: { ticket?: Buffer }): Promise<string> {
-  const tls = { ...from(localAddress), maxVersion: 'TLSv1.2', session: session.ticket } as const;
+  const tls = { ...fromAddress(localAddress), maxVersion: 'TLSv1.2', session: session.ticket } as const;
   const socket = openRawH1(port, tls);
   socket.once('secureConnect', () =>
     socket.write('GET /tls HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n'),

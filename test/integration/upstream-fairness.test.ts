@@ -7,7 +7,14 @@ import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
-import { h2Request, openRawH1, rawGet, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import {
+  fromAddress,
+  h2Request,
+  openRawH1,
+  rawGet,
+  startTestGateway,
+  type TestGateway,
+} from '../helpers/gateway.js';
 import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, u32 } from '../helpers/raw-h2.js';
 
 const CONNECTIONS = 4;
@@ -37,6 +44,12 @@ afterAll(async () => {
   await gw?.close();
   await echo?.close();
 });
+
+/** A 503 upstream_busy: the request found no room in the upstream's pool. */
+function expectUpstreamBusy(response: { status: number; body: string }): void {
+  expect(response.status).toBe(503);
+  expect(JSON.parse(response.body).error.code).toBe('upstream_busy');
+}
 
 /** An h2 session from `localAddress` (any 127/8 address is this machine). */
 function h2Session(localAddress = '127.0.0.1', gateway = gw) {
@@ -169,11 +182,8 @@ describe('bounded h2 and fair pools', () => {
     const session = h2Session('127.0.0.1');
     const held = await hang(session, PER_CLIENT);
     const over = await h2Request(gw.port, { ':path': '/one-more' });
-    expect(over.status).toBe(503);
-    expect(JSON.parse(over.body).error.code).toBe('upstream_busy');
-    const other = await rawGet(gw.port, '/other-address', {}, {
-      localAddress: '127.0.0.2',
-    } as ConnectionOptions);
+    expectUpstreamBusy(over);
+    const other = await rawGet(gw.port, '/other-address', {}, fromAddress('127.0.0.2'));
     expect(other.status).toBe(200);
     const lines = await gw.logLines('client_inflight');
     expect(lines.filter((l) => l.denied === 'client_inflight')).toHaveLength(1);
@@ -187,9 +197,8 @@ describe('bounded h2 and fair pools', () => {
     const sessions = [h2Session('127.0.0.3'), h2Session('127.0.0.4')];
     const held = [...(await hang(sessions[0]!, 2)), ...(await hang(sessions[1]!, 2))];
     const started = Date.now();
-    const waited = await rawGet(gw.port, '/queued', {}, { localAddress: '127.0.0.5' } as ConnectionOptions);
-    expect(waited.status).toBe(503);
-    expect(JSON.parse(waited.body).error.code).toBe('upstream_busy');
+    const waited = await rawGet(gw.port, '/queued', {}, fromAddress('127.0.0.5'));
+    expectUpstreamBusy(waited);
     expect(Date.now() - started).toBeGreaterThanOrEqual(QUEUE_TIMEOUT_MS - 50);
     const lines = await gw.logLines('queue_timeout');
     expect(lines.filter((l) => l.path === '/queued' && l.failure === 'queue_timeout')).toHaveLength(1);
@@ -215,14 +224,9 @@ describe('the default per-client share of a pool', () => {
     const office = h2Session('127.0.0.6', defaults);
     const cancelled = echo.hangsCancelled();
     const held = await hang(office, 96);
-    const over = await h2Request(defaults.port, { ':path': '/one-too-many' }, {
-      localAddress: '127.0.0.6',
-    } as ConnectionOptions);
-    expect(over.status).toBe(503);
-    expect(JSON.parse(over.body).error.code).toBe('upstream_busy');
-    const other = await rawGet(defaults.port, '/other-office', {}, {
-      localAddress: '127.0.0.7',
-    } as ConnectionOptions);
+    const over = await h2Request(defaults.port, { ':path': '/one-too-many' }, fromAddress('127.0.0.6'));
+    expectUpstreamBusy(over);
+    const other = await rawGet(defaults.port, '/other-office', {}, fromAddress('127.0.0.7'));
     expect(other.status).toBe(200);
     for (const stream of held) stream.close(h2.NGHTTP2_CANCEL);
     office.close();
