@@ -72,6 +72,16 @@ const sameOriginFetch = (port: number) => ({
   accept: '*/*',
 });
 
+const revokePath = (serial: string) => `/_mailgate/admin/api/certificates/${serial}/revoke`;
+
+/** A certificate issued for `victimName` is not revoked by a POST of '{}' with `headers` (403). */
+async function expectRevokeRefused(victimName: string, headers: Record<string, string>) {
+  const victim = await issue(victimName, 'viewer');
+  const response = await send('POST', revokePath(victim.serial), headers, '{}');
+  expect(response.status).toBe(403);
+  expect(isRevoked(victim.serial)).toBe(false);
+}
+
 beforeAll(async () => {
   gw = await startEchoGateway(ADMIN_PLANE);
   adminListenerPort = gw.gateway.addresses.admin!.port;
@@ -81,11 +91,7 @@ beforeAll(async () => {
 describe('cross-site requests to the admin API', () => {
   it('an auto-submitted cross-site form with an empty body revokes nothing (403)', async () => {
     const victim = await issue('victim-form', 'viewer');
-    const response = await send(
-      'POST',
-      `/_mailgate/admin/api/certificates/${victim.serial}/revoke`,
-      crossSiteForm,
-    );
+    const response = await send('POST', revokePath(victim.serial), crossSiteForm);
     expect(response.status).toBe(403);
     expect(response.headers['content-type']).toContain('text/html');
     expect(response.headers['x-content-type-options']).toBe('nosniff');
@@ -95,9 +101,9 @@ describe('cross-site requests to the admin API', () => {
   it('a cross-site no-cors fetch revokes nothing, on either listener, in any path case (403)', async () => {
     const victim = await issue('victim-fetch', 'viewer');
     for (const [path, port] of [
-      [`/_mailgate/admin/api/certificates/${victim.serial}/revoke`, gw.port],
+      [revokePath(victim.serial), gw.port],
       [`/_Mailgate/Admin/api/certificates/${victim.serial}/revoke`, gw.port],
-      [`/_mailgate/admin/api/certificates/${victim.serial}/revoke`, adminListenerPort],
+      [revokePath(victim.serial), adminListenerPort],
     ] as const) {
       const response = await send('POST', path, crossSiteNoCors, '{}', port);
       expect(response.status).toBe(403);
@@ -112,27 +118,12 @@ describe('cross-site requests to the admin API', () => {
   });
 
   it('the webmail origin (same-site) cannot call the API, even with JSON', async () => {
-    const victim = await issue('victim-webmail', 'viewer');
-    const response = await send(
-      'POST',
-      `/_mailgate/admin/api/certificates/${victim.serial}/revoke`,
-      { ...sameOriginFetch(gw.port), 'sec-fetch-site': 'same-site', origin: 'https://webmail.localhost' },
-      '{}',
-    );
-    expect(response.status).toBe(403);
-    expect(isRevoked(victim.serial)).toBe(false);
+    const sameSite = { 'sec-fetch-site': 'same-site', origin: 'https://webmail.localhost' };
+    await expectRevokeRefused('victim-webmail', { ...sameOriginFetch(gw.port), ...sameSite });
   });
 
   it('an old browser without Fetch Metadata is judged by its foreign Origin (403)', async () => {
-    const victim = await issue('victim-legacy', 'viewer');
-    const response = await send(
-      'POST',
-      `/_mailgate/admin/api/certificates/${victim.serial}/revoke`,
-      { origin: EVIL, 'content-type': 'application/json' },
-      '{}',
-    );
-    expect(response.status).toBe(403);
-    expect(isRevoked(victim.serial)).toBe(false);
+    await expectRevokeRefused('victim-legacy', { origin: EVIL, 'content-type': 'application/json' });
   });
 
   it('a same-origin fetch works on the public and the admin listener, with no CORS headers', async () => {
@@ -140,7 +131,7 @@ describe('cross-site requests to the admin API', () => {
       const victim = await issue(`victim-same-${port}`, 'viewer');
       const response = await send(
         'POST',
-        `/_mailgate/admin/api/certificates/${victim.serial}/revoke`,
+        revokePath(victim.serial),
         sameOriginFetch(port),
         '{"reason":"keyCompromise"}',
         port,
@@ -158,7 +149,7 @@ describe('cross-site requests to the admin API', () => {
     expect(list.status).toBe(200);
     expect(list.headers['cache-control']).toBe('no-store');
     const victim = await issue('victim-cli', 'viewer');
-    const path = `/_mailgate/admin/api/certificates/${victim.serial}/revoke`;
+    const path = revokePath(victim.serial);
     const bare = await send('POST', path, {});
     expect(bare.status).toBe(415);
     expect(JSON.parse(bare.body).error.code).toBe('unsupported_media_type');
@@ -173,7 +164,7 @@ describe('cross-site requests to the admin API', () => {
       gw.port,
       {
         ':method': 'POST',
-        ':path': `/_mailgate/admin/api/certificates/${victim.serial}/revoke`,
+        ':path': revokePath(victim.serial),
         ...crossSiteNoCors,
       },
       adminTls,

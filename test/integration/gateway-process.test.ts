@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -23,6 +23,13 @@ afterAll(async () => {
   await echo?.close();
 });
 
+/** A new folder NAME under the file's temp root (a process's working directory). */
+function folder(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 function configYaml(extra = '', routes = '  - { path: /, upstream: app, auth: public }\n') {
   return `publicUrl: https://localhost\nlisten:\n  https: { host: 127.0.0.1, port: 0 }\ndrainTimeoutMs: 5000\n${extra}upstreams:\n  app: { url: '${echo.url}' }\nroutes:\n${routes}`;
 }
@@ -43,9 +50,7 @@ function servedSerial(port: number): Promise<string> {
 
 describe('the embedded defaults (npm start on a fresh clone)', () => {
   it('serves /_mailgate/healthz over TLS with a certificate from its own CA, which openssl verifies', async () => {
-    const cwd = join(root, 'fresh');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(cwd);
+    const cwd = folder('fresh');
     const serve = await startServe([], { cwd });
     try {
       const ca = readFileSync(join(cwd, 'data/ca/ca.crt.pem'), 'utf8');
@@ -91,9 +96,7 @@ describe('the embedded defaults (npm start on a fresh clone)', () => {
 
 describe('signals', () => {
   it('SIGTERM drains: the in-flight response completes, new connections are refused, exit 0', async () => {
-    const cwd = join(root, 'drain');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(cwd);
+    const cwd = folder('drain');
     writeFileSync(join(cwd, 'mailgate.yaml'), configYaml());
     const serve = await startServe([], { cwd });
     const inflight = new Promise<string>((resolve, reject) => {
@@ -125,9 +128,7 @@ describe('signals', () => {
   });
 
   it('SIGHUP applies a good config and keeps serving on a broken one', async () => {
-    const cwd = join(root, 'hup');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(cwd);
+    const cwd = folder('hup');
     writeFileSync(join(cwd, 'mailgate.yaml'), configYaml());
     const serve = await startServe([], { cwd });
     try {
@@ -154,9 +155,8 @@ describe('signals', () => {
 
 describe('certificate files given by path', () => {
   it('are swapped in without a restart; a broken new file keeps the old certificate', async () => {
-    const cwd = join(root, 'reload');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(join(cwd, 'live'), { recursive: true });
+    const cwd = folder('reload');
+    mkdirSync(join(cwd, 'live'));
     const issue = await serverPairIssuer(cwd);
     const a = await issue('a');
     const b = await issue('b');
@@ -311,9 +311,7 @@ describe('mailgate check-config', () => {
   });
 
   it('reports every problem of a file on its own line, with --config and with ./mailgate.yaml', async () => {
-    const cwd = join(root, 'many-problems');
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(cwd);
+    const cwd = folder('many-problems');
     const yaml = configYaml('colour: blue\nadmin: { sourceCidrs: [10.8.0.0/33] }\n').replace(
       'port: 0',
       'port: 70000',
@@ -350,7 +348,6 @@ describe('mailgate check-config', () => {
 /** Creates a CA in cwd/data and returns a function that issues a server certificate for localhost into cwd/NAME/. */
 async function serverPairIssuer(cwd: string) {
   const dataDir = join(cwd, 'data');
-  const { mkdirSync } = await import('node:fs');
   expect((await runCli(['ca', 'init'], { dataDir })).code).toBe(0);
   return async (name: string) => {
     mkdirSync(join(cwd, name), { recursive: true });

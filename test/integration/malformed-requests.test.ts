@@ -1,27 +1,20 @@
 import { constants, connect as h2connect } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
-import { rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EchoUpstream } from '../helpers/echo-upstream.js';
+import { type EchoGateway, rawGet, rawRequest, startEchoGateway } from '../helpers/gateway.js';
 
 const MAX_HEADER_BYTES = 4_096;
 const MAX_HEADER_COUNT = 20;
 
 let echo: EchoUpstream;
-let gw: TestGateway;
+let gw: EchoGateway;
 
 beforeAll(async () => {
-  echo = await startEchoUpstream();
-  gw = await startTestGateway({
-    upstreams: { app: { url: echo.url } },
-    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+  gw = await startEchoGateway({
     limits: { maxHeaderBytes: MAX_HEADER_BYTES, maxHeaderCount: MAX_HEADER_COUNT },
   });
-});
-
-afterAll(async () => {
-  await gw?.close();
-  await echo?.close();
+  echo = gw.echo;
 });
 
 afterEach(async () => {

@@ -151,6 +151,19 @@ function within<T>(promise: Promise<T>, ms = LIMIT_MS + 3_000): Promise<T> {
   ]);
 }
 
+/** Sends `request` on a new HTTP/1.1 connection; what came back and when, once the gateway closed it. */
+async function sentUntilClosed(request: string): Promise<{ text: string; at: number }> {
+  const connection = await openHttp1();
+  connection.socket.write(request);
+  return within(connection.closed);
+}
+
+/** A connection cut `elapsed` ms after it started was cut by the limit: not before it, not long after. */
+function expectCutAtLimit(elapsed: number): void {
+  expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS - 50);
+  expect(elapsed).toBeLessThan(LIMIT_MS + 1_500);
+}
+
 /** The access lines written so far. */
 async function accessLines(): Promise<Array<Record<string, unknown>>> {
   return (await gw.logLines()).filter((l) => l.msg === 'request');
@@ -163,17 +176,13 @@ describe('slow and idle connections are cut', () => {
     socket.on('error', () => {});
     await within(new Promise<void>((resolve) => socket.once('close', () => resolve())));
     const elapsed = performance.now() - opened;
-    expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS - 50);
-    expect(elapsed).toBeLessThan(LIMIT_MS + 1_500);
+    expectCutAtLimit(elapsed);
   });
 
   it('a request head that never finishes gets 408 and is closed after headersTimeoutMs', async () => {
-    const connection = await openHttp1();
-    connection.socket.write('GET /slow-head HTTP/1.1\r\nHost: localhost\r\nX-Part: ');
-    const { text, at } = await within(connection.closed);
+    const { text, at } = await sentUntilClosed('GET /slow-head HTTP/1.1\r\nHost: localhost\r\nX-Part: ');
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(at).toBeGreaterThanOrEqual(LIMIT_MS - 50);
-    expect(at).toBeLessThan(LIMIT_MS + 1_500);
+    expectCutAtLimit(at);
     await eventually(async () =>
       (await accessLines()).some((l) => l.denied === 'request_timeout' && l.status === 408),
     );
@@ -199,8 +208,7 @@ describe('slow and idle connections are cut', () => {
     expect(await within(goaway)).toBe(0);
     await within(closed);
     const idle = performance.now() - answered;
-    expect(idle).toBeGreaterThanOrEqual(LIMIT_MS - 50);
-    expect(idle).toBeLessThan(LIMIT_MS + 1_500);
+    expectCutAtLimit(idle);
   });
 
   it('an h2 session that only sends PINGs is closed after keepAliveTimeoutMs all the same', async () => {
@@ -225,8 +233,7 @@ describe('slow and idle connections are cut', () => {
     await started;
     const { text, at } = await within(connection.closed);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(at).toBeGreaterThanOrEqual(LIMIT_MS - 50);
-    expect(at).toBeLessThan(LIMIT_MS + 1_500);
+    expectCutAtLimit(at);
     await eventually(() => uploadsCancelled === before + 1);
     await eventually(async () => (await accessLines()).some((l) => l.path === '/upload' && l.status === 408));
   });
@@ -244,8 +251,7 @@ describe('slow and idle connections are cut', () => {
     session.close();
     expect(result.status === 408 || result.rstCode !== undefined).toBe(true);
     expect(result.status).not.toBe(200);
-    expect(elapsed).toBeGreaterThanOrEqual(LIMIT_MS - 50);
-    expect(elapsed).toBeLessThan(LIMIT_MS + 1_500);
+    expectCutAtLimit(elapsed);
     await eventually(() => uploadsCancelled === before + 1);
   });
 });
@@ -279,19 +285,17 @@ describe('slow but live clients are never cut', () => {
   });
 
   it('an HTTP/1.1 long-poll the upstream holds longer than every timeout completes', async () => {
-    const connection = await openHttp1();
-    connection.socket.write('GET /poll HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-    const { text, at } = await within(connection.closed);
+    const { text, at } = await sentUntilClosed(
+      'GET /poll HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(at).toBeGreaterThanOrEqual(POLL_MS - 50);
   });
 
   it('an HTTP/1.1 long-poll with a body (ActiveSync Ping) completes: the body timer ends with the body', async () => {
-    const connection = await openHttp1();
-    connection.socket.write(
+    const { text } = await sentUntilClosed(
       'POST /poll HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello',
     );
-    const { text } = await within(connection.closed);
     expect(text).toMatch(/^HTTP\/1\.1 200 /);
     expect(text).toContain('bytes=5');
   });

@@ -103,6 +103,17 @@ function snapshot() {
   };
 }
 
+/** An admin POST of `body` to `path` is refused: 400 invalid_field naming `field`, and nothing written. */
+async function expectFieldRefused(path: string, body: unknown, field: string) {
+  const before = snapshot();
+  const response = await call('admin', 'POST', path, { body });
+  expect(response.status).toBe(400);
+  const error = await errorOf(response);
+  expect(error).toMatchObject({ code: 'invalid_field', field });
+  expect(error.message).toContain(field);
+  expect(snapshot()).toEqual(before);
+}
+
 const lastAudit = () =>
   fixture.db.prepare('SELECT * FROM audit ORDER BY id DESC LIMIT 1').get() as {
     actor: string;
@@ -233,13 +244,7 @@ describe('certificates', () => {
     [{ name: 'eve', role: 'admin', admin: true }, 'admin'],
     [['eve'], 'body'],
   ])('refuses issue body %j with 400 invalid_field naming %s, writing nothing', async (body, field) => {
-    const before = snapshot();
-    const response = await call('admin', 'POST', '/certificates', { body });
-    expect(response.status).toBe(400);
-    const error = await errorOf(response);
-    expect(error).toMatchObject({ code: 'invalid_field', field });
-    expect(error.message).toContain(field);
-    expect(snapshot()).toEqual(before);
+    await expectFieldRefused('/certificates', body, field);
     expect(lastAudit()).toMatchObject({ action: 'api.certificates.issue', outcome: 'error' });
   });
 
@@ -420,13 +425,7 @@ describe('tokens', () => {
     [{ app: 'shop', scopes: ['send'], quota: '5/min' }, 'quota'],
     [{ app: 'shop', scopes: ['send'], owner: 'me' }, 'owner'],
   ])('refuses token body %j with 400 naming %s, writing nothing', async (body, field) => {
-    const before = snapshot();
-    const response = await call('admin', 'POST', '/tokens', { body });
-    expect(response.status).toBe(400);
-    const error = await errorOf(response);
-    expect(error).toMatchObject({ code: 'invalid_field', field });
-    expect(error.message).toContain(field);
-    expect(snapshot()).toEqual(before);
+    await expectFieldRefused('/tokens', body, field);
   });
 
   it('revokes a token for an operator, then refuses again with 409', async () => {
