@@ -74,6 +74,21 @@ async function contextFor(cred: Credential | undefined, viewport = { width: 1280
   return context;
 }
 
+/** A form POST of `body` to `url` sent by the page's own script (same origin, its certificate): status and text. */
+function formPostFromPage(page: Page, url: string, body: string): Promise<{ status: number; text: string }> {
+  return page.evaluate(
+    async (request) => {
+      const response = await fetch(request.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: request.body,
+      });
+      return { status: response.status, text: await response.text() };
+    },
+    { url, body },
+  );
+}
+
 async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -188,31 +203,15 @@ describe('admin console in Chromium with a client certificate', () => {
     expect(await page.locator('form[action$="/certificates"][method="post"]').count()).toBe(0);
     expect(await page.textContent('main')).toContain('you need the admin role');
     // Hidden buttons are not the protection: a same-origin form post from the viewer's page is refused.
-    const refused = await page.evaluate(
-      async ({ url }) => {
-        const response = await fetch(url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: 'reason=keyCompromise',
-        });
-        return { status: response.status, text: await response.text() };
-      },
-      { url: `${console_}/certificates/${creds.target!.serial}/revoke` },
+    const refused = await formPostFromPage(
+      page,
+      `${console_}/certificates/${creds.target!.serial}/revoke`,
+      'reason=keyCompromise',
     );
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('needs the operator role');
     expect(certificateStatus(creds.target!.serial).revoked_at).toBeNull();
-    const issueStatus = await page.evaluate(
-      async ({ url }) =>
-        (
-          await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: 'app=shop&scopes=send',
-          })
-        ).status,
-      { url: `${console_}/tokens` },
-    );
+    const issueStatus = (await formPostFromPage(page, `${console_}/tokens`, 'app=shop&scopes=send')).status;
     expect(issueStatus).toBe(403);
     expect(store((db) => db.prepare("SELECT count(*) AS n FROM tokens WHERE app = 'shop'").get())).toEqual({
       n: 0,
@@ -250,17 +249,8 @@ describe('admin console in Chromium with a client certificate', () => {
       expect(response.status).toBe(403);
     }, 1_000);
     // The operator may not issue: the server says so whatever the page shows.
-    const issueStatus = await page.evaluate(
-      async ({ url }) =>
-        (
-          await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: 'name=mallory&role=admin',
-          })
-        ).status,
-      { url: `${console_}/certificates` },
-    );
+    const issueStatus = (await formPostFromPage(page, `${console_}/certificates`, 'name=mallory&role=admin'))
+      .status;
     expect(issueStatus).toBe(403);
     await page.goto(`${console_}/audit?action=console.certificates.revoke`);
     expect(await page.locator('tbody tr').first().textContent()).toContain(creds.stolen!.serial);
