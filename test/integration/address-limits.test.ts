@@ -4,38 +4,31 @@ import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
+import type { EchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import {
+  type EchoGateway,
   fromAddress,
   h2Request,
   openRawH1,
   rawGet,
-  startTestGateway,
-  type TestGateway,
+  startEchoGateway,
 } from '../helpers/gateway.js';
 import { startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 let echo: EchoUpstream;
-let gw: TestGateway;
+let gw: EchoGateway;
 
 const BURST = 5;
 
 beforeAll(async () => {
-  echo = await startEchoUpstream();
-  gw = await startTestGateway({
-    upstreams: { app: { url: echo.url } },
-    routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+  gw = await startEchoGateway({
     trustedProxies: ['127.0.0.6/32'],
     // One request a minute refills the bucket: the burst is spent however long the requests take to travel.
     limits: { clientConnections: 3, clientRequestsPerMinute: 1, clientRequestBurst: BURST },
   });
-});
-
-afterAll(async () => {
-  await gw?.close();
-  await echo?.close();
+  echo = gw.echo;
 });
 
 /** A TLS connection from `localAddress` that completed its handshake (HTTP/1.1, left open). */
