@@ -14,6 +14,17 @@ import {
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { GatewayRequest } from './plane-guard.js';
+import type { RequestRecord } from './request-record.js';
+
+/** Told once when an exchange is over (the request handler: tracker, access line, relay, in that order). */
+export interface ExchangeObserver {
+  exchangeClosed(exchange: Exchange): void;
+}
+
+/** What the proxy relay of an exchange must hear: the client side closed. */
+export interface ClientCloseListener {
+  clientClosed(): void;
+}
 
 export interface Exchange {
   /** What the decision path reads (method, target, headers, socket): the IncomingMessage, or the h2 exchange. */
@@ -40,8 +51,18 @@ export interface Exchange {
   /** Ends the response (with a last chunk); nothing is written after a bodyless head (HEAD, 204, 304). */
   end(chunk?: string | Buffer): void;
   onceDrain(listener: () => void): void;
-  /** Once when the exchange is over: the response finished, or it was cut. */
-  onClose(listener: () => void): void;
+  /** The request's record (access line, metrics), set by the handler that takes the exchange. */
+  record: RequestRecord | undefined;
+  /** The proxy relay while the request is forwarded: hears the client side close, after the observer. */
+  relay: ClientCloseListener | undefined;
+  /** Whom onClose tells. */
+  readonly closeObserver: ExchangeObserver | undefined;
+  /**
+   * `observer.exchangeClosed(this)` once when the exchange is over: the response finished, or it was cut.
+   * One module-level listener per exchange (it finds the exchange through its emitter): no closure per
+   * subscriber and request.
+   */
+  onClose(observer: ExchangeObserver): void;
   /** Cuts the exchange: HTTP/1.1 its connection, h2 its stream. */
   destroy(): void;
   /** Fails the request body, so that the upstream sees its request end short, never as complete. */
@@ -54,6 +75,9 @@ export interface Exchange {
 export class Http1Exchange implements Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  record: RequestRecord | undefined = undefined;
+  relay: ClientCloseListener | undefined = undefined;
+  closeObserver: ExchangeObserver | undefined = undefined;
 
   constructor(req: IncomingMessage, res: ServerResponse) {
     this.req = req;
@@ -112,8 +136,10 @@ export class Http1Exchange implements Exchange {
     this.res.once('drain', listener);
   }
 
-  onClose(listener: () => void): void {
-    this.res.on('close', listener);
+  onClose(observer: ExchangeObserver): void {
+    this.closeObserver = observer;
+    (this.res as ExchangeCarrier)[kExchange] = this;
+    this.res.on('close', exchangeClosed);
   }
 
   destroy(): void {
@@ -147,6 +173,21 @@ export function hasHttp1Body(req: IncomingMessage): boolean {
 /** Stream errors are seen through 'close' and rstCode; an 'error' without a listener would end the process. */
 function ignoreStreamError() {}
 
+/** Where an exchange's emitter (its h2 stream, its HTTP/1.1 response) keeps the exchange for its listeners. */
+const kExchange = Symbol('mailgate.exchange');
+type ExchangeCarrier = { [kExchange]?: Exchange };
+
+/** The one 'close' listener of every exchange (`this` is its stream or response). */
+function exchangeClosed(this: ExchangeCarrier) {
+  const exchange = this[kExchange]!;
+  exchange.closeObserver!.exchangeClosed(exchange);
+}
+
+/** A stream reset before its body ended fails the upload (`this` is the stream). */
+function failBodyOnReset(this: ExchangeCarrier) {
+  this[kExchange]!.failBody(new ClientResetError());
+}
+
 /**
  * An h2 exchange over the core stream API: one object per stream, which is also the request the decision
  * path reads (its method, target, headers and socket, like an IncomingMessage's).
@@ -158,6 +199,9 @@ export class Http2Exchange implements Exchange, GatewayRequest {
   readonly session: Http2Session | undefined;
   readonly method: string;
   readonly url: string;
+  record: RequestRecord | undefined = undefined;
+  relay: ClientCloseListener | undefined = undefined;
+  closeObserver: ExchangeObserver | undefined = undefined;
   #pending: OutgoingHttpHeaders | undefined;
   #body: PassThrough | undefined;
 
@@ -168,6 +212,7 @@ export class Http2Exchange implements Exchange, GatewayRequest {
     this.session = stream.session;
     this.method = headers[':method'] as string;
     this.url = (headers[':path'] as string | undefined) ?? '';
+    (stream as ExchangeCarrier)[kExchange] = this;
     stream.on('error', ignoreStreamError);
   }
 
@@ -200,7 +245,8 @@ export class Http2Exchange implements Exchange, GatewayRequest {
       const body = new PassThrough();
       this.#body = body;
       this.stream.pipe(body);
-      this.stream.once('aborted', () => body.destroy(new ClientResetError()));
+      // 'aborted' comes once: on() spares once()'s wrapper.
+      this.stream.on('aborted', failBodyOnReset);
     }
     return this.#body;
   }
@@ -254,13 +300,19 @@ export class Http2Exchange implements Exchange, GatewayRequest {
     this.stream.once('drain', listener);
   }
 
-  onClose(listener: () => void): void {
-    // 'close' comes once: on() spares once()'s wrapper, one per listener and stream.
-    this.stream.on('close', listener);
+  onClose(observer: ExchangeObserver): void {
+    this.closeObserver = observer;
+    // 'close' comes once: on() spares once()'s wrapper.
+    this.stream.on('close', exchangeClosed);
   }
 
   destroy(): void {
-    this.stream.destroy();
+    const stream = this.stream;
+    // Already closed (an RST_STREAM under way, e.g. after a 408): nothing left to cut, and Node 20 loops
+    // for good (Http2Session::SendPendingData, memory without bound) when a stream is destroyed in the same
+    // tick as stream.close().
+    if (stream.closed) return;
+    stream.destroy();
   }
 
   failBody(error: Error): void {

@@ -7,7 +7,7 @@ import type { Http2ServerResponse } from 'node:http2';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type DavOrigins, publicLocation } from './dav-headers.js';
-import type { Exchange } from './exchange.js';
+import type { ClientCloseListener, Exchange } from './exchange.js';
 import { dispatchExpectingContinue } from './expect-continue.js';
 import { responseHeaders } from './forward-headers.js';
 import { requestAuthority } from './resolve-request.js';
@@ -82,10 +82,18 @@ export interface ProxyRequest {
   expectsContinue: boolean;
 }
 
-export interface ProxyOutcome {
-  /** Set when the exchange failed; `headersSent` tells whether an error response can still be written. */
-  failure?: UpstreamFailure;
-  error?: unknown;
+/**
+ * Told once when a proxied exchange is over (the request handler: error response, metrics, in-flight count).
+ * A method on an object that exists anyway, not a Promise: nothing suspended or allocated per request.
+ */
+export interface ProxySettledListener {
+  /** `failure` is set when the exchange failed; `exchange.headersSent` tells whether an error can still be written. */
+  proxySettled(
+    exchange: Exchange,
+    request: ProxyRequest,
+    failure: UpstreamFailure | undefined,
+    error: unknown,
+  ): void;
 }
 
 /** Updated while the response streams, so the access line (written on 'close') sees the final count. */
@@ -128,11 +136,11 @@ function onRelayTimeout(relay: ResponseRelay) {
  * only records a timestamp. The clock stops while the client is the slow side (upload still arriving,
  * response backpressure).
  */
-class ResponseRelay implements Dispatcher.DispatchHandler {
+class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   readonly #exchange: Exchange;
   readonly #request: ProxyRequest;
   readonly #counter: ByteCounter;
-  readonly #resolve: (outcome: ProxyOutcome) => void;
+  readonly #listener: ProxySettledListener;
   /** The upload's byte limit, when the route has one: stopped when the exchange fails. */
   readonly #limited: Transform | undefined;
   readonly #uploading: boolean;
@@ -156,29 +164,33 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     counter: ByteCounter,
     uploading: boolean,
     limited: Transform | undefined,
-    resolve: (outcome: ProxyOutcome) => void,
+    listener: ProxySettledListener,
   ) {
     this.#exchange = exchange;
     this.#request = request;
     this.#counter = counter;
     this.#uploading = uploading;
     this.#limited = limited;
-    this.#resolve = resolve;
+    this.#listener = listener;
     this.#lastActivity = performance.now();
     this.#queuedAt = this.#lastActivity;
     const { timeoutMs, queueTimeoutMs } = request.upstream;
     this.#timer = setTimeout(onRelayTimeout, Math.min(timeoutMs, queueTimeoutMs), this);
-    // Decided by the relay's own state, never by the response's: a relay paused for 'drain' when the
-    // client goes would wait for it forever.
-    exchange.onClose(() => {
-      if (this.#relayed) return;
-      this.#clientGone = true;
-      clearTimeout(this.#timer);
-      const aborted = new ClientAbortedError('client went away');
-      if (this.#controller) this.#controller.abort(aborted);
-      // Still queued for a connection: done now; undici drops it at onRequestStart.
-      else this.#settle({ failure: 'aborted', error: aborted });
-    });
+  }
+
+  /**
+   * The exchange closed (its one 'close' listener calls this after the access line). Decided by the relay's
+   * own state, never by the response's: a relay paused for 'drain' when the client goes would wait for it
+   * forever.
+   */
+  clientClosed(): void {
+    if (this.#relayed) return;
+    this.#clientGone = true;
+    clearTimeout(this.#timer);
+    const aborted = new ClientAbortedError('client went away');
+    if (this.#controller) this.#controller.abort(aborted);
+    // Still queued for a connection: done now; undici drops it at onRequestStart.
+    else this.#settle('aborted', aborted);
   }
 
   timeoutFired(): void {
@@ -190,7 +202,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
       const queueLeft = this.#queuedAt + queueTimeoutMs - now;
       if (queueLeft <= 0) {
         this.#expired = new UpstreamTimeoutError('queue', queueTimeoutMs);
-        this.#settle({ failure: 'queue_timeout', error: this.#expired });
+        this.#settle('queue_timeout', this.#expired);
         return;
       }
       if (queueLeft < timeoutMs) {
@@ -279,38 +291,44 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
     clearTimeout(this.#timer);
     this.#relayed = true;
     this.#exchange.end();
-    this.#settle({});
+    this.#settle(undefined, undefined);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    clearTimeout(this.#timer);
-    this.#settle({ failure: this.#clientGone ? 'aborted' : classifyUpstreamError(error), error });
+    this.fail(error);
   }
 
-  #settle(outcome: ProxyOutcome): void {
+  /** The exchange failed (undici's report, or a throw while dispatching). */
+  fail(error: unknown): void {
+    clearTimeout(this.#timer);
+    this.#settle(this.#clientGone ? 'aborted' : classifyUpstreamError(error), error);
+  }
+
+  #settle(failure: UpstreamFailure | undefined, error: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (outcome.failure && this.#uploading) {
+    if (failure !== undefined && this.#uploading) {
       // An upload may still be arriving: stop reading it so the connection is not left half-used.
       this.#limited?.destroy();
       // The client broke off its own upload (reset, body idle timeout): not the upstream's failure.
       const body = this.#exchange.body;
-      if (body.destroyed && !body.readableEnded) outcome.failure = 'aborted';
+      if (body.destroyed && !body.readableEnded) failure = 'aborted';
     }
-    this.#resolve(outcome);
+    this.#listener.proxySettled(this.#exchange, this.#request, failure, error);
   }
 }
 
 /**
- * Forwards the exchange's request and streams the answer into its response. Never throws: failures come
- * back classified so the caller writes the error response (when headers are not sent yet) and records
- * metrics in one place.
+ * Forwards the exchange's request and streams the answer into its response. Never throws: `listener` hears
+ * the end once, failures classified, so the caller writes the error response (when headers are not sent yet)
+ * and records metrics in one place.
  */
 export function proxyRequest(
   exchange: Exchange,
   request: ProxyRequest,
   counter: ByteCounter,
-): Promise<ProxyOutcome> {
+  listener: ProxySettledListener,
+): void {
   let body: Readable | null = null;
   let limited: Transform | undefined;
   if (exchange.hasBody) {
@@ -322,8 +340,9 @@ export function proxyRequest(
       body = limited;
     }
   }
-  return new Promise((resolve) => {
-    const relay = new ResponseRelay(exchange, request, counter, body !== null, limited, resolve);
+  const relay = new ResponseRelay(exchange, request, counter, body !== null, limited, listener);
+  exchange.relay = relay;
+  try {
     if (request.expectsContinue && body !== null) {
       const { origin } = request.upstream;
       const { method, path, headers } = request;
@@ -339,5 +358,8 @@ export function proxyRequest(
       },
       relay,
     );
-  });
+  } catch (error) {
+    // undici reports its own failures through the handler; anything thrown here ends the exchange the same way.
+    relay.fail(error);
+  }
 }

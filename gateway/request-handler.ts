@@ -7,12 +7,12 @@ import { pathAfterPrefix } from './canonical-path.js';
 import type { ConnectionTracker } from './connection-tracker.js';
 import type { CredentialConnections } from './credential-connections.js';
 import { rewriteDestination } from './dav-headers.js';
-import type { Exchange } from './exchange.js';
+import type { Exchange, ExchangeObserver } from './exchange.js';
 import { expectsContinue } from './expect-continue.js';
 import { type GatewayErrorCode, renderError } from './http-error.js';
 import type { Logger } from './logger.js';
 import { isHttp2Request } from './plane-guard.js';
-import { proxyRequest } from './proxy.js';
+import { type ProxyRequest, type ProxySettledListener, proxyRequest, type UpstreamFailure } from './proxy.js';
 import {
   type AccessRecorder,
   countReservedBody,
@@ -22,6 +22,7 @@ import {
 import {
   type PipelineState,
   type ProxyResolution,
+  type Resolution,
   requestAuthority,
   resolveRequest,
   upstreamHeaders,
@@ -43,19 +44,181 @@ export type ExchangeHandler = (exchange: Exchange) => void;
  * Creates the handler of every exchange of the public (and admin) TLS servers and the ACME passthrough.
  * @example createTlsServer({ onExchange: createRequestHandler({ state: () => current, logger, recorder, tracker, credentials }), ... })
  */
-export function createRequestHandler({
-  state: currentState,
-  logger,
-  recorder,
-  tracker,
-  credentials,
-}: PipelineDeps): ExchangeHandler {
-  function sendError(
+export function createRequestHandler(deps: PipelineDeps): ExchangeHandler {
+  const pipeline = new RequestPipeline(deps);
+  return function mailgateExchange(exchange) {
+    pipeline.serve(exchange);
+  };
+}
+
+/**
+ * The exchange handler's state and steps. A public-route request runs to completion through methods of this
+ * one object: its 'close' (exchangeClosed) and the relay's end (proxySettled) come back here, so nothing is
+ * suspended and no closure is made per request; only a guard that really awaits (token) costs a promise.
+ */
+class RequestPipeline implements ExchangeObserver, ProxySettledListener {
+  readonly #state: () => PipelineState;
+  readonly #logger: Logger;
+  readonly #recorder: AccessRecorder;
+  readonly #tracker: ConnectionTracker;
+  readonly #credentials: CredentialConnections;
+
+  constructor({ state, logger, recorder, tracker, credentials }: PipelineDeps) {
+    this.#state = state;
+    this.#logger = logger;
+    this.#recorder = recorder;
+    this.#tracker = tracker;
+    this.#credentials = credentials;
+  }
+
+  serve(exchange: Exchange): void {
+    const record = newRequestRecord(exchange.req.method);
+    exchange.record = record;
+    this.#tracker.requestStarted(exchange);
+    exchange.onClose(this);
+    try {
+      this.#handle(exchange, record);
+    } catch (error) {
+      this.#internalError(exchange, record, error);
+    }
+  }
+
+  /** The exchange is over: the tracker, the access line, then the relay (an abort cancels the upstream). */
+  exchangeClosed(exchange: Exchange): void {
+    const record = exchange.record!;
+    this.#tracker.requestEnded(exchange);
+    this.#recorder.finish(record, exchange.headersSent ? exchange.statusCode : 499, exchange.completed);
+    exchange.relay?.clientClosed();
+  }
+
+  #handle(exchange: Exchange, record: RequestRecord): void {
+    const state = this.#state();
+    const req = exchange.req;
+    // Set before any head is written: an upstream's own header, passed to respond, replaces this one.
+    // Never over plain HTTP (ACME passthrough), where RFC 6797 §7.2 forbids it.
+    if (state.hsts !== undefined && (req.socket as TLSSocket).encrypted)
+      exchange.setHeader('strict-transport-security', state.hsts);
+    const resolving = resolveRequest(req, state, record);
+    if (resolving instanceof Promise) {
+      resolving
+        .then((resolution) => this.#act(exchange, record, state, resolution))
+        .catch((error: unknown) => this.#internalError(exchange, record, error));
+      return;
+    }
+    this.#act(exchange, record, state, resolving);
+  }
+
+  #act(exchange: Exchange, record: RequestRecord, state: PipelineState, resolution: Resolution): void {
+    const req = exchange.req;
+    // A certificate authorises its whole connection: it is closed when the certificate is revoked or expires.
+    if (resolution.kind !== 'refused' && resolution.decision.credential?.kind === 'certificate')
+      this.#credentials.trackConnection(req, resolution.decision.credential);
+    switch (resolution.kind) {
+      case 'refused':
+        if (resolution.reason) this.#recorder.denied(record, resolution.reason);
+        this.#sendError(exchange, record, resolution.code, resolution.headers);
+        return;
+      case 'reserved': {
+        // The gateway answers these itself: it also says when to send the body.
+        if (expectsContinue(req)) exchange.informational(100);
+        const [nodeReq, nodeRes] = exchange.nodePair();
+        countReservedBody(nodeRes, record);
+        state
+          .serveReserved(nodeReq, nodeRes, resolution.decision, record.id)
+          .catch((error: unknown) => this.#internalError(exchange, record, error));
+        return;
+      }
+      case 'proxy':
+        this.#forward(exchange, record, state, resolution);
+        return;
+    }
+  }
+
+  #forward(
     exchange: Exchange,
     record: RequestRecord,
-    code: GatewayErrorCode,
-    extra?: OutgoingHttpHeaders,
-  ) {
+    state: PipelineState,
+    { route, target, decision }: ProxyResolution,
+  ): void {
+    const upstream = state.upstreams.get(route.upstream);
+    record.upstream = upstream.name;
+    const req = exchange.req;
+    const contentLength = req.headers['content-length'];
+    if (
+      route.maxBodyBytes !== undefined &&
+      contentLength !== undefined &&
+      Number(contentLength) > route.maxBodyBytes
+    ) {
+      record.failure = 'too_large';
+      // Token routes: the request already counted against the limits, so the client sees what is left.
+      this.#sendError(exchange, record, 'payload_too_large', decision.responseHeaders);
+      return;
+    }
+    // One address (one connection, or a crowd behind one NAT) never holds the upstream's whole pool.
+    const client = record.client;
+    const inflight = upstream.inflightByClient.get(client) ?? 0;
+    if (inflight >= upstream.requestsPerClient) {
+      record.denied = 'client_inflight';
+      this.#sendError(exchange, record, 'upstream_busy', decision.responseHeaders);
+      return;
+    }
+    let path = target.path;
+    const strippedPrefix = route.stripPrefix ? route.prefix : '';
+    if (strippedPrefix !== '') path = pathAfterPrefix(path, strippedPrefix);
+    const headers = upstreamHeaders(req, record, route, decision);
+    // WebDAV COPY/MOVE name their target by absolute URL: the upstream must see its own origin in it.
+    if (headers.destination !== undefined && upstream.rewriteDestination)
+      headers.destination = rewriteDestination(String(headers.destination), {
+        publicAuthority: requestAuthority(req),
+        upstreamOrigin: upstream.origin,
+        strippedPrefix,
+      });
+    // Counted until proxySettled, which the relay calls exactly once.
+    upstream.inflightByClient.set(client, inflight + 1);
+    proxyRequest(
+      exchange,
+      {
+        upstream,
+        method: req.method ?? 'GET',
+        path: path + target.query,
+        headers,
+        maxBodyBytes: route.maxBodyBytes,
+        extraResponseHeaders: decision.responseHeaders,
+        strippedPrefix,
+        expectsContinue: expectsContinue(req),
+      },
+      record,
+      this,
+    );
+  }
+
+  /** The relay is done: the error response and metrics of a failure, and the client's in-flight count. */
+  proxySettled(
+    exchange: Exchange,
+    request: ProxyRequest,
+    failure: UpstreamFailure | undefined,
+    error: unknown,
+  ): void {
+    const record = exchange.record!;
+    const upstream = request.upstream;
+    try {
+      if (failure !== undefined) {
+        this.#recorder.upstreamFailed(record, upstream.name, failure, error);
+        const code = upstreamFailureCode(failure);
+        if (code === undefined) exchange.destroy();
+        else this.#sendError(exchange, record, code, request.extraResponseHeaders);
+      }
+    } catch (thrown) {
+      this.#internalError(exchange, record, thrown);
+    } finally {
+      const client = record.client;
+      const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
+      if (left === 0) upstream.inflightByClient.delete(client);
+      else upstream.inflightByClient.set(client, left);
+    }
+  }
+
+  #sendError(exchange: Exchange, record: RequestRecord, code: GatewayErrorCode, extra?: OutgoingHttpHeaders) {
     if (exchange.headersSent) {
       exchange.destroy();
       return;
@@ -69,120 +232,13 @@ export function createRequestHandler({
     exchange.end(rendered.body);
   }
 
-  async function forward(
-    exchange: Exchange,
-    record: RequestRecord,
-    state: PipelineState,
-    { route, target, decision }: ProxyResolution,
-  ) {
-    const upstream = state.upstreams.get(route.upstream);
-    record.upstream = upstream.name;
-    const req = exchange.req;
-    const contentLength = req.headers['content-length'];
-    if (
-      route.maxBodyBytes !== undefined &&
-      contentLength !== undefined &&
-      Number(contentLength) > route.maxBodyBytes
-    ) {
-      record.failure = 'too_large';
-      // Token routes: the request already counted against the limits, so the client sees what is left.
-      sendError(exchange, record, 'payload_too_large', decision.responseHeaders);
-      return;
-    }
-    // One address (one connection, or a crowd behind one NAT) never holds the upstream's whole pool.
-    const client = record.client;
-    const inflight = upstream.inflightByClient.get(client) ?? 0;
-    if (inflight >= upstream.requestsPerClient) {
-      record.denied = 'client_inflight';
-      sendError(exchange, record, 'upstream_busy', decision.responseHeaders);
-      return;
-    }
-    upstream.inflightByClient.set(client, inflight + 1);
+  #internalError(exchange: Exchange, record: RequestRecord, error: unknown): void {
+    this.#logger.error({ reqId: record.id, err: error }, 'internal error');
     try {
-      let path = target.path;
-      const strippedPrefix = route.stripPrefix ? route.prefix : '';
-      if (strippedPrefix !== '') path = pathAfterPrefix(path, strippedPrefix);
-      const headers = upstreamHeaders(req, record, route, decision);
-      // WebDAV COPY/MOVE name their target by absolute URL: the upstream must see its own origin in it.
-      if (headers.destination !== undefined && upstream.rewriteDestination)
-        headers.destination = rewriteDestination(String(headers.destination), {
-          publicAuthority: requestAuthority(req),
-          upstreamOrigin: upstream.origin,
-          strippedPrefix,
-        });
-      const outcome = await proxyRequest(
-        exchange,
-        {
-          upstream,
-          method: req.method ?? 'GET',
-          path: path + target.query,
-          headers,
-          maxBodyBytes: route.maxBodyBytes,
-          extraResponseHeaders: decision.responseHeaders,
-          strippedPrefix,
-          expectsContinue: expectsContinue(req),
-        },
-        record,
-      );
-      if (outcome.failure) {
-        recorder.upstreamFailed(record, upstream.name, outcome.failure, outcome.error);
-        const code = upstreamFailureCode(outcome.failure);
-        if (code === undefined) exchange.destroy();
-        else sendError(exchange, record, code, decision.responseHeaders);
-      }
-    } finally {
-      const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
-      if (left === 0) upstream.inflightByClient.delete(client);
-      else upstream.inflightByClient.set(client, left);
+      this.#sendError(exchange, record, 'internal_error');
+    } catch {
+      // The response cannot be written any more (a reset stream): cut it rather than throw into an emitter.
+      exchange.destroy();
     }
   }
-
-  async function handle(exchange: Exchange, record: RequestRecord) {
-    const state = currentState();
-    const req = exchange.req;
-    // Set before any head is written: an upstream's own header, passed to respond, replaces this one.
-    // Never over plain HTTP (ACME passthrough), where RFC 6797 §7.2 forbids it.
-    if (state.hsts !== undefined && (req.socket as TLSSocket).encrypted)
-      exchange.setHeader('strict-transport-security', state.hsts);
-    const resolving = resolveRequest(req, state, record);
-    const resolution = resolving instanceof Promise ? await resolving : resolving;
-    // A certificate authorises its whole connection: it is closed when the certificate is revoked or expires.
-    if (resolution.kind !== 'refused' && resolution.decision.credential?.kind === 'certificate')
-      credentials.trackConnection(req, resolution.decision.credential);
-    switch (resolution.kind) {
-      case 'refused':
-        if (resolution.reason) recorder.denied(record, resolution.reason);
-        sendError(exchange, record, resolution.code, resolution.headers);
-        return;
-      case 'reserved': {
-        // The gateway answers these itself: it also says when to send the body.
-        if (expectsContinue(req)) exchange.informational(100);
-        const [nodeReq, nodeRes] = exchange.nodePair();
-        countReservedBody(nodeRes, record);
-        await state.serveReserved(nodeReq, nodeRes, resolution.decision, record.id);
-        return;
-      }
-      case 'proxy':
-        await forward(exchange, record, state, resolution);
-        return;
-    }
-  }
-
-  return function mailgateExchange(exchange) {
-    const record = newRequestRecord(exchange.req.method);
-    tracker.requestStarted(exchange);
-    exchange.onClose(() => {
-      tracker.requestEnded(exchange);
-      recorder.finish(record, exchange.headersSent ? exchange.statusCode : 499, exchange.completed);
-    });
-    handle(exchange, record).catch((error: unknown) => {
-      logger.error({ reqId: record.id, err: error }, 'internal error');
-      try {
-        sendError(exchange, record, 'internal_error');
-      } catch {
-        // The response cannot be written any more (a reset stream): cut it rather than reject unhandled.
-        exchange.destroy();
-      }
-    });
-  };
 }
