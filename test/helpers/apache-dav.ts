@@ -2,11 +2,11 @@
  * @module Debian's Apache httpd with mod_dav/mod_dav_fs as a real WebDAV upstream: an unprivileged
  * instance with its own ServerRoot, PidFile, ErrorLog and lock database in a temp dir, on a free port.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closedOnCleanup } from './cleanup.js';
-import { freePort, untilAccepting } from './ports.js';
+import { spawnOnFreePort } from './ports.js';
 import { tempDir } from './temp-store.js';
 
 const MODULES = '/usr/lib/apache2/modules';
@@ -29,11 +29,12 @@ export async function startApacheDav(extra = ''): Promise<ApacheDav> {
   const root = tempDir('mailgate-apache-');
   const docRoot = join(root, 'htdocs');
   mkdirSync(docRoot);
-  const port = await freePort();
   const conf = join(root, 'httpd.conf');
-  writeFileSync(
-    conf,
-    `ServerRoot ${root}
+  let stderr = '';
+  const started = await spawnOnFreePort((port) => {
+    writeFileSync(
+      conf,
+      `ServerRoot ${root}
 LoadModule mpm_event_module ${MODULES}/mod_mpm_event.so
 LoadModule authz_core_module ${MODULES}/mod_authz_core.so
 LoadModule dav_module ${MODULES}/mod_dav.so
@@ -51,20 +52,22 @@ DocumentRoot ${docRoot}
 </Directory>
 ${extra}
 `,
-  );
-  const child: ChildProcess = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await untilAccepting(port, child);
-  } catch (error) {
+    );
+    const child = spawn('/usr/sbin/apache2', ['-f', conf, '-DFOREGROUND'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    return child;
+  }).catch((error: unknown) => {
     throw new Error(`apache2 did not start: ${stderr}`, { cause: error });
-  }
+  });
+  const { child, port } = started;
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { freePort, untilAccepting } from '../helpers/ports.js';
+import { spawnOnFreePort } from '../helpers/ports.js';
 import { runProcess } from '../helpers/run-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
@@ -24,17 +24,18 @@ let collections: string;
 
 beforeAll(async () => {
   root = tempDir('mailgate-radicale-');
-  const port = await freePort();
   collections = join(root, 'collections');
-  writeFileSync(
-    join(root, 'config'),
-    `[server]\nhosts = 127.0.0.1:${port}\n[auth]\ntype = none\n[storage]\nfilesystem_folder = ${collections}\n[logging]\nlevel = warning\n`,
-  );
-  radicale = spawn('/usr/bin/python3', ['-m', 'radicale', '--config', join(root, 'config')], {
-    stdio: 'ignore',
-  });
+  let port: number;
+  ({ child: radicale, port } = await spawnOnFreePort((free) => {
+    writeFileSync(
+      join(root, 'config'),
+      `[server]\nhosts = 127.0.0.1:${free}\n[auth]\ntype = none\n[storage]\nfilesystem_folder = ${collections}\n[logging]\nlevel = warning\n`,
+    );
+    return spawn('/usr/bin/python3', ['-m', 'radicale', '--config', join(root, 'config')], {
+      stdio: 'ignore',
+    });
+  }));
   radicaleExited = new Promise((resolve) => radicale.once('exit', () => resolve()));
-  await untilAccepting(port, radicale);
   gw = await startTestGateway({
     upstreams: { radicale: { url: `http://127.0.0.1:${port}` } },
     routes: [{ path: '/', upstream: 'radicale', auth: 'public' }],

@@ -14,7 +14,7 @@ import { canonicalizeTarget } from '../../gateway/canonical-path.js';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { hostilePath } from '../helpers/hostile-paths.js';
 import { nginxConfig } from '../helpers/nginx.js';
-import { freePort, untilAccepting } from '../helpers/ports.js';
+import { spawnOnFreePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/temp-store.js';
 
 /** The gateway's guarded prefixes, as nginx/mailgate.example.yaml routes them. */
@@ -48,17 +48,17 @@ function mailcowLikeServer(port: number) {
 
 beforeAll(async () => {
   dir = tempDir('mailgate-pathdiff-');
-  nginxPort = await freePort();
-  writeFileSync(
-    join(dir, 'nginx.conf'),
-    nginxConfig(
-      dir,
-      mailcowLikeServer(nginxPort),
-      `daemon off;\nmaster_process off;\nerror_log ${join(dir, 'error.log')} error;`,
-    ),
-  );
-  nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
-  await untilAccepting(nginxPort, nginx);
+  ({ child: nginx, port: nginxPort } = await spawnOnFreePort((port) => {
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      nginxConfig(
+        dir,
+        mailcowLikeServer(port),
+        `daemon off;\nmaster_process off;\nerror_log ${join(dir, 'error.log')} error;`,
+      ),
+    );
+    return spawn('nginx', ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: 'ignore' });
+  }));
   gw = await startTestGateway({
     admin: { sourceCidrs: ['127.0.0.2/32'] },
     // One client sends every path: the per-address rate limit (rule 9) would answer 429 after its burst.
