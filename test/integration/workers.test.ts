@@ -151,7 +151,9 @@ async function issueToken(...flags: string[]): Promise<{ id: string; token: stri
   return issued;
 }
 
-describe('serve --workers 3', () => {
+// One process for the whole describe, in this order even under --sequence.shuffle: a worker is killed and
+// restarted on the way, and the last test drains and stops it.
+describe('serve --workers 3', { shuffle: false }, () => {
   it('runs a primary and three workers that share every listener', async () => {
     expect(workerPids()).toHaveLength(WORKERS);
     expect(serve.stderr()).toContain(`workers: ${WORKERS}`);
