@@ -4,7 +4,7 @@
  * final answer instead (401, 413) reaches the client before it sends the body. undici refuses Expect on
  * HTTP/1.1, so these go through node:http, driving the same dispatch handler as the pooled path.
  */
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
@@ -22,36 +22,6 @@ export function expectsContinue(req: GatewayRequest): boolean {
   return /(?:^|[\s,])100-continue(?:$|[\s,;])/i.test(expect);
 }
 
-/** The undici controller contract over a node:http exchange. */
-class ExchangeController implements Dispatcher.DispatchController {
-  aborted = false;
-  paused = false;
-  reason: Error | null = null;
-  response: IncomingMessage | undefined;
-  readonly #request: { destroy: (error?: Error) => void };
-
-  constructor(request: { destroy: (error?: Error) => void }) {
-    this.#request = request;
-  }
-
-  abort(reason: Error): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.#request.destroy(reason);
-  }
-
-  pause(): void {
-    this.paused = true;
-    this.response?.pause();
-  }
-
-  resume(): void {
-    this.paused = false;
-    this.response?.resume();
-  }
-}
-
 export interface ContinueDispatch {
   origin: string;
   method: string;
@@ -63,7 +33,7 @@ export interface ContinueDispatch {
 /**
  * Sends the request head with `Expect: 100-continue` on a fresh connection (these are rare: large
  * uploads), pipes `body` once the upstream answers 100, and reports every response event to `handler`
- * as undici would (1xx included, so the handler relays the 100 itself).
+ * through undici's own handler hooks (1xx included, so the handler relays the 100 itself).
  */
 export function dispatchExpectingContinue(
   options: ContinueDispatch,
@@ -75,39 +45,46 @@ export function dispatchExpectingContinue(
     headers: { ...options.headers, expect: '100-continue' },
     agent: false,
   });
-  const controller = new ExchangeController(request);
   let settled = false;
+  /** Why the handler cancelled the request: reported instead of the socket error the cancel causes. */
+  let abortReason: Error | undefined;
+  const abort = (reason?: Error) => {
+    if (abortReason !== undefined) return;
+    abortReason = reason ?? new Error('request aborted');
+    request.destroy(abortReason);
+  };
   const fail = (error: Error) => {
     if (settled) return;
     settled = true;
     options.body.unpipe(request);
-    handler.onResponseError?.(controller, controller.reason ?? error);
+    handler.onError?.(abortReason ?? error);
   };
   request.on('error', fail);
   request.on('information', (info) => {
     if (info.statusCode === 100) return; // reported by 'continue'
-    handler.onResponseStart?.(
-      controller,
+    handler.onHeaders?.(
       info.statusCode,
-      info.headers as IncomingHttpHeaders,
+      info.rawHeaders as unknown as Buffer[],
+      noResume,
       info.statusMessage,
     );
   });
   request.on('continue', () => {
-    handler.onResponseStart?.(controller, 100, {}, 'Continue');
+    handler.onHeaders?.(100, [], noResume, 'Continue');
     options.body.pipe(request);
   });
   options.body.once('error', (error) => request.destroy(error));
   request.on('response', (response) => {
-    controller.response = response;
-    if (controller.paused) response.pause();
-    handler.onResponseStart?.(
-      controller,
-      response.statusCode ?? 502,
-      response.headers,
-      response.statusMessage,
-    );
-    response.on('data', (chunk: Buffer) => handler.onResponseData?.(controller, chunk));
+    const resume = () => response.resume();
+    const rawHeaders = response.rawHeaders as unknown as Buffer[];
+    if (
+      handler.onHeaders?.(response.statusCode ?? 502, rawHeaders, resume, response.statusMessage ?? '') ===
+      false
+    )
+      response.pause();
+    response.on('data', (chunk: Buffer) => {
+      if (handler.onData?.(chunk) === false) response.pause();
+    });
     response.on('error', fail);
     response.on('end', () => {
       if (settled) return;
@@ -117,10 +94,13 @@ export function dispatchExpectingContinue(
         options.body.unpipe(request);
         request.destroy();
       }
-      handler.onResponseEnd?.(controller, response.trailers);
+      handler.onComplete?.(null);
     });
   });
-  handler.onRequestStart?.(controller, {});
+  handler.onConnect?.(abort);
   // Nothing is written until the body flows: send the head now, the upstream answers it.
-  if (!controller.aborted) request.flushHeaders();
+  if (abortReason === undefined) request.flushHeaders();
 }
+
+/** Informational heads need no resume: node:http never pauses for them. */
+function noResume() {}

@@ -3,6 +3,9 @@
  * scrubbed, forwarding headers overwritten, the authenticated identity added. Pure.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { util } from 'undici';
+
+const { headerNameToString } = util;
 
 /** RFC 9110 §7.6.1 hop-by-hop headers, plus ones undici or h2 refuse to carry. */
 const HOP_BY_HOP = new Set([
@@ -87,17 +90,32 @@ export function forwardHeaders(inbound: IncomingHttpHeaders, options: ForwardOpt
 }
 
 /**
- * Headers of the upstream response that may go to the client: hop-by-hop ones removed (h2 forbids them).
+ * Headers of the upstream response that may go to the client, read from its raw list (names and values as
+ * received, Buffers from undici or strings from node:http): names lower-cased, repeats joined into an array,
+ * hop-by-hop ones removed (h2 forbids them). Built in one pass, without undici's parsed object in between.
+ * @example responseHeaders(['Content-Type', 'text/plain', 'Connection', 'close']) // { 'content-type': 'text/plain' }
  */
-export function responseHeaders(
-  upstream: Record<string, string | string[] | undefined>,
-): OutgoingHttpHeaders {
-  const listed = connectionTokens(upstream.connection);
+export function responseHeaders(raw: readonly (Buffer | string)[]): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
-  for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    const value = upstream[name];
-    if (value !== undefined) out[name] = value;
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    // undici's own lookup: the usual names come back as shared strings, nothing allocated.
+    const name = headerNameToString(raw[i]!);
+    const value = raw[i + 1]!;
+    const text = typeof value === 'string' ? value : value.toString('latin1');
+    if (HOP_BY_HOP.has(name)) {
+      // Several Connection fields are one comma-separated list (RFC 9110 §5.3).
+      if (name === 'connection') connection = connection === undefined ? text : `${connection},${text}`;
+      continue;
+    }
+    // Never a header: set on a plain object it would replace the prototype, not add a field.
+    if (name === '__proto__') continue;
+    const seen = out[name];
+    if (seen === undefined) out[name] = text;
+    else if (Array.isArray(seen)) seen.push(text);
+    else out[name] = [String(seen), text];
   }
+  const listed = connectionTokens(connection);
+  if (listed !== undefined) for (const name of listed) delete out[name];
   return out;
 }

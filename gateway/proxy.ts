@@ -2,7 +2,7 @@
  * @module Streams one request to an upstream and its response back, both ways without buffering, with
  * backpressure (pipeline), cancellation on client abort, and the 413/502/504 split.
  */
-import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -131,7 +131,11 @@ function onRelayTimeout(relay: ResponseRelay) {
 
 /**
  * An undici dispatch handler that writes the upstream response straight into the client response: no
- * intermediate stream, backpressure by pausing undici while the client socket drains. It also times the
+ * intermediate stream, backpressure by pausing undici while the client socket drains. It speaks undici 7's
+ * own handler protocol (onConnect, onHeaders, onData, onComplete, onError): a handler with the newer hooks
+ * (onRequestStart...) is wrapped per request into an UnwrapHandler and UnwrapController, whose parsed header
+ * object is one more per response and whose controller keeps the raw header Buffers alive for the whole
+ * exchange. It also times the
  * upstream (response headers, then body idle) with one native timer that is re-armed lazily: activity
  * only records a timestamp. The clock stops while the client is the slow side (upload still arriving,
  * response backpressure).
@@ -144,7 +148,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   /** The upload's byte limit, when the route has one: stopped when the exchange fails. */
   readonly #limited: Transform | undefined;
   readonly #uploading: boolean;
-  #controller: Dispatcher.DispatchController | undefined;
+  /** undici's cancel for this request, once it has a connection (onConnect). */
+  #abort: ((reason: Error) => void) | undefined;
+  /** undici's resume after onData returned false. */
+  #resume: (() => void) | undefined;
   #clientGone = false;
   /** The upstream response was relayed whole; a 'close' after it is the normal end, anything else an abort. */
   #relayed = false;
@@ -188,7 +195,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
     this.#clientGone = true;
     clearTimeout(this.#timer);
     const aborted = new ClientAbortedError('client went away');
-    if (this.#controller) this.#controller.abort(aborted);
+    if (this.#abort) this.#abort(aborted);
     // Still queued for a connection: done now; undici drops it at onRequestStart.
     else this.#settle('aborted', aborted);
   }
@@ -196,7 +203,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   timeoutFired(): void {
     const { timeoutMs, queueTimeoutMs } = this.#request.upstream;
     const now = performance.now();
-    if (this.#controller === undefined && !this.#clientGone) {
+    if (this.#abort === undefined && !this.#clientGone) {
       // Still waiting for a pool connection: past the queue budget the client gets 503 now; undici lets
       // go of the request when a connection frees (onRequestStart aborts it before a byte is written).
       const queueLeft = this.#queuedAt + queueTimeoutMs - now;
@@ -218,43 +225,48 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
     }
     this.#expired = new UpstreamTimeoutError(this.#responseStarted ? 'body' : 'headers', timeoutMs);
     // Still queued for a connection: cancelled as soon as it gets one.
-    this.#controller?.abort(this.#expired);
+    this.#abort?.(this.#expired);
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#clientGone) controller.abort(new ClientAbortedError('client went away'));
-    else if (this.#expired) controller.abort(this.#expired);
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+    if (this.#clientGone) abort(new ClientAbortedError('client went away'));
+    else if (this.#expired) abort(this.#expired);
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
+  /** A response head (1xx included); `rawHeaders` are names and values as received, read here once. */
+  onHeaders(
     statusCode: number,
-    headers: IncomingHttpHeaders,
-  ): void {
-    if (this.#clientGone) return;
+    rawHeaders: readonly (Buffer | string)[],
+    resume: () => void,
+    _statusText: string,
+  ): boolean {
+    if (this.#clientGone) return true;
+    this.#resume = resume;
     this.#lastActivity = performance.now();
     if (statusCode < 200) {
-      this.#informational(statusCode, headers);
-      return;
+      this.#informational(statusCode, rawHeaders);
+      return true;
     }
     this.#responseStarted = true;
-    const out = responseHeaders(headers);
+    const out = responseHeaders(rawHeaders);
     if (out.location !== undefined || out['content-location'] !== undefined) this.#publicLocations(out);
     if (this.#request.extraResponseHeaders) Object.assign(out, this.#request.extraResponseHeaders);
     this.#exchange.respond(statusCode, out);
+    return true;
   }
 
   /**
    * Relays a 1xx (RFC 9110 §15.2): 100 only to a client that asked for it, 102 and 103 (Early Hints) as
    * they come; never to an HTTP/1.0 client, which cannot read them. Others have no meaning to pass on.
    */
-  #informational(statusCode: number, headers: IncomingHttpHeaders): void {
+  #informational(statusCode: number, rawHeaders: readonly (Buffer | string)[]): void {
     if (statusCode === 100) {
       if (this.#request.expectsContinue) this.#exchange.informational(100);
     } else if (statusCode === 103) {
+      const headers = responseHeaders(rawHeaders);
       // Early Hints without a Link header have no point (Node's HTTP/1.1 writer refuses them).
-      if (headers.link !== undefined) this.#exchange.informational(103, responseHeaders(headers));
+      if (headers.link !== undefined) this.#exchange.informational(103, headers);
     } else if (statusCode === 102) {
       this.#exchange.informational(102);
     }
@@ -273,33 +285,29 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
       out['content-location'] = publicLocation(contentLocation, origins);
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#clientGone) return;
+  /** A body chunk; false pauses undici until the client side drains. */
+  onData(chunk: Buffer): boolean {
+    if (this.#clientGone) return true;
     this.#counter.bytes += chunk.length;
     this.#lastActivity = performance.now();
-    if (!this.#exchange.write(chunk)) {
-      this.#paused = true;
-      controller.pause();
-      this.#exchange.onceDrain(() => {
-        this.#paused = false;
-        controller.resume();
-      });
-    }
+    if (this.#exchange.write(chunk)) return true;
+    this.#paused = true;
+    this.#exchange.onceDrain(() => {
+      this.#paused = false;
+      this.#resume?.();
+    });
+    return false;
   }
 
-  onResponseEnd(): void {
+  onComplete(_trailers: unknown): void {
     clearTimeout(this.#timer);
     this.#relayed = true;
     this.#exchange.end();
     this.#settle(undefined, undefined);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.fail(error);
-  }
-
   /** The exchange failed (undici's report, or a throw while dispatching). */
-  fail(error: unknown): void {
+  onError(error: unknown): void {
     clearTimeout(this.#timer);
     this.#settle(this.#clientGone ? 'aborted' : classifyUpstreamError(error), error);
   }
@@ -360,6 +368,6 @@ export function proxyRequest(
     );
   } catch (error) {
     // undici reports its own failures through the handler; anything thrown here ends the exchange the same way.
-    relay.fail(error);
+    relay.onError(error);
   }
 }

@@ -62,27 +62,60 @@ describe('forwardHeaders', () => {
 });
 
 describe('responseHeaders', () => {
+  // As undici hands them over: one flat list, every name and value a Buffer.
+  const raw = (...fields: [string, string][]) => fields.flat().map((field) => Buffer.from(field, 'latin1'));
+
   it('drops hop-by-hop headers from the upstream answer and keeps the rest', () => {
-    expect(
-      responseHeaders({
-        connection: 'close, x-hop',
-        'x-hop': '1',
-        'keep-alive': 'timeout=5',
-        'set-cookie': ['a=1', 'b=2'],
-        'content-type': 'text/plain',
-      }),
-    ).toEqual({ 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
+    const fields = raw(
+      ['Connection', 'close, x-hop'],
+      ['X-Hop', '1'],
+      ['Keep-Alive', 'timeout=5'],
+      ['Set-Cookie', 'a=1'],
+      ['Set-Cookie', 'b=2'],
+      ['Content-Type', 'text/plain'],
+    );
+    expect(responseHeaders(fields)).toEqual({ 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain' });
   });
 
   it('reads the names in Connection in any case, from one header or several', () => {
-    const answer = { 'x-hop': '1', 'x-other': '2', 'content-type': 'text/plain' };
-    expect(responseHeaders({ ...answer, connection: 'Keep-Alive, X-Hop' })).toEqual({
+    const answer: [string, string][] = [
+      ['x-hop', '1'],
+      ['x-other', '2'],
+      ['content-type', 'text/plain'],
+    ];
+    expect(responseHeaders(raw(...answer, ['Connection', 'Keep-Alive, X-Hop']))).toEqual({
       'x-other': '2',
       'content-type': 'text/plain',
     });
-    expect(responseHeaders({ ...answer, connection: ['keep-alive', 'x-hop , X-Other'] })).toEqual({
-      'content-type': 'text/plain',
-    });
-    expect(responseHeaders({ ...answer, connection: 'Close' })).toEqual(answer);
+    const twoFields = raw(['connection', 'keep-alive'], ...answer, ['Connection', 'x-hop , X-Other']);
+    expect(responseHeaders(twoFields)).toEqual({ 'content-type': 'text/plain' });
+    expect(responseHeaders(raw(...answer, ['Connection', 'Close']))).toEqual(Object.fromEntries(answer));
+  });
+
+  it('reads names as Buffers (undici) or strings (node:http) alike, and joins repeats in order', () => {
+    const fields: [string, string][] = [
+      ['Content-Type', 'text/plain'],
+      ['X-Repeat', 'a'],
+      ['WWW-Authenticate', 'Basic'],
+      ['x-repeat', 'b'],
+    ];
+    const expected = { 'content-type': 'text/plain', 'x-repeat': ['a', 'b'], 'www-authenticate': 'Basic' };
+    expect(responseHeaders(raw(...fields))).toEqual(expected);
+    expect(responseHeaders(fields.flat())).toEqual(expected);
+  });
+
+  it('never lets a header named __proto__ reach the object, nor lose the others', () => {
+    const out = responseHeaders(raw(['__proto__', 'x'], ['__Proto__', 'y'], ['Content-Type', 'text/plain']));
+    expect(out).toEqual({ 'content-type': 'text/plain' });
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
+  });
+
+  it('keeps header bytes as latin1 and ignores a dangling name without a value', () => {
+    const out = responseHeaders([
+      Buffer.from('X-Latin'),
+      Buffer.from('caf\xe9', 'latin1'),
+      Buffer.from('X-Dangling'),
+    ]);
+    expect(out).toEqual({ 'x-latin': 'caf\u00e9' });
   });
 });
