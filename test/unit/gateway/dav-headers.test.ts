@@ -10,8 +10,12 @@ const stripped: DavOrigins = { ...plain, strippedPrefix: '/dav' };
 const onPort: DavOrigins = { ...plain, publicAuthority: 'localhost:8443' };
 const tlsUpstream: DavOrigins = { ...plain, upstreamOrigin: 'https://sogo.internal' };
 
+type Row = [label: string, value: string, origins: DavOrigins, expected: string];
+/** A row whose value comes out as it went in. */
+const kept = (label: string, value: string, origins: DavOrigins): Row => [label, value, origins, value];
+
 describe('rewriteDestination', () => {
-  it.each<[string, string, DavOrigins, string]>([
+  it.each<Row>([
     [
       'public origin: scheme of the upstream, Host kept',
       'https://mail.example.com/a/b',
@@ -42,58 +46,32 @@ describe('rewriteDestination', () => {
       stripped,
       'http://mail.example.com/?x=1',
     ],
-    [
+    kept(
       'prefix followed by a parameter (left to the upstream)',
       'https://mail.example.com/dav;p/a',
       stripped,
-      'https://mail.example.com/dav;p/a',
-    ],
-    [
-      'an https upstream keeps https',
-      'https://mail.example.com/a',
-      tlsUpstream,
-      'https://mail.example.com/a',
-    ],
+    ),
+    kept('an https upstream keeps https', 'https://mail.example.com/a', tlsUpstream),
     ['origin without a path', 'https://mail.example.com', plain, 'http://mail.example.com/'],
     ['absolute path: only the prefix comes off', '/dav/a', stripped, '/a'],
     // Unchanged: the upstream refuses what it cannot serve, as it would directly.
-    ['another host', 'https://evil.example/a', plain, 'https://evil.example/a'],
-    [
-      'public host on another port',
-      'https://mail.example.com:8443/a',
-      plain,
-      'https://mail.example.com:8443/a',
-    ],
-    ['plain http (not the public origin)', 'http://mail.example.com/a', plain, 'http://mail.example.com/a'],
-    [
-      'a host that merely starts like the public one',
-      'https://mail.example.com.evil/a',
-      plain,
-      'https://mail.example.com.evil/a',
-    ],
-    [
-      'userinfo makes it another authority',
-      'https://x@mail.example.com/a',
-      plain,
-      'https://x@mail.example.com/a',
-    ],
-    [
-      'path outside the stripped prefix',
-      'https://mail.example.com/davx/a',
-      stripped,
-      'https://mail.example.com/davx/a',
-    ],
-    ['absolute path outside the prefix', '/other', stripped, '/other'],
-    ['not a URL', 'mail.example.com/a', plain, 'mail.example.com/a'],
-    ['another scheme', 'ftp://mail.example.com/a', plain, 'ftp://mail.example.com/a'],
-    ['empty', '', plain, ''],
+    kept('another host', 'https://evil.example/a', plain),
+    kept('public host on another port', 'https://mail.example.com:8443/a', plain),
+    kept('plain http (not the public origin)', 'http://mail.example.com/a', plain),
+    kept('a host that merely starts like the public one', 'https://mail.example.com.evil/a', plain),
+    kept('userinfo makes it another authority', 'https://x@mail.example.com/a', plain),
+    kept('path outside the stripped prefix', 'https://mail.example.com/davx/a', stripped),
+    kept('absolute path outside the prefix', '/other', stripped),
+    kept('not a URL', 'mail.example.com/a', plain),
+    kept('another scheme', 'ftp://mail.example.com/a', plain),
+    kept('empty', '', plain),
   ])('%s', (_label, value, origins, expected) => {
     expect(rewriteDestination(value, origins)).toBe(expected);
   });
 });
 
 describe('publicLocation', () => {
-  it.each<[string, string, DavOrigins, string]>([
+  it.each<Row>([
     ['upstream origin', 'http://10.0.0.2:8080/a/', plain, 'https://mail.example.com/a/'],
     [
       'upstream scheme with the forwarded Host (built from Host)',
@@ -113,16 +91,11 @@ describe('publicLocation', () => {
     ['default port spelled out', 'http://mail.example.com:80/a', plain, 'https://mail.example.com/a'],
     ['https upstream', 'https://sogo.internal/SOGo/', tlsUpstream, 'https://mail.example.com/SOGo/'],
     // Unchanged.
-    ['already public', 'https://mail.example.com/a', plain, 'https://mail.example.com/a'],
-    ['relative', '/a/b', stripped, '/a/b'],
-    ['another site', 'https://accounts.example.net/login', plain, 'https://accounts.example.net/login'],
-    ['upstream host on another port', 'http://10.0.0.2:9090/a', plain, 'http://10.0.0.2:9090/a'],
-    [
-      'a host that merely starts like the upstream',
-      'http://10.0.0.2:80801/a',
-      plain,
-      'http://10.0.0.2:80801/a',
-    ],
+    kept('already public', 'https://mail.example.com/a', plain),
+    kept('relative', '/a/b', stripped),
+    kept('another site', 'https://accounts.example.net/login', plain),
+    kept('upstream host on another port', 'http://10.0.0.2:9090/a', plain),
+    kept('a host that merely starts like the upstream', 'http://10.0.0.2:80801/a', plain),
   ])('%s', (_label, value, origins, expected) => {
     expect(publicLocation(value, origins)).toBe(expected);
   });
