@@ -50,7 +50,9 @@ function expectOneLine(stderr: string, pattern: RegExp | string) {
   else expect(lines[0]).toMatch(pattern);
 }
 
-describe('mailgate ca (spawned CLI)', () => {
+// In this order even under --sequence.shuffle: later tests list, revoke and audit the certificates the
+// first ones issue.
+describe('mailgate ca (spawned CLI)', { shuffle: false }, () => {
   it('issue client --json prints the documented shape and writes the files with the right modes', async () => {
     const run = await runCli(
       [
@@ -288,6 +290,8 @@ describe('bad input: one clear line, the right exit code, nothing written', () =
   // The table is built before beforeAll runs, so OUT stands for the output folder until then.
   const client = (...args: string[]) => ['ca', 'issue', 'client', '--out', 'OUT', ...args];
   const withOut = (args: string[]) => args.map((arg) => (arg === 'OUT' ? out : arg));
+  // A file of its own for 'existing output file', not one an earlier test wrote: the order may change.
+  beforeAll(() => writeFileSync(join(out, 'kept.crt.pem'), 'not to be replaced\n'));
   it.each([
     [
       'unknown role',
@@ -337,9 +341,9 @@ describe('bad input: one clear line, the right exit code, nothing written', () =
     ['non-ASCII p12 password', client('--name', 'x1', '--p12-password', 'pässword'), 2, 'printable ASCII'],
     [
       'existing output file',
-      client('--name', 'alice'),
+      client('--name', 'kept'),
       1,
-      'alice.crt.pem already exists (use --force to replace it)',
+      'kept.crt.pem already exists (use --force to replace it)',
     ],
     ['unknown reason', ['ca', 'revoke', 'carol', '--reason', 'lost'], 2, '--reason must be one of'],
     ['unknown certificate', ['ca', 'revoke', 'nobody'], 1, "no certificate with serial or name 'nobody'"],
