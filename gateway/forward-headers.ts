@@ -110,10 +110,12 @@ export function responseHeaders(raw: readonly (Buffer | string)[]): OutgoingHttp
     }
     // Never a header: set on a plain object it would replace the prototype, not add a field.
     if (name === '__proto__') continue;
+    // Only strings and arrays are ever stored: anything else read here (undefined, or what a plain object
+    // inherits under names like constructor or toString) means the header is new.
     const seen = out[name];
-    if (seen === undefined) out[name] = text;
+    if (typeof seen === 'string') out[name] = [seen, text];
     else if (Array.isArray(seen)) seen.push(text);
-    else out[name] = [String(seen), text];
+    else out[name] = text;
   }
   const listed = connectionTokens(connection);
   if (listed !== undefined) for (const name of listed) delete out[name];

@@ -231,6 +231,8 @@ function abandonResponse(_req: IncomingMessage, res: ServerResponse) {
 
 /** A stream whose handler failed: a bare 500 if nothing was sent yet, else the stream is reset. */
 function abandonStream(stream: ServerHttp2Stream) {
+  // A closed stream is left alone: Node 20 loops for good when one is destroyed in the tick it was closed in.
+  if (stream.closed) return;
   if (stream.headersSent || stream.destroyed) stream.destroy();
   else stream.respond({ ':status': 500, 'content-length': 0 }, { endStream: true });
 }

@@ -110,6 +110,13 @@ describe('responseHeaders', () => {
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
   });
 
+  it('takes a header named like what a plain object inherits (constructor, toString) as a header of its own', () => {
+    const out = responseHeaders(
+      raw(['Constructor', 'a'], ['toString', 'b'], ['hasOwnProperty', 'c'], ['constructor', 'd']),
+    );
+    expect(out).toEqual({ constructor: ['a', 'd'], tostring: 'b', hasownproperty: 'c' });
+  });
+
   it('keeps header bytes as latin1 and ignores a dangling name without a value', () => {
     const out = responseHeaders([
       Buffer.from('X-Latin'),
