@@ -160,7 +160,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   #paused = false;
   #responseStarted = false;
   #expired: UpstreamTimeoutError | undefined;
-  /** When the request was handed to the pool; until onRequestStart it waits for a free connection. */
+  /** When the request was handed to the pool; until onConnect it waits for a free connection. */
   readonly #queuedAt: number;
   /** The outcome was reported (a queue timeout reports before undici lets go of the request). */
   #settled = false;
@@ -196,7 +196,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
     clearTimeout(this.#timer);
     const aborted = new ClientAbortedError('client went away');
     if (this.#abort) this.#abort(aborted);
-    // Still queued for a connection: done now; undici drops it at onRequestStart.
+    // Still queued for a connection: done now; onConnect cancels it when undici hands it a connection.
     else this.#settle('aborted', aborted);
   }
 
@@ -205,7 +205,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
     const now = performance.now();
     if (this.#abort === undefined && !this.#clientGone) {
       // Still waiting for a pool connection: past the queue budget the client gets 503 now; undici lets
-      // go of the request when a connection frees (onRequestStart aborts it before a byte is written).
+      // go of the request when a connection frees (onConnect aborts it before a byte is written).
       const queueLeft = this.#queuedAt + queueTimeoutMs - now;
       if (queueLeft <= 0) {
         this.#expired = new UpstreamTimeoutError('queue', queueTimeoutMs);
