@@ -1,7 +1,8 @@
 /**
- * @module Admin-plane denials into the audit trail, tallied per client address, reason and certificate
- * per time window: one row with a count, not one per request, so that a scan of distinct paths cannot
- * grow the store or push the records that matter out of sight (issue 12).
+ * @module Admin-plane denials into the audit trail, tallied per client (its address's limit key: an IPv6
+ * client by its prefix), reason and certificate per time window: one row with a count, not one per
+ * request, so that a scan of distinct paths or addresses cannot grow the store or push the records that
+ * matter out of sight (issue 12).
  */
 import type { AuditBuffer } from '../store/audit-buffer.js';
 
@@ -9,7 +10,7 @@ import type { AuditBuffer } from '../store/audit-buffer.js';
 export const DENIAL_WINDOW_MS = 5 * 60_000;
 /**
  * Distinct tallies per window; past it, denials fold into one row per reason with client `*`. Bounds a
- * flood from many addresses (an IPv6 prefix) to about 256 rows of some 300 bytes per window.
+ * flood from many clients (many IPv6 prefixes) to about 256 rows of some 300 bytes per window.
  */
 export const MAX_TALLIES_PER_WINDOW = 256;
 /** Longest target kept: the path a scanner chose, truncated. */
@@ -29,18 +30,22 @@ export interface AdminDenial {
 
 export interface DenialAuditOptions {
   audit: AuditBuffer;
+  /** The limit key of a client address (the gateway's AddressLimits keys): addresses with one key share a tally. */
+  keyOf: (address: string) => string;
   windowMs?: number;
   maxTalliesPerWindow?: number;
   now?: () => number;
 }
 
 /**
- * Returns the function that records one denial. The first denial of a tally sets its target and detail;
- * later ones only count (`detail.count`, `detail.last`).
- * @example const recordDenial = createDenialAudit({ audit }); recordDenial({ client, reason, principal, target })
+ * Returns the function that records one denial. The first denial of a tally sets its target and detail
+ * (its full client address, and `clientPrefix` when the tally counts an IPv6 prefix); later ones only
+ * count (`detail.count`, `detail.last`).
+ * @example const recordDenial = createDenialAudit({ audit, keyOf }); recordDenial({ client, reason, principal, target })
  */
 export function createDenialAudit({
   audit,
+  keyOf,
   windowMs = DENIAL_WINDOW_MS,
   maxTalliesPerWindow = MAX_TALLIES_PER_WINDOW,
   now = Date.now,
@@ -53,7 +58,8 @@ export function createDenialAudit({
       window = current;
       seen.clear();
     }
-    let key = `${window}\u0000${denial.client}\u0000${denial.reason}\u0000${denial.principal ?? ''}`;
+    const client = keyOf(denial.client);
+    let key = `${window}\u0000${client}\u0000${denial.reason}\u0000${denial.principal ?? ''}`;
     let folded = false;
     if (!seen.has(key)) {
       if (seen.size >= maxTalliesPerWindow) {
@@ -69,6 +75,7 @@ export function createDenialAudit({
       outcome: 'denied',
       detail: {
         client: folded ? '*' : denial.client,
+        ...(!folded && client !== denial.client && client.includes('/') && { clientPrefix: client }),
         reason: denial.reason,
         ...(!folded && denial.detail),
         windowSeconds: windowMs / 1000,

@@ -1,8 +1,9 @@
 /**
  * @module Per-address limits, as nginx's limit_conn and limit_req: concurrent connections per peer address
- * and a request rate (token bucket) per client address. Memory stays bounded whatever addresses arrive:
- * a connection count lives only while that address has an open connection, and the bucket table holds at
- * most `tableSize` addresses (full buckets are dropped first, since they equal new ones; then the oldest).
+ * and a request rate (token bucket) per client address, each counted under the address's limit key (an
+ * IPv6 address by its prefix, limit-key.ts). Memory stays bounded whatever addresses arrive: a connection
+ * count lives only while that key has an open connection, and the bucket table holds at most `tableSize`
+ * keys (full buckets are dropped first, since they equal new ones; then the oldest).
  */
 import type { Server, Socket } from 'node:net';
 import type { AddressSet } from '../lib/cidr.js';
@@ -15,6 +16,7 @@ import {
   take,
 } from '../tokens/token-bucket.js';
 import { plainAddress } from './client-address.js';
+import { LimitKeys } from './limit-key.js';
 
 export interface AddressLimitsConfig {
   /** Open connections per peer address; 0 = no cap. */
@@ -25,6 +27,8 @@ export interface AddressLimitsConfig {
   clientRequestBurst: number;
   /** Most addresses whose bucket is kept. */
   clientTableSize: number;
+  /** Leading bits of an IPv6 address that name one client (limit-key.ts). */
+  clientIpv6Prefix: number;
 }
 
 /** What was refused since start (read at scrape time: no metric call on the hot path). */
@@ -35,6 +39,8 @@ export interface AddressLimitCounts {
 
 export class AddressLimits {
   readonly refused: AddressLimitCounts = { connections: 0, requests: 0 };
+  /** The key each limit counts an address under; every per-address limit of the gateway uses these. */
+  readonly keys: LimitKeys;
   readonly #maxConnections: number;
   readonly #bucket: BucketLimits;
   readonly #tableSize: number;
@@ -45,43 +51,44 @@ export class AddressLimits {
     this.#maxConnections = config.clientConnections;
     this.#bucket = { count: config.clientRequestsPerMinute, perMs: 60_000, burst: config.clientRequestBurst };
     this.#tableSize = config.clientTableSize;
+    this.keys = new LimitKeys(config.clientIpv6Prefix);
   }
 
-  /** Addresses with an open connection, and addresses with a bucket (for tests and the gauge). */
+  /** Keys with an open connection, and keys with a bucket (for tests and the gauge). */
   get sizes(): { connections: number; buckets: number } {
     return { connections: this.#connections.size, buckets: this.#buckets.size };
   }
 
-  /** Counts one more connection from `address`; false (nothing counted) when it already holds the cap. */
-  openConnection(address: string): boolean {
-    const open = this.#connections.get(address) ?? 0;
+  /** Counts one more connection under `key` (keys.of); false (nothing counted) when it already holds the cap. */
+  openConnection(key: string): boolean {
+    const open = this.#connections.get(key) ?? 0;
     if (this.#maxConnections > 0 && open >= this.#maxConnections) {
       this.refused.connections++;
       return false;
     }
-    this.#connections.set(address, open + 1);
+    this.#connections.set(key, open + 1);
     return true;
   }
 
   /** Call once for every connection `openConnection` admitted, when it closes. */
-  closeConnection(address: string): void {
-    const open = (this.#connections.get(address) ?? 1) - 1;
-    if (open <= 0) this.#connections.delete(address);
-    else this.#connections.set(address, open);
+  closeConnection(key: string): void {
+    const open = (this.#connections.get(key) ?? 1) - 1;
+    if (open <= 0) this.#connections.delete(key);
+    else this.#connections.set(key, open);
   }
 
   /**
-   * Takes one request from `address`'s bucket at `now` (monotonic ms). 0 when allowed, else the seconds
-   * the client should wait (Retry-After).
+   * Takes one request from the bucket of `key` (keys.of) at `now` (monotonic ms). 0 when allowed, else the
+   * seconds the client should wait (Retry-After).
    */
-  takeRequest(address: string, now: number): number {
+  takeRequest(key: string, now: number): number {
     const limits = this.#bucket;
     if (limits.count === 0) return 0;
-    let bucket = this.#buckets.get(address);
+    let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       if (this.#buckets.size >= this.#tableSize) this.#makeRoom(now);
       bucket = newBucket(now, limits);
-      this.#buckets.set(address, bucket);
+      this.#buckets.set(key, bucket);
     }
     if (take(bucket, now, limits)) return 0;
     this.refused.requests++;
@@ -90,18 +97,18 @@ export class AddressLimits {
 
   /**
    * Drops every full bucket (nothing is forgotten: a new one is the same), then the oldest until half the
-   * table is free, so that a flood of new addresses costs one sweep per tableSize/2 of them. A dropped
-   * busy address starts again with a full bucket: eviction can only make the limit more lenient.
+   * table is free, so that a flood of new keys costs one sweep per tableSize/2 of them. A dropped busy
+   * key starts again with a full bucket: eviction can only make the limit more lenient.
    */
   #makeRoom(now: number) {
     const limits = this.#bucket;
-    for (const [address, bucket] of this.#buckets) {
-      if (isFull(bucket, now, limits)) this.#buckets.delete(address);
+    for (const [key, bucket] of this.#buckets) {
+      if (isFull(bucket, now, limits)) this.#buckets.delete(key);
     }
     const keep = this.#tableSize >> 1;
-    for (const address of this.#buckets.keys()) {
+    for (const key of this.#buckets.keys()) {
       if (this.#buckets.size <= keep) break;
-      this.#buckets.delete(address);
+      this.#buckets.delete(key);
     }
   }
 }
@@ -120,10 +127,12 @@ export function capConnections(server: Server, limits: AddressLimits, trusted: (
       return;
     }
     if (trusted().has(address)) return;
-    if (!limits.openConnection(address)) {
+    // Once per connection: every address of an IPv6 client's prefix counts towards one cap.
+    const key = limits.keys.of(address);
+    if (!limits.openConnection(key)) {
       socket.destroy();
       return;
     }
-    socket.once('close', () => limits.closeConnection(address));
+    socket.once('close', () => limits.closeConnection(key));
   });
 }

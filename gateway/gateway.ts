@@ -105,7 +105,10 @@ export class Gateway {
     this.#shared = shared;
     this.#db = openDatabase(config.dataDir);
     this.#audit = new AuditBuffer(this.#db);
-    this.#recordDenial = createDenialAudit({ audit: this.#audit });
+    this.#addressLimits = new AddressLimits(config.limits);
+    this.metrics.watchAddressLimits(this.#addressLimits);
+    const limitKeys = this.#addressLimits.keys;
+    this.#recordDenial = createDenialAudit({ audit: this.#audit, keyOf: (address) => limitKeys.of(address) });
     const replica = shared?.replica;
     this.#replica = replica;
     this.#tls = new TlsMaterial({
@@ -141,8 +144,6 @@ export class Gateway {
           onFlushError: (error) => logger.error({ err: error }, 'quota counts not saved; retrying'),
         });
     this.#limiter = shared?.limiter ?? this.#localLimiter!;
-    this.#addressLimits = new AddressLimits(config.limits);
-    this.metrics.watchAddressLimits(this.#addressLimits);
     if (replica) replica.onState((state) => this.#onReplicatedState(state));
     else this.#watch.onChange(() => this.#onStoreChange());
   }

@@ -154,8 +154,8 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
       this.#sendError(exchange, record, 'payload_too_large', decision.responseHeaders);
       return;
     }
-    // One address (one connection, or a crowd behind one NAT) never holds the upstream's whole pool.
-    const client = record.client;
+    // One address (one connection, a crowd behind one NAT, an IPv6 prefix) never holds the upstream's whole pool.
+    const client = record.limitKey;
     const inflight = upstream.inflightByClient.get(client) ?? 0;
     if (inflight >= upstream.requestsPerClient) {
       record.denied = 'client_inflight';
@@ -211,7 +211,7 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
     } catch (thrown) {
       this.#internalError(exchange, record, thrown);
     } finally {
-      const client = record.client;
+      const client = record.limitKey;
       const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
       if (left === 0) upstream.inflightByClient.delete(client);
       else upstream.inflightByClient.set(client, left);

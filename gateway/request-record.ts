@@ -17,6 +17,8 @@ export interface RequestRecord {
   route: string;
   plane: Plane | 'reserved' | 'none';
   client: string;
+  /** The key `client` counts under in the per-address limits (limit-key.ts); '' before resolveRequest. */
+  limitKey: string;
   principal?: string | undefined;
   upstream?: string | undefined;
   bytes: number;
@@ -33,6 +35,7 @@ export function newRequestRecord(method: string | undefined): RequestRecord {
     route: 'none',
     plane: 'none',
     client: '',
+    limitKey: '',
     bytes: 0,
   };
 }

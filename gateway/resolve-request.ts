@@ -83,8 +83,10 @@ export function resolveRequest(
     req.headers['x-forwarded-for'],
     state.trustedProxies,
   );
+  // Per request: behind a trusted proxy the address may change from one request to the next.
+  record.limitKey = state.addressLimits.keys.of(record.client);
   // Before any other work: a flood is refused at the cost of one bucket update per request.
-  const retryAfter = state.addressLimits.takeRequest(record.client, Math.floor(record.start));
+  const retryAfter = state.addressLimits.takeRequest(record.limitKey, Math.floor(record.start));
   if (retryAfter > 0) {
     // One access line (its `denied` member), no separate warning: a flood must not multiply log lines.
     record.denied = 'client_rate';

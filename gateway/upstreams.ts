@@ -26,7 +26,7 @@ export interface Upstream {
   queueTimeoutMs: number;
   /** Most requests one client address may have in flight here. */
   requestsPerClient: number;
-  /** Requests in flight per client address (entries removed at zero), for limits.upstreamRequestsPerClient. */
+  /** Requests in flight per client limit key (entries removed at zero), for limits.upstreamRequestsPerClient. */
   inflightByClient: Map<string, number>;
 }
 

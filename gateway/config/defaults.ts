@@ -50,6 +50,11 @@ export const DEFAULT_CLIENT_REQUESTS_PER_MINUTE = 6_000;
 export const DEFAULT_CLIENT_REQUEST_BURST = 1_000;
 /** Addresses whose request bucket is kept: about 120 bytes each, so at most some 8 MB. */
 export const DEFAULT_CLIENT_TABLE_SIZE = 65_536;
+/**
+ * IPv6 bits that name one client for the per-address limits: an ISP hands each subscriber at least a /64
+ * (RFC 6177), which Cloudflare and Fastly also rate-limit as one client.
+ */
+export const DEFAULT_CLIENT_IPV6_PREFIX = 64;
 /** RFC 9113 §6.5.2 recommends no fewer than 100; nginx's http2_max_concurrent_streams is 128. */
 export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 100;
 /** Node's own default (10 MiB): bounded, and ample for 100 streams of webmail. */
@@ -75,6 +80,7 @@ export const DEFAULT_LIMITS = {
   clientRequestsPerMinute: DEFAULT_CLIENT_REQUESTS_PER_MINUTE,
   clientRequestBurst: DEFAULT_CLIENT_REQUEST_BURST,
   clientTableSize: DEFAULT_CLIENT_TABLE_SIZE,
+  clientIpv6Prefix: DEFAULT_CLIENT_IPV6_PREFIX,
   h2MaxConcurrentStreams: DEFAULT_H2_MAX_CONCURRENT_STREAMS,
   h2MaxSessionMemoryMiB: DEFAULT_H2_MAX_SESSION_MEMORY_MIB,
   upstreamRequestsPerClient: DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT,

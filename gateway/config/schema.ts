@@ -9,6 +9,7 @@ import {
   DEFAULT_BODY_IDLE_TIMEOUT_MS,
   DEFAULT_CLIENT_CERT_DAYS,
   DEFAULT_CLIENT_CONNECTIONS,
+  DEFAULT_CLIENT_IPV6_PREFIX,
   DEFAULT_CLIENT_REQUEST_BURST,
   DEFAULT_CLIENT_REQUESTS_PER_MINUTE,
   DEFAULT_CLIENT_TABLE_SIZE,
@@ -192,6 +193,12 @@ const limits = z.strictObject({
   clientRequestBurst: wholeNumber(1, 1_000_000).default(DEFAULT_CLIENT_REQUEST_BURST),
   /** Most client addresses whose request rate is tracked at once (memory: about 120 bytes each). */
   clientTableSize: wholeNumber(1_000, 10_000_000).default(DEFAULT_CLIENT_TABLE_SIZE),
+  /**
+   * Leading bits of an IPv6 client address that the per-address limits above (and the per-client upstream
+   * share, the admin denial tallies) count as one client: every address of a /64 shares one count. 128 =
+   * each address on its own; IPv4 addresses always count one by one. Logs and the audit keep full addresses.
+   */
+  clientIpv6Prefix: wholeNumber(32, 128).default(DEFAULT_CLIENT_IPV6_PREFIX),
   /** h2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); more are refused. */
   h2MaxConcurrentStreams: wholeNumber(1, 1_000).default(DEFAULT_H2_MAX_CONCURRENT_STREAMS),
   /** Memory one h2 session may hold for frames and headers, MiB (Node's maxSessionMemory); past it, refused streams. */

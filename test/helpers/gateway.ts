@@ -189,11 +189,13 @@ function parseResponse(raw: string): RawResponse {
 }
 
 /**
- * TLS options binding the client socket to `localAddress` (any 127/8 address is this machine): net.connect's
- * option, which tls passes on though its types leave it out.
+ * TLS options binding the client socket to `localAddress` (any 127/8 address is this machine; an IPv6 one
+ * added to lo, test/helpers/loopback-addresses.ts, connects to a gateway on ::1): net.connect's option,
+ * which tls passes on though its types leave it out.
  * @example rawGet(gw.port, '/', {}, fromAddress('127.0.0.2'))
  */
-export const fromAddress = (localAddress: string) => ({ localAddress }) as ConnectionOptions;
+export const fromAddress = (localAddress: string) =>
+  ({ localAddress, ...(localAddress.includes(':') && { host: '::1' }) }) as ConnectionOptions;
 
 /**
  * A TLS connection to the gateway speaking HTTP/1.1 (ALPN), for requests written byte by byte; `tls` adds

@@ -14,6 +14,7 @@ import {
   rawGet,
   startEchoGateway,
 } from '../helpers/gateway.js';
+import { addLoopbackAddresses, testSite } from '../helpers/loopback-addresses.js';
 import { startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
@@ -44,7 +45,7 @@ function openTls(port: number, localAddress: string): Promise<TLSSocket> {
 function bytesBeforeClose(port: number, localAddress: string): Promise<{ bytes: number; closed: boolean }> {
   return new Promise((resolve) => {
     let bytes = 0;
-    const socket = netConnect({ host: '127.0.0.1', port, localAddress }, () => {
+    const socket = netConnect({ host: '127.0.0.1', port, ...fromAddress(localAddress) }, () => {
       // A ClientHello would start TLS work; the cap must already have closed the connection.
       socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]));
     });
@@ -130,6 +131,41 @@ describe('request rate per address (limits.clientRequestsPerMinute, clientReques
     expect((await rawGet(gw.port, '/p', as('198.51.100.2'), tls)).status).toBe(200);
   });
 
+  it('behind a trusted proxy, counts an IPv6 client by its /64 however it writes its address', async () => {
+    const tls = fromAddress('127.0.0.6');
+    const as = (client: string) => ({ 'x-forwarded-for': client });
+    // Five addresses of 2001:db8:5:1::/64, in the spellings a client or a proxy may send.
+    const spellings = [
+      '2001:db8:5:1::1',
+      '2001:DB8:5:1::2',
+      '2001:0db8:0005:0001:0000:0000:0000:0003',
+      '2001:db8:5:1:ffff::4%eth0',
+      '2001:db8:5:1:a:b:c:d',
+    ];
+    for (const client of spellings) expect((await rawGet(gw.port, '/v6', as(client), tls)).status).toBe(200);
+    expect((await rawGet(gw.port, '/v6-over', as('2001:db8:5:1::99'), tls)).status).toBe(429);
+    // The next /64 is another client.
+    expect((await rawGet(gw.port, '/v6-next', as('2001:db8:5:2::1'), tls)).status).toBe(200);
+    // Only the limit groups: the upstream and the access log see each full address.
+    expect(echo.received.filter((r) => r.url === '/v6').map((r) => r.headers['x-forwarded-for'])).toEqual(
+      spellings,
+    );
+    const lines = await gw.logLines('/v6-next');
+    expect(
+      lines.filter((line) => line.path === '/v6-over').map((line) => [line.client, line.status]),
+    ).toEqual([['2001:db8:5:1::99', 429]]);
+  });
+
+  it('behind a trusted proxy, an IPv4 client written IPv4-mapped is the same client', async () => {
+    const tls = fromAddress('127.0.0.6');
+    for (let i = 0; i < BURST; i++)
+      expect(
+        (await rawGet(gw.port, '/mapped', { 'x-forwarded-for': '::ffff:198.51.100.30' }, tls)).status,
+      ).toBe(200);
+    const plain = await rawGet(gw.port, '/mapped', { 'x-forwarded-for': '198.51.100.30' }, tls);
+    expect(plain.status).toBe(429);
+  });
+
   it('counts refusals in mailgate_client_limited_total', async () => {
     // Refusals of its own, from addresses no other test uses: the file's tests may run in any order.
     const counted = async (limit: string) => {
@@ -150,6 +186,98 @@ describe('request rate per address (limits.clientRequestsPerMinute, clientReques
     expect(statuses.at(-1)).toBe(429);
     expect(await counted('connections')).toBe(connectionsBefore + 1);
     expect(await counted('requests')).toBe(requestsBefore + 1);
+  });
+});
+
+describe('IPv6 clients from distinct source addresses of one /64 (real sockets; addresses added to lo)', () => {
+  const site = testSite();
+  /** Host `host` of the site's /64 number `network`. */
+  const v6 = (network: number, host: number) => `${site}:${network}::${host.toString(16)}`;
+  /** Per /64: connections (1), requests (2), in flight upstream (3), and a client of its own (4). */
+  const addresses = [1, 2, 3, 4].flatMap((network) => [1, 2, 3, 4, 5, 6].map((host) => v6(network, host)));
+  let skipped: string | undefined;
+  let v6gw: EchoGateway;
+
+  beforeAll(async () => {
+    skipped = addLoopbackAddresses(addresses);
+    if (skipped !== undefined) return;
+    v6gw = await startEchoGateway({
+      listen: { https: { host: '::1', port: 0 } },
+      limits: {
+        clientConnections: 3,
+        clientRequestsPerMinute: 1,
+        clientRequestBurst: BURST,
+        upstreamRequestsPerClient: 2,
+      },
+    });
+  });
+
+  it('caps open connections per /64: a fourth address of it is closed on accept, another /64 is served', async ({
+    skip,
+  }) => {
+    if (skipped !== undefined) skip(skipped);
+    const held = [
+      await openTls(v6gw.port, v6(1, 1)),
+      await openTls(v6gw.port, v6(1, 2)),
+      await openTls(v6gw.port, v6(1, 3)),
+    ];
+    try {
+      expect(await bytesBeforeClose(v6gw.port, v6(1, 4))).toEqual({ bytes: 0, closed: true });
+      await expect(openTls(v6gw.port, v6(1, 5))).rejects.toThrow();
+      expect((await rawGet(v6gw.port, '/other-64', {}, fromAddress(v6(4, 1)))).status).toBe(200);
+      held.pop()!.destroy();
+      await eventually(async () => {
+        const response = await rawGet(v6gw.port, '/again', {}, fromAddress(v6(1, 6))).catch(() => undefined);
+        return response?.status === 200;
+      });
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+  });
+
+  it('rate-limits per /64: past the burst, each new address of it gets 429; another /64 is served', async ({
+    skip,
+  }) => {
+    if (skipped !== undefined) skip(skipped);
+    for (let host = 1; host <= BURST; host++)
+      expect((await rawGet(v6gw.port, '/rate', {}, fromAddress(v6(2, host)))).status).toBe(200);
+    const refused = await rawGet(v6gw.port, '/rate-over', {}, fromAddress(v6(2, 6)));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(
+      v6gw.echo.received.filter((r) => r.url === '/rate').map((r) => r.headers['x-forwarded-for']),
+    ).toEqual([1, 2, 3, 4, 5].map((host) => v6(2, host)));
+    expect((await rawGet(v6gw.port, '/rate-other', {}, fromAddress(v6(4, 2)))).status).toBe(200);
+    const lines = await v6gw.logLines('/rate-other');
+    expect(lines.find((line) => line.path === '/rate-over')).toMatchObject({
+      client: v6(2, 6),
+      denied: 'client_rate',
+    });
+  });
+
+  it('shares the upstream in-flight cap per /64: a third address gets 503 while two hold requests', async ({
+    skip,
+  }) => {
+    if (skipped !== undefined) skip(skipped);
+    const hangs = () => v6gw.echo.received.filter((r) => r.url === '/hang').length;
+    const held = [v6(3, 1), v6(3, 2)].map((address) => {
+      const socket = openRawH1(v6gw.port, fromAddress(address));
+      socket.on('error', () => {});
+      socket.write('GET /hang HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      return socket;
+    });
+    try {
+      await eventually(() => hangs() === 2);
+      const busy = await rawGet(v6gw.port, '/busy', {}, fromAddress(v6(3, 3)));
+      expect(busy.status).toBe(503);
+      expect(JSON.parse(busy.body).error.code).toBe('upstream_busy');
+      expect((await rawGet(v6gw.port, '/busy-other', {}, fromAddress(v6(4, 3)))).status).toBe(200);
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    // Both held requests end with their connections; the /64 is served again and the gateway is alive.
+    await eventually(() => v6gw.echo.hangsCancelled() === 2);
+    expect((await rawGet(v6gw.port, '/after', {}, fromAddress(v6(3, 4)))).status).toBe(200);
   });
 });
 

@@ -6,6 +6,7 @@ const config: AddressLimitsConfig = {
   clientRequestsPerMinute: 60,
   clientRequestBurst: 3,
   clientTableSize: 1_000,
+  clientIpv6Prefix: 64,
 };
 
 describe('AddressLimits connections', () => {

@@ -254,6 +254,7 @@ workers: auto
     ['clientRequestsPerMinute', 0, 60_000_000],
     ['clientRequestBurst', 1, 1_000_000],
     ['clientTableSize', 1_000, 10_000_000],
+    ['clientIpv6Prefix', 32, 128],
     ['h2MaxConcurrentStreams', 1, 1_000],
     ['h2MaxSessionMemoryMiB', 1, 1_024],
     [

@@ -9,6 +9,7 @@ const record: RequestRecord = {
   route: '/SOGo',
   plane: 'public',
   client: '203.0.113.7',
+  limitKey: '203.0.113.7',
   upstream: 'mailcow',
   bytes: 120,
 };

@@ -61,6 +61,7 @@ const state: PipelineState = {
     clientRequestsPerMinute: 0,
     clientRequestBurst: 0,
     clientTableSize: 16,
+    clientIpv6Prefix: 64,
   }),
   hsts: undefined,
   adminListenerOnly: false,
