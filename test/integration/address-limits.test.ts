@@ -4,6 +4,7 @@ import { type AddressInfo, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAudit } from '../../store/audit.js';
 import type { EchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import {
@@ -16,7 +17,7 @@ import {
 } from '../helpers/gateway.js';
 import { addLoopbackAddresses, testSite } from '../helpers/loopback-addresses.js';
 import { startServe } from '../helpers/serve-process.js';
-import { tempDir } from '../helpers/temp-store.js';
+import { tempDir, withDatabase } from '../helpers/temp-store.js';
 
 let echo: EchoUpstream;
 let gw: EchoGateway;
@@ -186,6 +187,28 @@ describe('request rate per address (limits.clientRequestsPerMinute, clientReques
     expect(statuses.at(-1)).toBe(429);
     expect(await counted('connections')).toBe(connectionsBefore + 1);
     expect(await counted('requests')).toBe(requestsBefore + 1);
+  });
+});
+
+describe('admin-plane denials (the audit tally)', () => {
+  it('tallies the denied addresses of one IPv6 /64 as one client, naming the first address and the prefix', async () => {
+    const tls = fromAddress('127.0.0.6');
+    const network = '2001:db8:6:1::/64';
+    const addresses = ['2001:db8:6:1::a', '2001:db8:6:1::b', '2001:DB8:6:1:0::c'];
+    for (const client of addresses) {
+      const denied = await rawGet(gw.port, '/_mailgate/admin/', { 'x-forwarded-for': client }, tls);
+      expect(denied.status).toBe(403);
+    }
+    // Batches are written once a second; a tally is per 5-minute window, so the three may span two.
+    const tallies = await eventually(() => {
+      const rows = withDatabase(gw.dataDir, (db) => readAudit(db, 0)).filter(
+        (row) => row.outcome === 'denied' && row.detail?.clientPrefix === network,
+      );
+      const count = rows.reduce((sum, row) => sum + (row.detail!.count as number), 0);
+      return count === addresses.length && rows;
+    });
+    expect(tallies.length).toBeLessThan(addresses.length);
+    expect(tallies[0]!.detail).toMatchObject({ client: addresses[0], reason: 'source_not_allowed' });
   });
 });
 

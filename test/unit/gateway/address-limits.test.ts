@@ -34,6 +34,17 @@ describe('AddressLimits connections', () => {
   });
 });
 
+describe('AddressLimits keys', () => {
+  it('keys IPv6 addresses by limits.clientIpv6Prefix and IPv4 ones as themselves', () => {
+    const limits = new AddressLimits({ ...config, clientIpv6Prefix: 48 });
+    expect(limits.keys.of('2001:db8:1:ff::1')).toBe('2001:db8:1::/48');
+    expect(limits.keys.of('::ffff:203.0.113.1')).toBe('203.0.113.1');
+    const open = (address: string) => limits.openConnection(limits.keys.of(address));
+    expect(['2001:db8:1:1::1', '2001:db8:1:2::2', '2001:db8:1:3::3'].map(open)).toEqual([true, true, false]);
+    expect(open('2001:db8:2::1')).toBe(true);
+  });
+});
+
 describe('AddressLimits requests', () => {
   it('allows the burst, then Retry-After until the sustained rate refills', () => {
     const limits = new AddressLimits(config);
