@@ -1,6 +1,6 @@
 /**
  * @module The primary of `workers: N`: forks the workers (every one serves every listener), owns what they
- * share (token limits and quotas, TLS ticket keys, the merged metrics), restarts a crashed worker with
+ * share (token limits and quotas, TLS ticket keys, the merged metrics and traffic history), restarts a crashed worker with
  * backoff, forwards SIGHUP as a reload and SIGTERM as a drain. It serves no request itself.
  */
 import nodeCluster, { type Worker } from 'node:cluster';
@@ -19,6 +19,7 @@ import {
   restartDelayMs,
   type WorkerExit,
   type WorkerMessage,
+  workerMessageOf,
 } from './cluster-protocol.js';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -26,9 +27,18 @@ import type { GatewayAddresses } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RedisCluster } from './redis-cluster.js';
 import { connectSharedCluster } from './shared-state.js';
+import type { TrafficBucket, TrafficView } from './traffic-buckets.js';
+import { TrafficStore } from './traffic-history.js';
 
 /** How long a scrape waits for the workers' metrics before it answers with those that came. */
 const COLLECT_TIMEOUT_MS = 2_000;
+/** How long the console's traffic view waits for the workers' filling buckets before it answers without. */
+const TRAFFIC_COLLECT_TIMEOUT_MS = 1_000;
+/**
+ * A merged traffic view is served again for this long after it was made: a console polled fast (many tabs,
+ * a script) costs one collection per second at most, not one per request.
+ */
+const TRAFFIC_VIEW_CACHE_MS = 1_000;
 /** How often a replica's primary tells its workers how current their state still is. */
 const REPLICA_FRESH_MS = 500;
 /** Past the workers' own drain budget, how long the primary waits before it kills them. */
@@ -56,16 +66,26 @@ interface Slot {
   ready: boolean;
   crashes: number;
   restartTimer: NodeJS.Timeout | undefined;
+  /** A message of the wrong shape from this slot's current process was logged already. */
+  refusedLogged: boolean;
 }
 
 /** One process's metrics as prom-client's getMetricsAsJSON gives them. */
 type ProcessMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
-/** A scrape in progress: the metrics gathered so far and who still owes theirs. */
+/** A collection in progress (a scrape, a traffic view): the answers so far by worker index, and who owes one. */
 interface Collection {
-  results: ProcessMetrics[];
-  waiting: Set<number>;
+  kind: 'metrics' | 'traffic';
+  answers: Map<number, unknown>;
+  /** Worker ids still to answer, with their slot's index. */
+  waiting: Map<number, number>;
   finish: () => void;
+}
+
+/** What a collection gathered: the answers by worker index, and the indexes of the workers that gave none. */
+interface Collected {
+  answers: Map<number, unknown>;
+  missing: number[];
 }
 
 /**
@@ -109,8 +129,13 @@ class Primary {
   readonly #registry = new Registry();
   readonly #restarts: Counter<'reason'>;
   readonly #running: Gauge;
+  readonly #refusedMessages: Counter;
   readonly #collections = new Map<number, Collection>();
   #nextCollection = 1;
+  /** Every worker's closed traffic buckets, summed: a worker's past stays after it died. */
+  readonly #traffic = new TrafficStore();
+  /** The last merged traffic view and until when it is served again (Infinity while it is being made). */
+  #trafficView: { until: number; view: Promise<TrafficView> } | undefined;
   #ticketKeys: Buffer = randomBytes(48);
   #freshTimer: NodeJS.Timeout | undefined;
   /** The newest CRL a worker reported; -1 until the first report. */
@@ -157,6 +182,7 @@ class Primary {
       ready: false,
       crashes: 0,
       restartTimer: undefined,
+      refusedLogged: false,
     }));
     const registers = [this.#registry];
     cluster?.registerMetrics(this.#registry);
@@ -164,6 +190,11 @@ class Primary {
       name: 'mailgate_worker_restarts_total',
       help: 'Gateway workers restarted after they died, by reason (signal, error exit, clean exit).',
       labelNames: ['reason'],
+      registers,
+    });
+    this.#refusedMessages = new Counter({
+      name: 'mailgate_worker_messages_refused_total',
+      help: 'Messages from a worker to the primary dropped for their shape (a bug or a compromised worker).',
       registers,
     });
     this.#running = new Gauge({
@@ -192,9 +223,15 @@ class Primary {
     const worker = nodeCluster.fork();
     slot.worker = worker;
     slot.ready = false;
+    slot.refusedLogged = false;
     slot.startedAt = Date.now();
     return new Promise((resolve, reject) => {
-      worker.on('message', (message: WorkerMessage) => {
+      worker.on('message', (received: unknown) => {
+        const message = workerMessageOf(received);
+        if (!message) {
+          this.#refused(slot, received);
+          return;
+        }
         if (message.t === 'hello') {
           this.#send(worker, {
             t: 'init',
@@ -208,7 +245,7 @@ class Primary {
           slot.ready = true;
           this.#logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker serving');
           resolve(message.addresses);
-        } else this.#onMessage(worker, message);
+        } else this.#onMessage(slot, worker, message);
       });
       worker.on('exit', (code, signal) => {
         if (!slot.ready) reject(new MailgateError('ERR_CONFIG', `worker ${slot.index} failed to start`));
@@ -217,7 +254,19 @@ class Primary {
     });
   }
 
-  #onMessage(worker: Worker, message: WorkerMessage) {
+  /** A message of the wrong shape is dropped and logged (once per worker process: a loop cannot flood the log). */
+  #refused(slot: Slot, received: unknown) {
+    this.#refusedMessages.inc();
+    if (slot.refusedLogged) return;
+    slot.refusedLogged = true;
+    const t = typeof received === 'object' && received !== null ? (received as { t?: unknown }).t : undefined;
+    this.#logger.error(
+      { worker: slot.index, type: typeof t === 'string' ? t.slice(0, 40) : typeof received },
+      'worker message of the wrong shape dropped',
+    );
+  }
+
+  #onMessage(slot: Slot, worker: Worker, message: WorkerMessage) {
     switch (message.t) {
       case 'limit': {
         const { id } = message;
@@ -243,14 +292,92 @@ class Primary {
           (error: unknown) => this.#send(worker, { t: 'reply', id: message.id, error: String(error) }),
         );
         return;
-      case 'collected-metrics': {
-        const collection = this.#collections.get(message.id);
-        if (!collection?.waiting.delete(worker.id)) return;
-        collection.results.push(message.metrics as ProcessMetrics);
-        if (collection.waiting.size === 0) collection.finish();
+      case 'collected-metrics':
+        this.#collected(worker, message.id, 'metrics', message.metrics);
         return;
-      }
+      case 'collected-traffic':
+        this.#collected(worker, message.id, 'traffic', message.bucket);
+        return;
+      case 'traffic-bucket':
+        this.#traffic.add(message.bucket, Date.now());
+        // A filling bucket this worker already answered with is inside the closed one it just sent: only
+        // one of them may count. Its answer stays (empty), so it is not reported missing.
+        for (const collection of this.#collections.values())
+          if (collection.kind === 'traffic' && collection.answers.has(slot.index))
+            collection.answers.set(slot.index, undefined);
+        return;
+      case 'traffic':
+        this.#trafficViewShared().then(
+          (view) => this.#send(worker, { t: 'reply', id: message.id, value: view }),
+          (error: unknown) => this.#send(worker, { t: 'reply', id: message.id, error: String(error) }),
+        );
+        return;
     }
+  }
+
+  /** An answer to a collection, from a worker it asked and that has not answered yet. */
+  #collected(worker: Worker, id: number, kind: Collection['kind'], value: unknown) {
+    const collection = this.#collections.get(id);
+    const index = collection?.waiting.get(worker.id);
+    if (!collection || collection.kind !== kind || index === undefined) return;
+    collection.waiting.delete(worker.id);
+    collection.answers.set(index, value);
+    if (collection.waiting.size === 0) collection.finish();
+  }
+
+  /**
+   * Asks every ready worker with `message` and resolves with what came within `timeoutMs`; the workers that
+   * did not answer (or were not ready) are named missing.
+   */
+  #collect(kind: Collection['kind'], message: (id: number) => PrimaryMessage, timeoutMs: number) {
+    const id = this.#nextCollection++;
+    const asked = this.#slots.flatMap((slot) =>
+      slot.ready && slot.worker?.isConnected() ? [{ slot, worker: slot.worker }] : [],
+    );
+    return new Promise<Collected>((resolve) => {
+      const collection: Collection = {
+        kind,
+        answers: new Map(),
+        waiting: new Map(asked.map(({ slot, worker }) => [worker.id, slot.index])),
+        finish: () => {
+          clearTimeout(timer);
+          this.#collections.delete(id);
+          const missing = this.#slots
+            .map((slot) => slot.index)
+            .filter((index) => !collection.answers.has(index));
+          resolve({ answers: collection.answers, missing });
+        },
+      };
+      const timer = setTimeout(collection.finish, timeoutMs);
+      this.#collections.set(id, collection);
+      for (const { worker } of asked) this.#send(worker, message(id));
+      if (asked.length === 0) collection.finish();
+    });
+  }
+
+  /**
+   * The whole gateway's traffic: every worker's closed buckets (held here) and their filling ones (asked
+   * for now), merged; served again for TRAFFIC_VIEW_CACHE_MS, and shared by requests while it is made.
+   */
+  #trafficViewShared(): Promise<TrafficView> {
+    const cached = this.#trafficView;
+    if (cached && cached.until > Date.now()) return cached.view;
+    const entry = {
+      until: Number.POSITIVE_INFINITY,
+      view: this.#collect('traffic', (id) => ({ t: 'collect-traffic', id }), TRAFFIC_COLLECT_TIMEOUT_MS).then(
+        ({ answers, missing }) => {
+          entry.until = Date.now() + TRAFFIC_VIEW_CACHE_MS;
+          const filling = [...answers.values()].filter((bucket) => bucket !== undefined) as TrafficBucket[];
+          return this.#traffic.view(Date.now(), filling, {
+            kind: 'workers',
+            workers: this.#slots.length,
+            missing,
+          });
+        },
+      ),
+    };
+    this.#trafficView = entry;
+    return entry.view;
   }
 
   /**
@@ -289,29 +416,15 @@ class Primary {
   }
 
   /** Every ready worker's metrics and the primary's own, merged as prom-client's cluster mode does. */
-  #metrics(): Promise<string> {
-    const id = this.#nextCollection++;
-    const workers = this.#slots.flatMap((slot) =>
-      slot.ready && slot.worker?.isConnected() ? [slot.worker] : [],
+  async #metrics(): Promise<string> {
+    const { answers } = await this.#collect(
+      'metrics',
+      (id) => ({ t: 'collect-metrics', id }),
+      COLLECT_TIMEOUT_MS,
     );
-    return new Promise<ProcessMetrics[]>((resolve) => {
-      const collection: Collection = {
-        results: [],
-        waiting: new Set(workers.map((worker) => worker.id)),
-        finish: () => {
-          clearTimeout(timer);
-          this.#collections.delete(id);
-          resolve(collection.results);
-        },
-      };
-      const timer = setTimeout(collection.finish, COLLECT_TIMEOUT_MS);
-      this.#collections.set(id, collection);
-      for (const worker of workers) this.#send(worker, { t: 'collect-metrics', id });
-      if (workers.length === 0) collection.finish();
-    }).then(async (results) => {
-      results.push(await this.#registry.getMetricsAsJSON());
-      return AggregatorRegistry.aggregate(results).metrics();
-    });
+    const results = [...answers.values()] as ProcessMetrics[];
+    results.push(await this.#registry.getMetricsAsJSON());
+    return AggregatorRegistry.aggregate(results).metrics();
   }
 
   #onExit(slot: Slot, worker: Worker, exit: WorkerExit) {

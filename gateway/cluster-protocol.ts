@@ -11,6 +11,7 @@ import type { ReplicatedState } from './cluster-state.js';
 import { MAX_WORKERS } from './config/defaults.js';
 import type { Config } from './config/schema.js';
 import type { GatewayAddresses } from './gateway.js';
+import { type TrafficBucket, trafficBucketOf } from './traffic-buckets.js';
 
 /** The configured worker setting: `auto` or a count in 1..MAX_WORKERS. */
 export type WorkersSetting = 'auto' | number;
@@ -25,6 +26,8 @@ export type PrimaryMessage =
   | { t: 'ticket-keys'; ticketKeys: string }
   | { t: 'reply'; id: number; value?: unknown; error?: string }
   | { t: 'collect-metrics'; id: number }
+  /** Asks for the traffic bucket still filling (answered with 'collected-traffic'). */
+  | { t: 'collect-traffic'; id: number }
   | { t: 'reload'; config: Config }
   /** A replica's primary: the origin's state as read (and checked) from Redis, its maps and sets as lists. */
   | { t: 'replica-state'; state: ReplicatedStateMessage; freshAt: number }
@@ -58,14 +61,66 @@ export function replicatedStateOf(message: ReplicatedStateMessage): ReplicatedSt
   };
 }
 
-/** Worker -> primary. */
+/**
+ * Worker -> primary. The primary trusts none of it: workerMessageOf checks each message's shape before
+ * anything reads it.
+ */
 export type WorkerMessage =
   | { t: 'hello' }
   | { t: 'ready'; addresses: GatewayAddresses }
   | { t: 'limit'; id: number; tokenId: string; limits: TokenLimits }
   | { t: 'metrics'; id: number }
   | { t: 'crl'; number: number }
-  | { t: 'collected-metrics'; id: number; metrics: unknown };
+  | { t: 'collected-metrics'; id: number; metrics: unknown }
+  /** A traffic bucket that closed: the primary adds it to the gateway's history. */
+  | { t: 'traffic-bucket'; bucket: TrafficBucket }
+  /** The console asks for the whole gateway's traffic (answered with a reply holding a TrafficView). */
+  | { t: 'traffic'; id: number }
+  /** The answer to 'collect-traffic': the bucket still filling. */
+  | { t: 'collected-traffic'; id: number; bucket: TrafficBucket };
+
+const isId = (value: unknown) => Number.isSafeInteger(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * `value` as a worker message when its shape is one, else undefined: a worker's bug (or a compromised
+ * worker) never makes the primary throw on a missing field. Traffic buckets are checked whole (their
+ * counts are added up); other payloads as far as the primary reads them.
+ */
+export function workerMessageOf(value: unknown): WorkerMessage | undefined {
+  if (!isObject(value)) return undefined;
+  const message = value as Record<string, unknown> & { t: unknown };
+  switch (message.t) {
+    case 'hello':
+      return { t: 'hello' };
+    case 'ready':
+      return isObject(message.addresses) ? (message as WorkerMessage) : undefined;
+    case 'limit':
+      return isId(message.id) && typeof message.tokenId === 'string' && isObject(message.limits)
+        ? (message as WorkerMessage)
+        : undefined;
+    case 'metrics':
+    case 'traffic':
+      return isId(message.id) ? (message as WorkerMessage) : undefined;
+    case 'crl':
+      return isId(message.number) ? (message as WorkerMessage) : undefined;
+    case 'collected-metrics':
+      return isId(message.id) && Array.isArray(message.metrics) ? (message as WorkerMessage) : undefined;
+    case 'traffic-bucket': {
+      const bucket = trafficBucketOf(message.bucket);
+      return bucket && { t: 'traffic-bucket', bucket };
+    }
+    case 'collected-traffic': {
+      const bucket = trafficBucketOf(message.bucket);
+      return bucket && isId(message.id)
+        ? { t: 'collected-traffic', id: message.id as number, bucket }
+        : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
 
 export type LimitReply = RateLimitDecision;
 

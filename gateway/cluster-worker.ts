@@ -12,6 +12,8 @@ import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { serveUntilStopped } from './serve-loop.js';
 import type { ReplicaSource, SharedState } from './shared-state.js';
+import type { TrafficView } from './traffic-buckets.js';
+import type { TrafficHistory } from './traffic-history.js';
 
 type InitMessage = Extract<PrimaryMessage, { t: 'init' }>;
 
@@ -22,6 +24,8 @@ type InitMessage = Extract<PrimaryMessage, { t: 'init' }>;
 export const LIMIT_REPLY_TIMEOUT_MS = 1_000;
 /** A scrape through a worker waits for the primary's merge, which itself waits up to 2 s for the workers. */
 export const METRICS_REPLY_TIMEOUT_MS = 3_000;
+/** The console's traffic view waits for the primary, which itself waits up to 1 s for the workers. */
+export const TRAFFIC_REPLY_TIMEOUT_MS = 3_000;
 /** How often open questions are checked against their deadline while any is open. */
 const SWEEP_MS = 100;
 /** Retry-After of a request refused because the primary did not answer. */
@@ -29,7 +33,7 @@ const UNANSWERED_RETRY_S = 1;
 
 /** A question to the primary waiting for its reply. */
 interface PendingReply {
-  kind: 'limit' | 'metrics';
+  kind: 'limit' | 'metrics' | 'traffic';
   resolve: (value: never) => void;
   reject: (error: Error) => void;
   /** Settles the question without the primary: past its deadline, or with the primary gone. */
@@ -38,6 +42,8 @@ interface PendingReply {
 }
 
 export interface WorkerLinkOptions {
+  /** This worker's index (0..workers-1), as the primary numbers it. */
+  index?: number;
   /** The shared ticket keys from the init message (hex). */
   ticketKeysHex: string;
   send: (message: WorkerMessage) => void;
@@ -67,13 +73,23 @@ export class WorkerLink implements SharedState {
   #sweeper: NodeJS.Timeout | undefined;
   #nextId = 1;
   #closed = false;
+  readonly #index: number;
+  #traffic: TrafficHistory | undefined;
   /** A replica's worker: the origin's state as the primary read it from Redis, and since when current. */
   #replicated: ReplicatedState | undefined;
   #freshAt = 0;
   readonly #stateListeners: Array<(state: ReplicatedState) => void> = [];
   readonly replica: ReplicaSource | undefined;
 
-  constructor({ ticketKeysHex, send, logger, replicaMaxStalenessMs, now = Date.now }: WorkerLinkOptions) {
+  constructor({
+    index = 0,
+    ticketKeysHex,
+    send,
+    logger,
+    replicaMaxStalenessMs,
+    now = Date.now,
+  }: WorkerLinkOptions) {
+    this.#index = index;
     this.ticketKeys = Buffer.from(ticketKeysHex, 'hex');
     this.#send = send;
     this.#logger = logger;
@@ -112,6 +128,30 @@ export class WorkerLink implements SharedState {
       (id) => ({ t: 'metrics', id }),
       (_, reject, why) => reject(new Error(`primary: ${why}`)),
     );
+  }
+
+  /** This worker's traffic: each closed bucket goes to the primary, which asks for the filling one. */
+  shareTraffic(history: TrafficHistory): void {
+    this.#traffic = history;
+    history.onBucket((bucket) => this.#send({ t: 'traffic-bucket', bucket }));
+  }
+
+  /**
+   * The whole gateway's traffic as the primary merged it. When the primary does not answer in time, this
+   * worker's own, said so in its scope: the console shows what it can rather than an error.
+   */
+  async traffic(): Promise<TrafficView> {
+    const own = () => this.#traffic!.view({ kind: 'worker', worker: this.#index });
+    try {
+      return await this.#ask<TrafficView>(
+        'traffic',
+        TRAFFIC_REPLY_TIMEOUT_MS,
+        (id) => ({ t: 'traffic', id }),
+        (_, reject, why) => reject(new Error(`primary: ${why}`)),
+      );
+    } catch {
+      return own();
+    }
   }
 
   /** This worker's registry: handed to the primary's collections, and where unanswered questions count. */
@@ -156,6 +196,15 @@ export class WorkerLink implements SharedState {
         (this.#registry?.getMetricsAsJSON() ?? Promise.resolve([])).then(
           (metrics) => this.#send({ t: 'collected-metrics', id, metrics }),
           () => this.#send({ t: 'collected-metrics', id, metrics: [] }),
+        );
+        return true;
+      }
+      case 'collect-traffic': {
+        const id = message.id;
+        // A history that cannot be read answers nothing: the primary counts this worker as missing.
+        this.#traffic?.current().then(
+          (bucket) => this.#send({ t: 'collected-traffic', id, bucket }),
+          () => {},
         );
         return true;
       }
@@ -260,6 +309,7 @@ export async function runWorker(): Promise<number> {
   const logger = createLogger({ level: config.log.level, worker: init.index });
   const { cluster } = config;
   const link = new WorkerLink({
+    index: init.index,
     ticketKeysHex: init.ticketKeys,
     send,
     logger,

@@ -39,6 +39,7 @@ import { RouteTable } from './route-table.js';
 import type { ReplicaSource, SharedState } from './shared-state.js';
 import { TlsMaterial } from './tls-material.js';
 import { hstsHeader } from './tls-profile.js';
+import { trafficReport } from './traffic-buckets.js';
 import { TrafficHistory, trafficTotals } from './traffic-history.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
 import { Upstreams } from './upstreams.js';
@@ -87,7 +88,7 @@ export class Gateway {
   /** Per-address connection and request limits; `limits` needs a restart, so they live as long as the gateway. */
   readonly #addressLimits: AddressLimits;
   readonly #servers: Array<HttpServer | Http2SecureServer> = [];
-  /** The last hour of traffic for the console's charts, sampled from the metric counters. */
+  /** The last hour of traffic for the console's charts, read from the metric counters at bucket boundaries. */
   readonly #traffic = new TrafficHistory({ read: () => trafficTotals(this.metrics) });
   /** On a cluster replica: where the origin's state comes from (instead of this node's store). */
   readonly #replica: ReplicaSource | undefined;
@@ -124,6 +125,7 @@ export class Gateway {
       ? { metrics: () => shared.metrics!(), contentType: registry.contentType }
       : registry;
     shared?.registerMetrics?.(registry);
+    shared?.shareTraffic?.(this.#traffic);
     if (shared) {
       this.#tls.setTicketKeys(shared.ticketKeys);
       shared.onTicketKeys((keys) => this.#tls.setTicketKeys(keys));
@@ -280,6 +282,8 @@ export class Gateway {
       dataDir: config.dataDir,
       config,
       status: () => ({ upstreams: upstreams.names().map((name) => ({ name, reachable: null })) }),
+      // Under workers the primary merges every worker's buckets; one process reads its own.
+      traffic: async () => trafficReport(await (this.#shared?.traffic?.() ?? this.#traffic.view())),
     });
     const serveReserved = createReservedApp({
       registry: this.#exposition,
@@ -308,7 +312,6 @@ export class Gateway {
               ...apiOptions(),
               reservedContext: withReservedContext,
               listeners: () => this.#listenerFacts(),
-              traffic: async () => this.#traffic.series(await trafficTotals(this.metrics)),
             });
           },
     });

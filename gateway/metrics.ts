@@ -19,7 +19,7 @@ interface RequestSeries {
 }
 
 /** Upper bounds of mailgate_http_request_duration_seconds, in seconds. */
-const DURATION_BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60];
+export const DURATION_BOUNDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60];
 const DURATION_NAME = 'mailgate_http_request_duration_seconds';
 
 /** Per plane: requests per bucket (not cumulative; the last one is +Inf) and their sum of seconds. */
@@ -50,6 +50,11 @@ export class DurationHistogram {
     while (bucket < DURATION_BOUNDS.length && seconds > DURATION_BOUNDS[bucket]!) bucket++;
     durations.counts[bucket]!++;
     durations.sum += seconds;
+  }
+
+  /** A plane's requests per bucket since the process started (not cumulative; the last is +Inf), live. */
+  slotCounts(plane: MetricPlane): readonly number[] | undefined {
+    return this.#planes.get(plane)?.counts;
   }
 
   /** The exposition prom-client's own Histogram gives: cumulative buckets, +Inf, _sum, _count. */

@@ -10,6 +10,8 @@ import type { ReplicatedState } from './cluster-state.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
 import type { RedisCluster } from './redis-cluster.js';
+import type { TrafficView } from './traffic-buckets.js';
+import type { TrafficHistory } from './traffic-history.js';
 
 export interface SharedState {
   /** Token rate limits and daily quotas, exact across every process (never N times the limit). */
@@ -29,6 +31,13 @@ export interface SharedState {
   readonly replica?: ReplicaSource | undefined;
   /** Adds the metrics of what it holds (the Redis link's) to this process's registry. */
   registerMetrics?(registry: Registry): void;
+  /**
+   * This process's traffic history: its closed buckets go to whoever merges them (the primary), which
+   * also asks for the bucket still filling when the console reads the whole gateway's view.
+   */
+  shareTraffic?(history: TrafficHistory): void;
+  /** The whole gateway's traffic (every process's buckets merged); absent = this process's own. */
+  traffic?(): Promise<TrafficView>;
 }
 
 export interface ReplicaSource {

@@ -1,135 +1,173 @@
 /**
- * @module The last hour of traffic for the admin console's charts: requests per plane and denials,
- * sampled from the metric counters on a timer (never on the request path) into a fixed ring.
+ * @module The last hour of traffic for the admin console's charts: requests and their latency per plane,
+ * and denials, read from the metric counters on a timer (never on the request path) at every bucket
+ * boundary, and kept as counts per bucket (gateway/traffic-buckets.ts).
  */
+import type { TrafficScope } from '../admin/api/traffic.js';
 import type { GatewayMetrics } from './metrics.js';
+import {
+  addCounts,
+  bucketStart,
+  CHARTED_PLANES,
+  increaseOf,
+  mergeBuckets,
+  TRAFFIC_INTERVAL_MS,
+  TRAFFIC_KEEP_MS,
+  type TrafficBucket,
+  type TrafficCounts,
+  type TrafficView,
+  zeroCounts,
+} from './traffic-buckets.js';
 
-/** The planes the console charts; reserved paths and unmatched requests count as neither. */
-export const CHARTED_PLANES = ['public', 'token', 'admin'] as const;
-export type ChartedPlane = (typeof CHARTED_PLANES)[number];
+/** A timer set for a boundary fires this late on purpose, so the clock it reads is past the boundary. */
+const BOUNDARY_MARGIN_MS = 5;
 
-/** Cumulative counts since the process started, as the counters hold them. */
-export interface TrafficTotals {
-  requests: Record<ChartedPlane, number>;
-  denied: number;
-}
+/** Buckets by start: counts added to a start already held are summed. */
+export class TrafficStore {
+  readonly #intervalMs: number;
+  readonly #keepMs: number;
+  readonly #buckets = new Map<number, TrafficCounts>();
 
-/** Rates between consecutive samples, oldest first; `at[i]` ends interval i. */
-export interface TrafficSeries {
-  at: number[];
-  /** Requests per second, by plane. */
-  requestsPerSecond: Record<ChartedPlane, number[]>;
-  /** Requests refused by a plane guard or the path canonicaliser, per interval. */
-  denied: number[];
+  constructor({ intervalMs = TRAFFIC_INTERVAL_MS, keepMs = TRAFFIC_KEEP_MS } = {}) {
+    if (!(intervalMs > 0) || !(keepMs >= intervalMs)) throw new TypeError('keepMs must be >= intervalMs > 0');
+    this.#intervalMs = intervalMs;
+    this.#keepMs = keepMs;
+  }
+
+  /**
+   * Adds a bucket's counts (copied) and forgets the buckets that left the window ending `now`. A bucket
+   * outside that window (before it, or starting after `now`) is not kept: false. What is held stays
+   * bounded whatever starts a sender makes up.
+   */
+  add({ start, counts }: TrafficBucket, now: number): boolean {
+    const oldest = bucketStart(now - this.#keepMs, this.#intervalMs);
+    if (start < oldest || start > now) return false;
+    let held = this.#buckets.get(start);
+    if (!held) {
+      held = zeroCounts();
+      this.#buckets.set(start, held);
+    }
+    addCounts(held, counts);
+    for (const kept of this.#buckets.keys()) if (kept < oldest) this.#buckets.delete(kept);
+    return true;
+  }
+
+  /** The buckets held, with `extra` (buckets still filling) added in, oldest first, in the window. */
+  view(now: number, extra: readonly TrafficBucket[], scope: TrafficScope): TrafficView {
+    const held = [...this.#buckets].map(([start, counts]) => ({ start, counts }));
+    const options = { intervalMs: this.#intervalMs, keepMs: this.#keepMs };
+    return { now, buckets: mergeBuckets([held, extra], now, options), scope };
+  }
 }
 
 export interface TrafficHistoryOptions {
-  /** Reads the counters; default none (record() only, for tests). */
-  read?: (() => Promise<TrafficTotals>) | undefined;
-  /** Sampling period, ms. Default 10 s. */
+  /** Reads the cumulative counters; default none (record() only, for tests). */
+  read?: (() => Promise<TrafficCounts>) | undefined;
   intervalMs?: number;
-  /** How far back the series reach, ms. Default one hour. */
   keepMs?: number;
   now?: () => number;
 }
 
-interface Sample {
-  at: number;
-  totals: TrafficTotals;
-}
-
 /**
- * Keeps (keepMs / intervalMs + 1) samples of the counters and turns them into per-interval rates. The
+ * This process's traffic: what the counters grew by since the last boundary goes into the bucket that was
+ * filling then. The counters start at 0 with the process, so the first bucket counts from the start. The
  * timer is unref'd: it never keeps the process alive.
  * @example const history = new TrafficHistory({ read: () => trafficTotals(metrics) }); history.start();
  */
 export class TrafficHistory {
-  readonly #read: (() => Promise<TrafficTotals>) | undefined;
+  readonly #read: (() => Promise<TrafficCounts>) | undefined;
+  readonly #bucketListeners: Array<(bucket: TrafficBucket) => void> = [];
   readonly #intervalMs: number;
-  readonly #capacity: number;
   readonly #now: () => number;
-  readonly #samples: Sample[] = [];
+  readonly #store: TrafficStore;
+  /** The counters at the last boundary, and the bucket filling since. */
+  #last: TrafficCounts = zeroCounts();
+  #filling: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor({ read, intervalMs = 10_000, keepMs = 3_600_000, now = Date.now }: TrafficHistoryOptions = {}) {
-    if (!(intervalMs > 0) || !(keepMs >= intervalMs)) throw new TypeError('keepMs must be >= intervalMs > 0');
+  constructor({
+    read,
+    intervalMs = TRAFFIC_INTERVAL_MS,
+    keepMs = TRAFFIC_KEEP_MS,
+    now = Date.now,
+  }: TrafficHistoryOptions = {}) {
+    this.#store = new TrafficStore({ intervalMs, keepMs });
     this.#read = read;
     this.#intervalMs = intervalMs;
-    this.#capacity = Math.ceil(keepMs / intervalMs) + 1;
     this.#now = now;
+    this.#filling = bucketStart(now(), intervalMs);
   }
 
-  /** Takes a first sample now and then one every interval. */
+  /** Reads the counters at every bucket boundary from now on. */
   start(): void {
     if (this.#timer || !this.#read) return;
-    void this.sample();
-    this.#timer = setInterval(() => void this.sample(), this.#intervalMs);
+    const wait = this.#intervalMs - (this.#now() % this.#intervalMs) + BOUNDARY_MARGIN_MS;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.sample();
+      this.start();
+    }, wait);
     this.#timer.unref();
   }
 
-  /** Reads the counters once and records them; a failed read is skipped (the next one follows). */
+  /** Reads the counters and closes the filling bucket; a failed read is skipped (the next one catches up). */
   async sample(): Promise<void> {
     if (!this.#read) return;
+    let totals: TrafficCounts;
     try {
-      this.record(this.#now(), await this.#read());
+      totals = await this.#read();
     } catch {
-      // A collection failure is already visible on /_mailgate/metrics; the chart just shows a gap.
+      // A collection failure is already visible on /_mailgate/metrics; its counts go to the next bucket.
+      return;
     }
+    this.record(this.#now(), totals);
   }
 
-  /** Adds a sample, dropping the oldest beyond the window. */
-  record(at: number, totals: TrafficTotals): void {
-    this.#samples.push({ at, totals });
-    if (this.#samples.length > this.#capacity) this.#samples.shift();
+  /** Closes the filling bucket with the counters read at `at`; the next one starts at `at`'s bucket. */
+  record(at: number, totals: TrafficCounts): void {
+    const bucket = { start: this.#filling, counts: increaseOf(this.#last, totals) };
+    this.#last = totals;
+    this.#filling = bucketStart(at, this.#intervalMs);
+    this.#store.add(bucket, at);
+    for (const listener of this.#bucketListeners) listener(bucket);
+  }
+
+  /** Calls `listener` with each bucket once it closed (a worker sends it to the primary). */
+  onBucket(listener: (bucket: TrafficBucket) => void): void {
+    this.#bucketListeners.push(listener);
   }
 
   /**
-   * The rates between recorded samples; with `current` (totals read just now), a last interval up to
-   * this moment, so a chart polled every few seconds moves without waiting for the next sample.
+   * The filling bucket as the counters stand now (not closed). When its boundary already passed (the
+   * timer has not run yet) it is closed first, so its listeners have it before this answer: a read after
+   * a boundary never leaves the closed bucket's counts only in a filling one that a dying worker takes
+   * with it.
    */
-  series(current?: TrafficTotals): TrafficSeries {
-    const samples = current ? [...this.#samples, { at: this.#now(), totals: current }] : this.#samples;
-    return seriesOf(samples);
+  async current(): Promise<TrafficBucket> {
+    const totals = this.#read ? await this.#read() : this.#last;
+    const at = this.#now();
+    if (bucketStart(at, this.#intervalMs) > this.#filling) this.record(at, totals);
+    return { start: this.#filling, counts: increaseOf(this.#last, totals) };
+  }
+
+  /** This process's buckets up to now. */
+  async view(scope: TrafficScope = { kind: 'process' }): Promise<TrafficView> {
+    const filling = await this.current();
+    return this.#store.view(this.#now(), [filling], scope);
   }
 
   close(): void {
-    clearInterval(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 }
 
-/** Per-interval rates of consecutive samples; a counter that went down (a reset) counts from zero. */
-export function seriesOf(samples: readonly Sample[]): TrafficSeries {
-  const series: TrafficSeries = {
-    at: [],
-    requestsPerSecond: { public: [], token: [], admin: [] },
-    denied: [],
-  };
-  for (let i = 1; i < samples.length; i++) {
-    const before = samples[i - 1]!;
-    const after = samples[i]!;
-    const seconds = (after.at - before.at) / 1000;
-    if (!(seconds > 0)) continue;
-    series.at.push(after.at);
-    for (const plane of CHARTED_PLANES) {
-      const delta = increase(before.totals.requests[plane], after.totals.requests[plane]);
-      series.requestsPerSecond[plane].push(delta / seconds);
-    }
-    series.denied.push(increase(before.totals.denied, after.totals.denied));
-  }
-  return series;
-}
-
-function increase(before: number, after: number): number {
-  return after >= before ? after - before : after;
-}
-
-/** The current totals of mailgate_http_requests_total (by plane) and mailgate_auth_denied_total. */
-export async function trafficTotals(metrics: GatewayMetrics): Promise<TrafficTotals> {
-  const totals: TrafficTotals = { requests: { public: 0, token: 0, admin: 0 }, denied: 0 };
-  for (const { labels, value } of (await metrics.requests.get()).values) {
-    const plane = labels.plane as string;
-    if (plane === 'public' || plane === 'token' || plane === 'admin') totals.requests[plane] += value;
+/** The cumulative counts of mailgate_http_request_duration_seconds (by plane) and mailgate_auth_denied_total. */
+export async function trafficTotals(metrics: GatewayMetrics): Promise<TrafficCounts> {
+  const totals = zeroCounts();
+  for (const plane of CHARTED_PLANES) {
+    const slots = metrics.duration.slotCounts(plane);
+    if (slots) totals.latency[plane] = [...slots];
   }
   for (const { value } of (await metrics.authDenied.get()).values) totals.denied += value;
   return totals;

@@ -13,6 +13,7 @@ import type { AdminApiOptions } from './options.js';
 import { requireRole } from './roles.js';
 import { statusRoutes } from './status.js';
 import { tokenRoutes } from './tokens.js';
+import { trafficRoutes } from './traffic.js';
 
 /** Where the gateway mounts the API (reserved-app.ts). */
 export const ADMIN_API_BASE = '/_mailgate/admin/api';
@@ -34,6 +35,7 @@ export function createAdminApi(options: AdminApiOptions): Hono<AdminEnv> {
   app.route('/status', statusRoutes(options));
   app.route('/certificates', certificateRoutes(options));
   app.route('/tokens', tokenRoutes(options));
+  app.route('/traffic', trafficRoutes(options));
   app.route('/audit', auditRoutes(options));
   app.get('/openapi.json', audited('api.openapi'), requireRole('viewer'), (c) => c.json(OPENAPI_DOCUMENT));
   app.all('*', audited('api.unknown'), (c) => {

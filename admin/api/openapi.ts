@@ -113,6 +113,24 @@ const expiry = nullable({
   },
 });
 
+const perPlane = (schema: Schema) => ({
+  type: 'object',
+  properties: { public: schema, token: schema, admin: schema },
+});
+const seconds = { type: ['number', 'null'], description: 'Seconds; null without requests' };
+const trafficCounts = {
+  type: 'object',
+  properties: {
+    requests: perPlane({ type: 'integer' }),
+    denied: { type: 'integer' },
+    latency: perPlane({
+      type: 'object',
+      description: 'Percentiles of the merged latency histogram (interpolated inside its bucket)',
+      properties: { p50: seconds, p95: seconds, p99: seconds },
+    }),
+  },
+};
+
 /** The document; `servers` is relative so it holds behind any host name. */
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
@@ -133,6 +151,14 @@ export const OPENAPI_DOCUMENT = {
         description: 'Status',
         schema: ref('Status'),
       }),
+    },
+    '/traffic': {
+      get: operation(
+        'getTraffic',
+        'The last hour of requests, latency and denials per 10 s bucket, of every worker under workers',
+        'viewer',
+        { status: 200, description: 'Traffic', schema: ref('Traffic') },
+      ),
     },
     '/certificates': {
       get: operation(
@@ -393,6 +419,40 @@ export const OPENAPI_DOCUMENT = {
             items: {
               type: 'object',
               properties: { name: { type: 'string' }, reachable: { type: ['boolean', 'null'] } },
+            },
+          },
+        },
+      },
+      Traffic: {
+        type: 'object',
+        properties: {
+          time: isoTime,
+          intervalSeconds: { type: 'number' },
+          windowSeconds: { type: 'number' },
+          scope: {
+            type: 'object',
+            description:
+              'process: one process. workers: every worker merged; missing lists the workers whose figures ' +
+              'since their last bucket boundary did not arrive. worker: the primary did not answer, this ' +
+              "worker's own figures only",
+            properties: {
+              kind: { enum: ['process', 'workers', 'worker'] },
+              workers: { type: 'integer' },
+              missing: { type: 'array', items: { type: 'integer' } },
+              worker: { type: 'integer' },
+            },
+          },
+          totals: { ...trafficCounts, description: 'Over the whole window' },
+          intervals: {
+            type: 'array',
+            description: 'Oldest first; the last one may still be filling',
+            items: {
+              ...trafficCounts,
+              properties: {
+                end: { type: 'integer', description: 'Epoch ms' },
+                seconds: { type: 'number' },
+                ...trafficCounts.properties,
+              },
             },
           },
         },

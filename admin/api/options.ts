@@ -4,6 +4,7 @@
  */
 import type { Database } from '../../store/database.js';
 import type { AdminStatus } from './status.js';
+import type { TrafficReport } from './traffic.js';
 
 /**
  * The configuration values the admin API and console read: the CA's bounds, the issuer and audience of
@@ -30,4 +31,6 @@ export interface AdminApiOptions {
   config: AdminConfig;
   /** What only the running gateway knows (upstream health), read on each /status call. */
   status: () => AdminStatus;
+  /** The last hour of traffic of the whole gateway, up to now (every worker's, under `workers`). */
+  traffic: () => Promise<TrafficReport>;
 }

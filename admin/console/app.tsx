@@ -15,7 +15,7 @@ import { auditRoutes } from './audit-page.js';
 import { certificateRoutes } from './certificates-page.js';
 import { CONSOLE_BASE, type ConsolePage, Layout, Notice, type Viewer } from './layout.js';
 import { onboardRoutes } from './onboard-page.js';
-import { overviewRoutes, type TrafficChart } from './overview-page.js';
+import { overviewRoutes } from './overview-page.js';
 import { tokenRoutes } from './tokens-page.js';
 import { wireguardRoutes } from './wireguard-page.js';
 
@@ -34,8 +34,6 @@ export interface ConsoleOptions extends AdminApiOptions {
   reservedContext: MiddlewareHandler<AdminEnv>;
   /** The sockets the gateway listens on. */
   listeners: () => readonly ListenerFact[];
-  /** The last hour of traffic, up to now. */
-  traffic: () => Promise<TrafficChart>;
 }
 
 /**

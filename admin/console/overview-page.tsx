@@ -5,9 +5,10 @@
 import { Hono } from 'hono';
 import type { AdminEnv } from '../admin-env.js';
 import { collectStatus } from '../api/status.js';
+import type { ChartedPlane, TrafficInterval, TrafficReport, TrafficScope } from '../api/traffic.js';
 import { type ConsoleOptions, renderPage } from './app.js';
 import { BarChart, LineChart } from './charts.js';
-import { Badge, consoleUrl, relative, TableBox, Time } from './layout.js';
+import { Badge, consoleUrl, Notice, relative, TableBox, Time } from './layout.js';
 
 /** How often the page's script fetches `/live`, ms. */
 const REFRESH_MS = 5_000;
@@ -21,24 +22,41 @@ const LISTENER_ROLES: Record<string, string> = {
 };
 
 /** Every charted plane and the class colouring its line. */
-const PLANE_TONES = {
+const PLANE_TONES: Readonly<Record<ChartedPlane, string>> = {
   public: 'tone-public',
   token: 'tone-token',
   admin: 'tone-admin',
-} as const;
-type ChartedPlane = keyof typeof PLANE_TONES;
+};
+const PLANES = Object.keys(PLANE_TONES) as ChartedPlane[];
 
-/**
- * The last hour of traffic as the overview charts it: rates between consecutive samples, oldest first,
- * `at[i]` ending interval i. The gateway's TrafficHistory produces it; a plane it did not count would fail
- * the build where the gateway hands it over.
- */
-export interface TrafficChart {
-  at: readonly number[];
-  /** Requests per second, by plane. */
-  requestsPerSecond: Readonly<Record<ChartedPlane, readonly number[]>>;
-  /** Requests refused by a plane guard or the path canonicaliser, per interval. */
-  denied: readonly number[];
+/** One line per plane of `figure` for each interval. */
+function planeLines(
+  report: TrafficReport,
+  figure: (interval: TrafficInterval, plane: ChartedPlane) => number,
+) {
+  return PLANES.map((plane) => ({
+    label: plane,
+    tone: PLANE_TONES[plane],
+    values: report.intervals.map((interval) => figure(interval, plane)),
+  }));
+}
+
+/** Whose traffic the charts show, said when it is not the whole gateway or when several workers add up. */
+function ScopeNote({ scope }: { scope: TrafficScope }) {
+  if (scope.kind === 'process') return null;
+  if (scope.kind === 'worker')
+    return (
+      <Notice kind="warn">
+        {`Worker ${scope.worker} only: the primary process did not answer, so the other workers' traffic is missing.`}
+      </Notice>
+    );
+  if (scope.missing.length > 0)
+    return (
+      <Notice kind="warn">
+        {`Worker ${scope.missing.join(', ')} did not answer in time: its last seconds are not counted (earlier intervals are).`}
+      </Notice>
+    );
+  return <p class="muted">{`Summed over all ${scope.workers} worker processes.`}</p>;
 }
 
 type Status = ReturnType<typeof collectStatus>;
@@ -83,8 +101,8 @@ function Expiry({
 }
 
 /** The refreshed part: expiry, certificate counts, upstreams, charts. */
-function LiveStatus({ status, traffic, now }: { status: Status; traffic: TrafficChart; now: number }) {
-  const axis = { at: traffic.at, now, windowMs: HOUR_MS };
+function LiveStatus({ status, traffic, now }: { status: Status; traffic: TrafficReport; now: number }) {
+  const axis = { at: traffic.intervals.map((interval) => interval.end), now, windowMs: HOUR_MS };
   return (
     <>
       <section aria-labelledby="expiry-heading" class="card">
@@ -112,18 +130,26 @@ function LiveStatus({ status, traffic, now }: { status: Status; traffic: Traffic
       </section>
       <section aria-labelledby="traffic-heading" class="card">
         <h2 id="traffic-heading">Traffic, last hour</h2>
+        <ScopeNote scope={traffic.scope} />
         <div class="charts">
           <LineChart
             title="Requests per second"
             unit="req/s"
             axis={axis}
-            lines={(Object.entries(PLANE_TONES) as Array<[ChartedPlane, string]>).map(([plane, tone]) => ({
-              label: plane,
-              tone,
-              values: traffic.requestsPerSecond[plane],
-            }))}
+            lines={planeLines(traffic, (interval, plane) => interval.requests[plane] / interval.seconds)}
           />
-          <BarChart title="Denials" unit="denied requests" axis={axis} values={traffic.denied} />
+          <LineChart
+            title="Latency, 95th percentile"
+            unit="ms"
+            axis={axis}
+            lines={planeLines(traffic, (interval, plane) => (interval.latency[plane].p95 ?? 0) * 1000)}
+          />
+          <BarChart
+            title="Denials"
+            unit="denied requests"
+            axis={axis}
+            values={traffic.intervals.map((interval) => interval.denied)}
+          />
         </div>
       </section>
       <section aria-labelledby="upstreams-heading" class="card">

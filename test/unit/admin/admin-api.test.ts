@@ -12,9 +12,11 @@ import {
   type OPENAPI_DOCUMENT,
 } from '../../../admin/api/index.js';
 import type { collectStatus } from '../../../admin/api/status.js';
+import type { TrafficReport } from '../../../admin/api/traffic.js';
 import { issueClientCertificate } from '../../../certs/issue-client.js';
 import { loadConfig } from '../../../gateway/config/load.js';
 import type { Config } from '../../../gateway/config/schema.js';
+import { trafficReport, zeroCounts } from '../../../gateway/traffic-buckets.js';
 import { readAudit } from '../../../store/audit.js';
 import { createTestCa, type TestCa, tool } from '../../helpers/ca-fixture.js';
 
@@ -33,6 +35,18 @@ const status = (): AdminStatus => {
       { name: 'templates', reachable: null },
     ],
   };
+};
+
+/** The gateway's report of one public request in the bucket of 10:00:00 UTC, read 4 s later. */
+const TRAFFIC_AT = Date.UTC(2026, 0, 1, 10, 0, 0);
+const traffic = async (): Promise<TrafficReport> => {
+  const counts = zeroCounts();
+  counts.latency.public[2] = 1;
+  return trafficReport({
+    now: TRAFFIC_AT + 4_000,
+    buckets: [{ start: TRAFFIC_AT, counts }],
+    scope: { kind: 'process' },
+  });
 };
 
 /** Mounts the API the way gateway/reserved-app.ts does, with the guard's decision set before routing. */
@@ -126,7 +140,7 @@ const lastAudit = () =>
 beforeAll(async () => {
   fixture = await createTestCa('mailgate-admin-api-');
   config = loadConfig({ configPath: undefined, env: {}, dataDir: fixture.dataDir });
-  api = createAdminApi({ db: fixture.db, dataDir: fixture.dataDir, config, status });
+  api = createAdminApi({ db: fixture.db, dataDir: fixture.dataDir, config, status, traffic });
   const issue = (name: string) =>
     issueClientCertificate(fixture.db, fixture.dataDir, { name, role: 'viewer', days: 30, actor: 'test' });
   const [first, second, hexName] = await Promise.all([issue('first'), issue('second'), issue('abcd')]);
@@ -136,7 +150,7 @@ beforeAll(async () => {
 afterAll(() => fixture?.cleanup());
 
 describe('roles', () => {
-  const reads = ['/status', '/certificates', '/tokens', '/audit', '/openapi.json'];
+  const reads = ['/status', '/traffic', '/certificates', '/tokens', '/audit', '/openapi.json'];
   const roles: AdminRole[] = ['viewer', 'operator', 'admin'];
 
   it.each(reads.flatMap((path) => roles.map((role) => [path, role] as const)))(
@@ -464,6 +478,14 @@ describe('status, audit, openapi', () => {
       { name: 'mailcow', reachable: true },
       { name: 'templates', reachable: null },
     ]);
+  });
+
+  it('hands over the traffic report the gateway made, audited as api.traffic', async () => {
+    const body = (await (await call('viewer', 'GET', '/traffic')).json()) as TrafficReport;
+    expect(body).toEqual(await traffic());
+    expect(body.totals.requests).toEqual({ public: 1, token: 0, admin: 0 });
+    expect(body.intervals[0]).toMatchObject({ end: TRAFFIC_AT + 4_000, seconds: 4 });
+    expect(lastAudit()).toMatchObject({ action: 'api.traffic', outcome: 'ok' });
   });
 
   it('reads the audit trail of the requested period and refuses a bad period', async () => {

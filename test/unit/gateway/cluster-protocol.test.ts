@@ -8,7 +8,9 @@ import {
   resolveWorkerCount,
   restartDelayMs,
   STABLE_AFTER_MS,
+  workerMessageOf,
 } from '../../../gateway/cluster-protocol.js';
+import { bucketStart, zeroCounts } from '../../../gateway/traffic-buckets.js';
 import { UsageError } from '../../../lib/errors.js';
 
 describe('parseWorkersFlag', () => {
@@ -80,5 +82,48 @@ describe('drainExitCode', () => {
     expect(exitReason({ code: null, signal: 'SIGKILL' })).toBe('signal');
     expect(exitReason({ code: 1, signal: null })).toBe('error');
     expect(exitReason({ code: 0, signal: null })).toBe('exit');
+  });
+});
+
+describe('workerMessageOf', () => {
+  const bucket = { start: bucketStart(Date.now()), counts: zeroCounts() };
+  it.each<[string, unknown]>([
+    ['hello', { t: 'hello' }],
+    ['a limit question', { t: 'limit', id: 1, tokenId: 'tok', limits: { burst: 1 } }],
+    ['a metrics question', { t: 'metrics', id: 2 }],
+    ['a crl report', { t: 'crl', number: 4 }],
+    ['collected metrics', { t: 'collected-metrics', id: 3, metrics: [] }],
+    ['a closed traffic bucket', { t: 'traffic-bucket', bucket }],
+    ['a traffic question', { t: 'traffic', id: 5 }],
+    ['a filling traffic bucket', { t: 'collected-traffic', id: 6, bucket }],
+  ])('takes %s', (_, value) => {
+    expect(workerMessageOf(value)).toEqual(value);
+  });
+
+  it.each<[string, unknown]>([
+    ['null', null],
+    ['undefined', undefined],
+    ['a number', 42],
+    ['an array', [{ t: 'hello' }]],
+    ['no type', { id: 1 }],
+    ['an unknown type', { t: 'shutdown' }],
+    ['a type from the prototype', { t: 'toString' }],
+    ['a limit question without an id', { t: 'limit', tokenId: 'tok', limits: {} }],
+    ['a limit question with a token id that is not a string', { t: 'limit', id: 1, tokenId: 7, limits: {} }],
+    ['a metrics question with a string id', { t: 'metrics', id: '1' }],
+    ['a crl number that is not a number', { t: 'crl', number: 'x' }],
+    ['collected metrics that are not a list', { t: 'collected-metrics', id: 3, metrics: {} }],
+    [
+      'a traffic bucket off the boundary',
+      { t: 'traffic-bucket', bucket: { ...bucket, start: bucket.start + 1 } },
+    ],
+    [
+      'a traffic bucket with a negative count',
+      { t: 'traffic-bucket', bucket: { ...bucket, counts: { ...bucket.counts, denied: -5 } } },
+    ],
+    ['a filling bucket without an id', { t: 'collected-traffic', bucket }],
+    ['a ready message without addresses', { t: 'ready' }],
+  ])('refuses %s', (_, value) => {
+    expect(workerMessageOf(value)).toBeUndefined();
   });
 });

@@ -4,8 +4,11 @@ import type { PrimaryMessage, WorkerMessage } from '../../../gateway/cluster-pro
 import {
   LIMIT_REPLY_TIMEOUT_MS,
   METRICS_REPLY_TIMEOUT_MS,
+  TRAFFIC_REPLY_TIMEOUT_MS,
   WorkerLink,
 } from '../../../gateway/cluster-worker.js';
+import { type TrafficView, zeroCounts } from '../../../gateway/traffic-buckets.js';
+import { TrafficHistory } from '../../../gateway/traffic-history.js';
 import type { RateLimitDecision } from '../../../tokens/rate-limiter.js';
 import type { TokenLimits } from '../../../tokens/token-limits.js';
 
@@ -19,6 +22,7 @@ function link() {
   const clock = { now: 1_000_000 };
   const registry = new Registry();
   const worker = new WorkerLink({
+    index: 2,
     ticketKeysHex: '00'.repeat(48),
     send: (message) => sent.push(message),
     logger: {
@@ -117,3 +121,56 @@ describe('WorkerLink: questions to the primary', () => {
     expect(sent.length).toBe(count);
   });
 });
+
+describe('WorkerLink: traffic', () => {
+  /** A worker's link sharing a history whose counters read `publicCount` public requests. */
+  function sharing(publicCount: number) {
+    const parts = link();
+    const counters = zeroCounts();
+    counters.latency.public[0] = publicCount;
+    const history = new TrafficHistory({ now: () => parts.clock.now, read: async () => counters });
+    parts.worker.shareTraffic(history);
+    return { ...parts, history };
+  }
+
+  it('sends each closed bucket to the primary and answers its collection with the filling one', async () => {
+    const { worker, sent, history, clock } = sharing(3);
+    worker.receive({ t: 'collect-traffic', id: 7 });
+    await eventuallySent(sent, 'collected-traffic');
+    expect(sent.at(-1)).toMatchObject({ t: 'collected-traffic', id: 7, bucket: { counts: { denied: 0 } } });
+    clock.now += 10_000;
+    await history.sample();
+    expect(sent.at(-1)).toMatchObject({ t: 'traffic-bucket' });
+  });
+
+  it('the console gets the primary’s merged view when it answers', async () => {
+    const { worker, lastId, reply } = sharing(1);
+    const view = worker.traffic();
+    const merged: TrafficView = { now: 1, buckets: [], scope: { kind: 'workers', workers: 3, missing: [] } };
+    reply({ id: lastId(), value: merged });
+    expect(await view).toEqual(merged);
+  });
+
+  it('without an answer in TRAFFIC_REPLY_TIMEOUT_MS, this worker’s own figures, said so in the scope', async () => {
+    const { worker, clock, unanswered } = sharing(4);
+    const view = worker.traffic();
+    clock.now += TRAFFIC_REPLY_TIMEOUT_MS;
+    worker.sweep();
+    const own = await view;
+    expect(own.scope).toEqual({ kind: 'worker', worker: 2 });
+    expect(own.buckets.at(-1)!.counts.latency.public[0]).toBe(4);
+    expect(await unanswered('traffic')).toBe(1);
+  });
+
+  it('with the primary gone, its own figures at once', async () => {
+    const { worker } = sharing(2);
+    worker.close();
+    expect((await worker.traffic()).scope).toEqual({ kind: 'worker', worker: 2 });
+  });
+});
+
+/** Waits for the async answer the link sends (a history read) without a timer. */
+async function eventuallySent(sent: WorkerMessage[], t: WorkerMessage['t']) {
+  for (let i = 0; i < 20 && !sent.some((message) => message.t === t); i++) await Promise.resolve();
+  expect(sent.some((message) => message.t === t)).toBe(true);
+}
