@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { onCleanup } from '../helpers/cleanup.js';
 import { issueCliCertificate, runCli } from '../helpers/cli.js';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { clockReaches, eventually } from '../helpers/eventually.js';
-import { type RawResponse, rawGet } from '../helpers/gateway.js';
+import { h2Exchange, rawGet } from '../helpers/gateway.js';
 import { listenerAddresses, type ServeProcess, startServe } from '../helpers/serve-process.js';
 import { tempDir } from '../helpers/temp-store.js';
 
@@ -64,7 +65,7 @@ afterAll(async () => {
 });
 
 /** The access line of the request the upstream saw with `reqId`: which worker (index and pid) served it. */
-function servedOf({ body }: RawResponse | { body: string }): Promise<{ worker: number; pid: number }> {
+function servedOf({ body }: { body: string }): Promise<{ worker: number; pid: number }> {
   const reqId = (JSON.parse(body) as { headers: Record<string, string> }).headers['x-request-id'];
   return eventually(() => {
     const line = serve
@@ -114,8 +115,7 @@ const intervalsPublic = (report: TrafficReport) =>
   report.intervals.reduce((sum, interval) => sum + interval.requests.public, 0);
 
 /** The worker processes of the primary, now. */
-async function workerPids(): Promise<number[]> {
-  const { spawnSync } = await import('node:child_process');
+function workerPids(): number[] {
   const out = spawnSync('pgrep', ['-P', String(serve.child.pid)], { encoding: 'utf8' }).stdout;
   return out.split('\n').filter(Boolean).map(Number);
 }
@@ -152,11 +152,11 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
     }, 15_000);
     const probe = await adminGet('/whoami');
     const victim = await servedOf(probe);
-    const before = await workerPids();
+    const before = workerPids();
     process.kill(victim.pid, 'SIGKILL');
     // Its slot is forked again; the new worker answers the collections.
     await eventually(async () => {
-      const now = await workerPids();
+      const now = workerPids();
       expect(now).toHaveLength(WORKERS);
       expect(now).not.toContain(victim.pid);
       expect(now.filter((pid) => before.includes(pid))).toHaveLength(WORKERS - 1);
@@ -176,23 +176,11 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
   it('answers without a worker that does not answer (stopped), naming it, and the primary stays up', async () => {
     const session = h2connect(`https://127.0.0.1:${adminPort}`, { ...admin, rejectUnauthorized: false });
     onCleanup(() => session.close());
-    const h2Get = (path: string) =>
-      new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const stream = session.request({ ':path': path });
-        let status = 0;
-        let body = '';
-        stream.on('response', (headers) => {
-          status = Number(headers[':status']);
-        });
-        stream.setEncoding('utf8').on('data', (chunk: string) => {
-          body += chunk;
-        });
-        stream.on('end', () => resolve({ status, body }));
-        stream.on('error', reject);
-      });
+    session.on('error', () => {});
+    const h2Get = (path: string) => h2Exchange(session, { ':path': path });
     // Which worker this connection reached; the other one is stopped.
     const serving = await servedOf(await h2Get('/whoami'));
-    const stopped = (await workerPids()).find((pid) => pid !== serving.pid)!;
+    const stopped = workerPids().find((pid) => pid !== serving.pid)!;
     process.kill(stopped, 'SIGSTOP');
     onCleanup(() => process.kill(stopped, 'SIGCONT'));
     const stoppedIndex = 1 - serving.worker;
