@@ -67,6 +67,12 @@ export interface Exchange {
   destroy(): void;
   /** Fails the request body, so that the upstream sees its request end short, never as complete. */
   failBody(error: Error): void;
+  /**
+   * The request went upstream with headers of its own: what is left to read of the inbound ones is what an
+   * error page (Accept) or a Location rewrite (the authority) needs. h2 lets go of the rest, which would
+   * otherwise live as long as the stream; node:http keeps its IncomingMessage's anyway.
+   */
+  headersForwarded(): void;
   /** node:http-style req/res for the reserved-path app (h2: compatibility objects made for this stream only). */
   nodePair(): [GatewayRequest & Readable, ServerResponse | Http2ServerResponse];
 }
@@ -150,6 +156,8 @@ export class Http1Exchange implements Exchange {
     this.req.destroy(error);
   }
 
+  headersForwarded(): void {}
+
   nodePair(): [IncomingMessage, ServerResponse] {
     return [this.req, this.res];
   }
@@ -173,6 +181,9 @@ export function hasHttp1Body(req: IncomingMessage): boolean {
 /** Stream errors are seen through 'close' and rstCode; an 'error' without a listener would end the process. */
 function ignoreStreamError() {}
 
+/** What a forwarded h2 exchange keeps of its raw header list: nothing (see headersForwarded). */
+const NO_RAW_HEADERS: string[] = [];
+
 /** Where an exchange's emitter (its h2 stream, its HTTP/1.1 response) keeps the exchange for its listeners. */
 const kExchange = Symbol('mailgate.exchange');
 type ExchangeCarrier = { [kExchange]?: Exchange };
@@ -194,8 +205,9 @@ function failBodyOnReset(this: ExchangeCarrier) {
  */
 export class Http2Exchange implements Exchange, GatewayRequest {
   readonly stream: ServerHttp2Stream;
-  readonly headers: IncomingHttpHeaders;
-  readonly rawHeaders: string[];
+  /** The inbound header lists until headersForwarded. */
+  headers: IncomingHttpHeaders;
+  rawHeaders: string[];
   readonly session: Http2Session | undefined;
   readonly method: string;
   readonly url: string;
@@ -317,6 +329,12 @@ export class Http2Exchange implements Exchange, GatewayRequest {
 
   failBody(error: Error): void {
     this.#body?.destroy(error);
+  }
+
+  headersForwarded(): void {
+    const headers = this.headers;
+    this.headers = { ':authority': headers[':authority'], host: headers.host, accept: headers.accept };
+    this.rawHeaders = NO_RAW_HEADERS;
   }
 
   nodePair(): [Http2ServerRequest, Http2ServerResponse] {

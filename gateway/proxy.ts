@@ -68,12 +68,18 @@ function byteLimit(limit: number): Transform {
   });
 }
 
+/**
+ * One forwarded request. It is also undici's dispatch options (method, path, headers, body): no second
+ * object per request, and `headers` is let go once undici has read them (onConnect).
+ */
 export interface ProxyRequest {
   upstream: Upstream;
   method: string;
   /** Canonical path + query as forwarded. */
   path: string;
   headers: OutgoingHttpHeaders;
+  /** The upload undici reads (the exchange's body, behind the byte limit when the route has one); set here. */
+  body?: Readable | null;
   maxBodyBytes: number | undefined;
   /** Headers added to the response (RateLimit-*). */
   extraResponseHeaders?: OutgoingHttpHeaders | undefined;
@@ -123,6 +129,9 @@ export class UpstreamTimeoutError extends Error {
           : 'MAILGATE_QUEUE_TIMEOUT';
   }
 }
+
+/** What a ProxyRequest's headers become once undici holds its own copy. */
+const HEADERS_SENT: OutgoingHttpHeaders = Object.freeze({}) as OutgoingHttpHeaders;
 
 /** One module-level callback (the relay is the timer's argument): no closure per request. */
 function onRelayTimeout(relay: ResponseRelay) {
@@ -230,6 +239,8 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
 
   onConnect(abort: (reason?: Error) => void): void {
     this.#abort = abort;
+    // undici has made its own copy of the request head by now (its Request is built before it connects).
+    this.#request.headers = HEADERS_SENT;
     if (this.#clientGone) abort(new ClientAbortedError('client went away'));
     else if (this.#expired) abort(this.#expired);
   }
@@ -357,15 +368,8 @@ export function proxyRequest(
       dispatchExpectingContinue({ origin, method, path, headers, body }, relay);
       return;
     }
-    request.upstream.pool.dispatch(
-      {
-        method: request.method as Dispatcher.HttpMethod,
-        path: request.path,
-        headers: request.headers as Record<string, string>,
-        body,
-      },
-      relay,
-    );
+    request.body = body;
+    request.upstream.pool.dispatch(request as Dispatcher.DispatchOptions, relay);
   } catch (error) {
     // undici reports its own failures through the handler; anything thrown here ends the exchange the same way.
     relay.onError(error);

@@ -186,10 +186,12 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
         extraResponseHeaders: decision.responseHeaders,
         strippedPrefix,
         expectsContinue: expectsContinue(req),
+        body: null,
       },
       record,
       this,
     );
+    exchange.headersForwarded();
   }
 
   /** The relay is done: the error response and metrics of a failure, and the client's in-flight count. */

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../helpers/eventually.js';
-import { openRawH1, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { h2Request, openRawH1, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** The upstream's timeout; every scenario that must pass lasts at least three times as long. */
 const TIMEOUT_MS = 500;
@@ -26,6 +26,14 @@ beforeAll(async () => {
       if (req.url === '/hang') return;
       if (req.url === '/stall') {
         res.writeHead(200, { 'content-type': 'text/plain' }).write('first\n');
+        return;
+      }
+      if (req.url === '/moved') {
+        res
+          .writeHead(302, {
+            location: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/elsewhere`,
+          })
+          .end();
         return;
       }
       if (req.url === '/large') {
@@ -85,6 +93,31 @@ function get(path: string, onResponse?: (res: IncomingMessage) => Promise<void>)
     req.end();
   });
 }
+
+// An h2 exchange lets go of its inbound headers once they went upstream (Http2Exchange.headersForwarded):
+// what is read after that, Accept for an error page and the authority for a Location, must still be right.
+describe('over h2, after the request went upstream', () => {
+  it("a 504 is rendered for the request's Accept", async () => {
+    const json = await h2Request(gw.port, { ':path': '/hang', accept: 'application/json' });
+    expect(json.status).toBe(504);
+    expect(json.headers['content-type']).toMatch(/json/);
+    expect(JSON.parse(json.body)).toMatchObject({ error: { status: 504, code: 'upstream_timeout' } });
+    const html = await h2Request(gw.port, { ':path': '/hang', accept: 'text/html' });
+    expect(html.status).toBe(504);
+    expect(html.headers['content-type']).toMatch(/^text\/html/);
+  });
+
+  it("a Location naming the upstream is moved to the request's authority, as over HTTP/1.1", async () => {
+    const h2 = await h2Request(gw.port, { ':path': '/moved', ':authority': 'mail.example.test' });
+    expect(h2.status).toBe(302);
+    expect(h2.headers.location).toBe('https://mail.example.test/elsewhere');
+    const h1 = await rawRequest(
+      gw.port,
+      'GET /moved HTTP/1.1\r\nHost: mail.example.test\r\nConnection: close\r\n\r\n',
+    );
+    expect(h1.headers.location).toBe(h2.headers.location);
+  });
+});
 
 describe('upstream timeouts', () => {
   it('504 when the response headers do not come in time', async () => {
