@@ -7,6 +7,7 @@ import nodeCluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import type { ProcessFigures } from '../admin/api/traffic.js';
 import { MailgateError } from '../lib/errors.js';
 import { openDatabase } from '../store/database.js';
 import { type Limiter, RateLimiter } from '../tokens/rate-limiter.js';
@@ -28,7 +29,7 @@ import { createLogger, type Logger } from './logger.js';
 import type { RedisCluster } from './redis-cluster.js';
 import { connectSharedCluster } from './shared-state.js';
 import type { TrafficBucket, TrafficView } from './traffic-buckets.js';
-import { TrafficStore } from './traffic-history.js';
+import { processLoad, TrafficStore } from './traffic-history.js';
 
 /** How long a scrape waits for the workers' metrics before it answers with those that came. */
 const COLLECT_TIMEOUT_MS = 2_000;
@@ -80,6 +81,12 @@ interface Collection {
   /** Worker ids still to answer, with their slot's index. */
   waiting: Map<number, number>;
   finish: () => void;
+}
+
+/** A worker's answer to a traffic collection: its filling bucket (dropped once it sent it closed) and its load. */
+interface TrafficAnswer {
+  bucket: TrafficBucket | undefined;
+  figures: ProcessFigures;
 }
 
 /** What a collection gathered: the answers by worker index, and the indexes of the workers that gave none. */
@@ -295,16 +302,21 @@ class Primary {
       case 'collected-metrics':
         this.#collected(worker, message.id, 'metrics', message.metrics);
         return;
-      case 'collected-traffic':
-        this.#collected(worker, message.id, 'traffic', message.bucket);
+      case 'collected-traffic': {
+        const { bucket, load } = message;
+        // The worker's index and pid are the primary's to say, not the worker's.
+        const figures: ProcessFigures = { worker: slot.index, pid: worker.process.pid ?? 0, ...load };
+        this.#collected(worker, message.id, 'traffic', { bucket, figures });
         return;
+      }
       case 'traffic-bucket':
         this.#traffic.add(message.bucket, Date.now());
         // A filling bucket this worker already answered with is inside the closed one it just sent: only
         // one of them may count. Its answer stays (empty), so it is not reported missing.
-        for (const collection of this.#collections.values())
-          if (collection.kind === 'traffic' && collection.answers.has(slot.index))
-            collection.answers.set(slot.index, undefined);
+        for (const collection of this.#collections.values()) {
+          const answer = collection.answers.get(slot.index) as TrafficAnswer | undefined;
+          if (collection.kind === 'traffic' && answer) answer.bucket = undefined;
+        }
         return;
       case 'traffic':
         this.#trafficViewShared().then(
@@ -367,12 +379,21 @@ class Primary {
       view: this.#collect('traffic', (id) => ({ t: 'collect-traffic', id }), TRAFFIC_COLLECT_TIMEOUT_MS).then(
         ({ answers, missing }) => {
           entry.until = Date.now() + TRAFFIC_VIEW_CACHE_MS;
-          const filling = [...answers.values()].filter((bucket) => bucket !== undefined) as TrafficBucket[];
-          return this.#traffic.view(Date.now(), filling, {
-            kind: 'workers',
-            workers: this.#slots.length,
-            missing,
-          });
+          const answered = [...answers]
+            .sort(([a], [b]) => a - b)
+            .map(([, answer]) => answer as TrafficAnswer);
+          const filling = answered.flatMap(({ bucket }) => (bucket ? [bucket] : []));
+          const primary: ProcessFigures = {
+            worker: null,
+            pid: process.pid,
+            ...processLoad({ connections: 0, inFlight: 0 }),
+          };
+          return this.#traffic.view(
+            Date.now(),
+            filling,
+            { kind: 'workers', workers: this.#slots.length, missing },
+            [primary, ...answered.map(({ figures }) => figures)],
+          );
         },
       ),
     };

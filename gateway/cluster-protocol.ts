@@ -3,6 +3,7 @@
  * pure decisions (worker count, restart backoff, exit code), tested without processes.
  */
 
+import type { ProcessLoad } from '../admin/api/traffic.js';
 import type { ClientRole } from '../certs/rules.js';
 import { UsageError } from '../lib/errors.js';
 import type { RateLimitDecision } from '../tokens/rate-limiter.js';
@@ -11,7 +12,7 @@ import type { ReplicatedState } from './cluster-state.js';
 import { MAX_WORKERS } from './config/defaults.js';
 import type { Config } from './config/schema.js';
 import type { GatewayAddresses } from './gateway.js';
-import { type TrafficBucket, trafficBucketOf } from './traffic-buckets.js';
+import { processLoadOf, type TrafficBucket, trafficBucketOf } from './traffic-buckets.js';
 
 /** The configured worker setting: `auto` or a count in 1..MAX_WORKERS. */
 export type WorkersSetting = 'auto' | number;
@@ -76,8 +77,8 @@ export type WorkerMessage =
   | { t: 'traffic-bucket'; bucket: TrafficBucket }
   /** The console asks for the whole gateway's traffic (answered with a reply holding a TrafficView). */
   | { t: 'traffic'; id: number }
-  /** The answer to 'collect-traffic': the bucket still filling. */
-  | { t: 'collected-traffic'; id: number; bucket: TrafficBucket };
+  /** The answer to 'collect-traffic': the bucket still filling, and the worker's own load. */
+  | { t: 'collected-traffic'; id: number; bucket: TrafficBucket; load: ProcessLoad };
 
 const isId = (value: unknown) => Number.isSafeInteger(value);
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -113,8 +114,9 @@ export function workerMessageOf(value: unknown): WorkerMessage | undefined {
     }
     case 'collected-traffic': {
       const bucket = trafficBucketOf(message.bucket);
-      return bucket && isId(message.id)
-        ? { t: 'collected-traffic', id: message.id as number, bucket }
+      const load = processLoadOf(message.load);
+      return bucket && load && isId(message.id)
+        ? { t: 'collected-traffic', id: message.id as number, bucket, load }
         : undefined;
     }
     default:

@@ -3,6 +3,7 @@
  * what the workers share (SharedState over IPC) and answers its metrics collections.
  */
 import { Counter, type Registry } from 'prom-client';
+import type { ProcessLoad } from '../admin/api/traffic.js';
 import { type Limiter, type RateLimitDecision, unavailableRefusal } from '../tokens/rate-limiter.js';
 import type { TokenLimits } from '../tokens/token-limits.js';
 import { type PrimaryMessage, replicatedStateOf, type WorkerMessage } from './cluster-protocol.js';
@@ -75,6 +76,7 @@ export class WorkerLink implements SharedState {
   #closed = false;
   readonly #index: number;
   #traffic: TrafficHistory | undefined;
+  #load: (() => ProcessLoad) | undefined;
   /** A replica's worker: the origin's state as the primary read it from Redis, and since when current. */
   #replicated: ReplicatedState | undefined;
   #freshAt = 0;
@@ -130,9 +132,13 @@ export class WorkerLink implements SharedState {
     );
   }
 
-  /** This worker's traffic: each closed bucket goes to the primary, which asks for the filling one. */
-  shareTraffic(history: TrafficHistory): void {
+  /**
+   * This worker's traffic: each closed bucket goes to the primary, which asks for the filling one and
+   * this worker's `load` when the console reads.
+   */
+  shareTraffic(history: TrafficHistory, load: () => ProcessLoad): void {
     this.#traffic = history;
+    this.#load = load;
     history.onBucket((bucket) => this.#send({ t: 'traffic-bucket', bucket }));
   }
 
@@ -141,7 +147,10 @@ export class WorkerLink implements SharedState {
    * worker's own, said so in its scope: the console shows what it can rather than an error.
    */
   async traffic(): Promise<TrafficView> {
-    const own = () => this.#traffic!.view({ kind: 'worker', worker: this.#index });
+    const own = () =>
+      this.#traffic!.view({ kind: 'worker', worker: this.#index }, [
+        { worker: this.#index, pid: process.pid, ...this.#load!() },
+      ]);
     try {
       return await this.#ask<TrafficView>(
         'traffic',
@@ -203,7 +212,7 @@ export class WorkerLink implements SharedState {
         const id = message.id;
         // A history that cannot be read answers nothing: the primary counts this worker as missing.
         this.#traffic?.current().then(
-          (bucket) => this.#send({ t: 'collected-traffic', id, bucket }),
+          (bucket) => this.#send({ t: 'collected-traffic', id, bucket, load: this.#load!() }),
           () => {},
         );
         return true;

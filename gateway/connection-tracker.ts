@@ -24,6 +24,14 @@ export class ConnectionTracker {
     return this.#draining;
   }
 
+  /** Open connections (h2 sessions included) and the requests in flight on them, counted when asked. */
+  counts(): { connections: number; inFlight: number } {
+    let inFlight = 0;
+    for (const open of this.#inflight.values()) inFlight += open;
+    for (const state of this.#sessions.values()) inFlight += state.open;
+    return { connections: this.#sockets.size, inFlight };
+  }
+
   /** Call for every accepted socket (the server's 'secureConnection' or 'connection'). */
   socket(socket: Socket): void {
     this.#sockets.add(socket);

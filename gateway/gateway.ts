@@ -40,7 +40,7 @@ import type { ReplicaSource, SharedState } from './shared-state.js';
 import { TlsMaterial } from './tls-material.js';
 import { hstsHeader } from './tls-profile.js';
 import { trafficReport } from './traffic-buckets.js';
-import { TrafficHistory, trafficTotals } from './traffic-history.js';
+import { processLoad, TrafficHistory, trafficTotals } from './traffic-history.js';
 import { createUpgradeHandler } from './upgrade-handler.js';
 import { Upstreams } from './upstreams.js';
 
@@ -125,7 +125,7 @@ export class Gateway {
       ? { metrics: () => shared.metrics!(), contentType: registry.contentType }
       : registry;
     shared?.registerMetrics?.(registry);
-    shared?.shareTraffic?.(this.#traffic);
+    shared?.shareTraffic?.(this.#traffic, () => processLoad(this.#tracker.counts()));
     if (shared) {
       this.#tls.setTicketKeys(shared.ticketKeys);
       shared.onTicketKeys((keys) => this.#tls.setTicketKeys(keys));
@@ -283,7 +283,13 @@ export class Gateway {
       config,
       status: () => ({ upstreams: upstreams.names().map((name) => ({ name, reachable: null })) }),
       // Under workers the primary merges every worker's buckets; one process reads its own.
-      traffic: async () => trafficReport(await (this.#shared?.traffic?.() ?? this.#traffic.view())),
+      traffic: async () =>
+        trafficReport(
+          await (this.#shared?.traffic?.() ??
+            this.#traffic.view({ kind: 'process' }, [
+              { worker: null, pid: process.pid, ...processLoad(this.#tracker.counts()) },
+            ])),
+        ),
     });
     const serveReserved = createReservedApp({
       registry: this.#exposition,

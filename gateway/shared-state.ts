@@ -5,6 +5,7 @@
  * holding that link for its workers.
  */
 import type { Registry } from 'prom-client';
+import type { ProcessLoad } from '../admin/api/traffic.js';
 import type { Limiter } from '../tokens/rate-limiter.js';
 import type { ReplicatedState } from './cluster-state.js';
 import type { Config } from './config/schema.js';
@@ -33,9 +34,9 @@ export interface SharedState {
   registerMetrics?(registry: Registry): void;
   /**
    * This process's traffic history: its closed buckets go to whoever merges them (the primary), which
-   * also asks for the bucket still filling when the console reads the whole gateway's view.
+   * also asks for the bucket still filling, and this process's `load`, when the console reads.
    */
-  shareTraffic?(history: TrafficHistory): void;
+  shareTraffic?(history: TrafficHistory, load: () => ProcessLoad): void;
   /** The whole gateway's traffic (every process's buckets merged); absent = this process's own. */
   traffic?(): Promise<TrafficView>;
 }

@@ -6,6 +6,8 @@
 import type {
   ChartedPlane,
   LatencyFigures,
+  ProcessFigures,
+  ProcessLoad,
   TrafficInterval,
   TrafficReport,
   TrafficScope,
@@ -39,11 +41,12 @@ export interface TrafficBucket {
   counts: TrafficCounts;
 }
 
-/** Buckets oldest first (the last one may still be filling), as read at `now`. */
+/** Buckets oldest first (the last one may still be filling), as read at `now`, and who counted them. */
 export interface TrafficView {
   now: number;
   buckets: TrafficBucket[];
   scope: TrafficScope;
+  processes: ProcessFigures[];
 }
 
 export function zeroCounts(): TrafficCounts {
@@ -130,6 +133,22 @@ export function trafficBucketOf(value: unknown, intervalMs = TRAFFIC_INTERVAL_MS
   return { start: start!, counts: checked };
 }
 
+const isFigure = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER;
+
+/** `value` as a process's load when every figure is a finite number >= 0, else undefined (copied). */
+export function processLoadOf(value: unknown): ProcessLoad | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { uptimeSeconds, rssBytes, connections, inFlight } = value as Partial<ProcessLoad>;
+  if (![uptimeSeconds, rssBytes, connections, inFlight].every(isFigure)) return undefined;
+  return {
+    uptimeSeconds: uptimeSeconds!,
+    rssBytes: rssBytes!,
+    connections: connections!,
+    inFlight: inFlight!,
+  };
+}
+
 /** Requests in a latency histogram. */
 export function requestCount(slots: readonly number[]): number {
   let count = 0;
@@ -206,5 +225,6 @@ export function trafficReport(
       latency: planeFigures(window, latencyFigures),
     },
     intervals,
+    processes: view.processes,
   };
 }

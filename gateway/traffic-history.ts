@@ -3,7 +3,7 @@
  * and denials, read from the metric counters on a timer (never on the request path) at every bucket
  * boundary, and kept as counts per bucket (gateway/traffic-buckets.ts).
  */
-import type { TrafficScope } from '../admin/api/traffic.js';
+import type { ProcessFigures, ProcessLoad, TrafficScope } from '../admin/api/traffic.js';
 import type { GatewayMetrics } from './metrics.js';
 import {
   addCounts,
@@ -53,10 +53,15 @@ export class TrafficStore {
   }
 
   /** The buckets held, with `extra` (buckets still filling) added in, oldest first, in the window. */
-  view(now: number, extra: readonly TrafficBucket[], scope: TrafficScope): TrafficView {
+  view(
+    now: number,
+    extra: readonly TrafficBucket[],
+    scope: TrafficScope,
+    processes: ProcessFigures[] = [],
+  ): TrafficView {
     const held = [...this.#buckets].map(([start, counts]) => ({ start, counts }));
     const options = { intervalMs: this.#intervalMs, keepMs: this.#keepMs };
-    return { now, buckets: mergeBuckets([held, extra], now, options), scope };
+    return { now, buckets: mergeBuckets([held, extra], now, options), scope, processes };
   }
 }
 
@@ -151,9 +156,12 @@ export class TrafficHistory {
   }
 
   /** This process's buckets up to now. */
-  async view(scope: TrafficScope = { kind: 'process' }): Promise<TrafficView> {
+  async view(
+    scope: TrafficScope = { kind: 'process' },
+    processes: ProcessFigures[] = [],
+  ): Promise<TrafficView> {
     const filling = await this.current();
-    return this.#store.view(this.#now(), [filling], scope);
+    return this.#store.view(this.#now(), [filling], scope, processes);
   }
 
   close(): void {
@@ -171,4 +179,9 @@ export async function trafficTotals(metrics: GatewayMetrics): Promise<TrafficCou
   }
   for (const { value } of (await metrics.authDenied.get()).values) totals.denied += value;
   return totals;
+}
+
+/** What this process says of itself for the console. */
+export function processLoad(connections: { connections: number; inFlight: number }): ProcessLoad {
+  return { uptimeSeconds: Math.round(process.uptime()), rssBytes: process.memoryUsage.rss(), ...connections };
 }

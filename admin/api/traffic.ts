@@ -40,6 +40,22 @@ export interface TrafficInterval {
   latency: Record<ChartedPlane, LatencyFigures>;
 }
 
+/** What a process says of itself: the console lists these per process, since they do not add up. */
+export interface ProcessLoad {
+  uptimeSeconds: number;
+  rssBytes: number;
+  /** Open client connections (h2 sessions included). */
+  connections: number;
+  /** Requests being answered now. */
+  inFlight: number;
+}
+
+/** One process of the gateway: a worker (its index), or the primary or the only process (null). */
+export interface ProcessFigures extends ProcessLoad {
+  worker: number | null;
+  pid: number;
+}
+
 /** What `/traffic` answers and the console's overview charts. */
 export interface TrafficReport {
   time: string;
@@ -54,6 +70,8 @@ export interface TrafficReport {
   };
   /** Oldest first; the last one may still be filling. */
   intervals: TrafficInterval[];
+  /** Every process that answered: the primary first (its worker null), then the workers by index. */
+  processes: ProcessFigures[];
 }
 
 /** The route `/traffic`. */

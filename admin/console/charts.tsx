@@ -11,12 +11,13 @@ export interface ChartLine {
   label: string;
   /** A CSS class giving the stroke and the legend colour. */
   tone: string;
-  values: readonly number[];
+  /** One per `axis.at`; null where there is no figure (a latency without requests): the line breaks there. */
+  values: readonly (number | null)[];
 }
 
 /** The top of the y axis: the largest value rounded up to 1, 2 or 5 times a power of ten (at least 1). */
-export function niceMaximum(values: readonly number[]): number {
-  const largest = Math.max(0, ...values.filter(Number.isFinite));
+export function niceMaximum(values: readonly (number | null)[]): number {
+  const largest = Math.max(0, ...(values.filter((value) => Number.isFinite(value)) as number[]));
   if (largest <= 1) return 1;
   const power = 10 ** Math.floor(Math.log10(largest));
   for (const step of [1, 2, 5, 10]) if (largest <= step * power) return step * power;
@@ -43,6 +44,27 @@ export function linePoints(axis: TimeAxis, values: readonly number[], maximum: n
     .join(' ');
 }
 
+/** The polyline points of each run of `values` without a null, in order. */
+export function lineSegments(axis: TimeAxis, values: readonly (number | null)[], maximum: number): string[] {
+  const segments: string[] = [];
+  let from = 0;
+  for (let i = 0; i <= values.length; i++) {
+    if (i < values.length && values[i] !== null) continue;
+    if (i > from) {
+      const run = values.slice(from, i) as number[];
+      segments.push(linePoints({ ...axis, at: axis.at.slice(from, i) }, run, maximum));
+    }
+    from = i + 1;
+  }
+  return segments;
+}
+
+/** The latest figure of a line as the legend says it: a dash when it has none. */
+const latest = (values: readonly (number | null)[]) => {
+  const value = values.at(-1);
+  return value === null ? '–' : formatRate(value ?? 0);
+};
+
 const round = (n: number) => Math.round(n * 10) / 10;
 
 /** Human figures: 0, 0.25, 3.4, 12, 1.2k. */
@@ -66,9 +88,7 @@ export function LineChart({
 }) {
   const maximum = niceMaximum(lines.flatMap((line) => line.values));
   const points = Math.max(0, ...lines.map((line) => line.values.length));
-  const summary = lines
-    .map((line) => `${line.label} ${formatRate(line.values.at(-1) ?? 0)} ${unit}`)
-    .join(', ');
+  const summary = lines.map((line) => `${line.label} ${latest(line.values)} ${unit}`).join(', ');
   return (
     <figure class="chart">
       <figcaption>
@@ -86,9 +106,11 @@ export function LineChart({
         >
           <line class="gridline" x1="0" y1={HEIGHT / 2} x2={WIDTH} y2={HEIGHT / 2} />
           <line class="gridline" x1="0" y1={HEIGHT - 0.5} x2={WIDTH} y2={HEIGHT - 0.5} />
-          {lines.map((line) => (
-            <polyline class={`line ${line.tone}`} points={linePoints(axis, line.values, maximum)} />
-          ))}
+          {lines.flatMap((line) =>
+            lineSegments(axis, line.values, maximum).map((points) => (
+              <polyline class={`line ${line.tone}`} points={points} />
+            )),
+          )}
         </svg>
       )}
       <TimeLabels />
@@ -96,7 +118,7 @@ export function LineChart({
         {lines.map((line) => (
           <li>
             <span class={`swatch ${line.tone}`} aria-hidden="true" />
-            {`${line.label}: ${formatRate(line.values.at(-1) ?? 0)} ${unit}`}
+            {`${line.label}: ${latest(line.values)} ${unit}`}
           </li>
         ))}
       </ul>

@@ -32,7 +32,7 @@ const PLANES = Object.keys(PLANE_TONES) as ChartedPlane[];
 /** One line per plane of `figure` for each interval. */
 function planeLines(
   report: TrafficReport,
-  figure: (interval: TrafficInterval, plane: ChartedPlane) => number,
+  figure: (interval: TrafficInterval, plane: ChartedPlane) => number | null,
 ) {
   return PLANES.map((plane) => ({
     label: plane,
@@ -57,6 +57,43 @@ function ScopeNote({ scope }: { scope: TrafficScope }) {
       </Notice>
     );
   return <p class="muted">{`Summed over all ${scope.workers} worker processes.`}</p>;
+}
+
+/**
+ * Each process's own figures, listed rather than summed: uptime and memory do not add up, and an
+ * operator looks for the one worker that restarts or grows.
+ */
+function Processes({ report, now }: { report: TrafficReport; now: number }) {
+  const workers = report.scope.kind !== 'process';
+  const name = (worker: number | null) =>
+    worker !== null ? `worker ${worker}` : workers ? 'primary (serves no request)' : 'gateway';
+  return (
+    <section aria-labelledby="processes-heading" class="card">
+      <h2 id="processes-heading">Processes</h2>
+      <TableBox
+        label="Processes"
+        columns={['Process', 'PID', 'Started', 'Memory (RSS)', 'Open connections', 'Requests in flight']}
+      >
+        {report.processes.map((process) => (
+          <tr>
+            <td>{name(process.worker)}</td>
+            <td>{String(process.pid)}</td>
+            <td>{relative(now - process.uptimeSeconds * 1000, now)}</td>
+            <td>{`${Math.round(process.rssBytes / 1_048_576)} MB`}</td>
+            <td>{String(process.connections)}</td>
+            <td>{String(process.inFlight)}</td>
+          </tr>
+        ))}
+        {report.scope.kind === 'workers' &&
+          report.scope.missing.map((worker) => (
+            <tr>
+              <td>{`worker ${worker}`}</td>
+              <td colspan={5}>did not answer in time (stopped, busy or restarting)</td>
+            </tr>
+          ))}
+      </TableBox>
+    </section>
+  );
 }
 
 type Status = ReturnType<typeof collectStatus>;
@@ -142,7 +179,11 @@ function LiveStatus({ status, traffic, now }: { status: Status; traffic: Traffic
             title="Latency, 95th percentile"
             unit="ms"
             axis={axis}
-            lines={planeLines(traffic, (interval, plane) => (interval.latency[plane].p95 ?? 0) * 1000)}
+            lines={planeLines(traffic, (interval, plane) => {
+              // An interval without requests has no latency: the line breaks rather than drop to 0.
+              const p95 = interval.latency[plane].p95;
+              return p95 === null ? null : p95 * 1000;
+            })}
           />
           <BarChart
             title="Denials"
@@ -152,6 +193,7 @@ function LiveStatus({ status, traffic, now }: { status: Status; traffic: Traffic
           />
         </div>
       </section>
+      <Processes report={traffic} now={now} />
       <section aria-labelledby="upstreams-heading" class="card">
         <h2 id="upstreams-heading">Upstreams</h2>
         <ul class="plain">

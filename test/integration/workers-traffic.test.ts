@@ -134,6 +134,20 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
       expect(report.totals.latency.public.p50).toBeGreaterThan(0);
     }
     expect(await metricsPublic()).toBe(sent);
+    // What does not add up is listed per process: the primary, then each worker, named by the primary.
+    const { processes } = reads.at(-1)!;
+    expect(processes.map((p) => p.worker)).toEqual([null, 0, 1]);
+    expect(processes[0]!.pid).toBe(serve.child.pid);
+    expect(
+      processes
+        .slice(1)
+        .map((p) => p.pid)
+        .sort(),
+    ).toEqual(workerPids().sort());
+    for (const figures of processes) expect(figures.rssBytes).toBeGreaterThan(10_000_000);
+    // The connection asking is open on one worker while it answers.
+    expect(processes.reduce((sum, p) => sum + p.connections, 0)).toBeGreaterThanOrEqual(1);
+    expect(processes.reduce((sum, p) => sum + p.inFlight, 0)).toBeGreaterThanOrEqual(1);
     // The overview's live part says so, and charts the same figures.
     const live = await adminGet('/_mailgate/admin/live');
     expect(live.status).toBe(200);
@@ -196,6 +210,7 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
     expect(report.totals.requests.public).toBeLessThanOrEqual(sent);
     const live = await h2Get('/_mailgate/admin/live');
     expect(live.body).toContain(`Worker ${stoppedIndex} did not answer in time`);
+    expect(report.processes.map((p) => p.worker)).toEqual([null, serving.worker]);
     process.kill(stopped, 'SIGCONT');
     await eventually(async () => {
       const read = JSON.parse((await h2Get(TRAFFIC_PATH)).body) as TrafficReport;

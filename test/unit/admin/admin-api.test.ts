@@ -46,6 +46,7 @@ const traffic = async (): Promise<TrafficReport> => {
     now: TRAFFIC_AT + 4_000,
     buckets: [{ start: TRAFFIC_AT, counts }],
     scope: { kind: 'process' },
+    processes: [{ worker: null, pid: 42, uptimeSeconds: 60, rssBytes: 1, connections: 1, inFlight: 1 }],
   });
 };
 

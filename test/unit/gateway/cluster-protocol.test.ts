@@ -87,6 +87,7 @@ describe('drainExitCode', () => {
 
 describe('workerMessageOf', () => {
   const bucket = { start: bucketStart(Date.now()), counts: zeroCounts() };
+  const load = { uptimeSeconds: 3, rssBytes: 50_000_000, connections: 4, inFlight: 0 };
   it.each<[string, unknown]>([
     ['hello', { t: 'hello' }],
     ['a limit question', { t: 'limit', id: 1, tokenId: 'tok', limits: { burst: 1 } }],
@@ -95,7 +96,7 @@ describe('workerMessageOf', () => {
     ['collected metrics', { t: 'collected-metrics', id: 3, metrics: [] }],
     ['a closed traffic bucket', { t: 'traffic-bucket', bucket }],
     ['a traffic question', { t: 'traffic', id: 5 }],
-    ['a filling traffic bucket', { t: 'collected-traffic', id: 6, bucket }],
+    ['a filling traffic bucket', { t: 'collected-traffic', id: 6, bucket, load }],
   ])('takes %s', (_, value) => {
     expect(workerMessageOf(value)).toEqual(value);
   });
@@ -121,7 +122,20 @@ describe('workerMessageOf', () => {
       'a traffic bucket with a negative count',
       { t: 'traffic-bucket', bucket: { ...bucket, counts: { ...bucket.counts, denied: -5 } } },
     ],
-    ['a filling bucket without an id', { t: 'collected-traffic', bucket }],
+    ['a filling bucket without an id', { t: 'collected-traffic', bucket, load }],
+    ['a filling bucket without the load', { t: 'collected-traffic', id: 6, bucket }],
+    [
+      'a load with a negative figure',
+      { t: 'collected-traffic', id: 6, bucket, load: { ...load, connections: -1 } },
+    ],
+    [
+      'a load with a figure that is not a number',
+      { t: 'collected-traffic', id: 6, bucket, load: { ...load, rssBytes: '1' } },
+    ],
+    [
+      'a load with an infinite uptime',
+      { t: 'collected-traffic', id: 6, bucket, load: { ...load, uptimeSeconds: Number.POSITIVE_INFINITY } },
+    ],
     ['a ready message without addresses', { t: 'ready' }],
   ])('refuses %s', (_, value) => {
     expect(workerMessageOf(value)).toBeUndefined();

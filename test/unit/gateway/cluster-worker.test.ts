@@ -123,13 +123,14 @@ describe('WorkerLink: questions to the primary', () => {
 });
 
 describe('WorkerLink: traffic', () => {
+  const LOAD = { uptimeSeconds: 5, rssBytes: 1_000, connections: 2, inFlight: 1 };
   /** A worker's link sharing a history whose counters read `publicCount` public requests. */
   function sharing(publicCount: number) {
     const parts = link();
     const counters = zeroCounts();
     counters.latency.public[0] = publicCount;
     const history = new TrafficHistory({ now: () => parts.clock.now, read: async () => counters });
-    parts.worker.shareTraffic(history);
+    parts.worker.shareTraffic(history, () => LOAD);
     return { ...parts, history };
   }
 
@@ -137,7 +138,12 @@ describe('WorkerLink: traffic', () => {
     const { worker, sent, history, clock } = sharing(3);
     worker.receive({ t: 'collect-traffic', id: 7 });
     await eventuallySent(sent, 'collected-traffic');
-    expect(sent.at(-1)).toMatchObject({ t: 'collected-traffic', id: 7, bucket: { counts: { denied: 0 } } });
+    expect(sent.at(-1)).toMatchObject({
+      t: 'collected-traffic',
+      id: 7,
+      bucket: { counts: { denied: 0 } },
+      load: LOAD,
+    });
     clock.now += 10_000;
     await history.sample();
     expect(sent.at(-1)).toMatchObject({ t: 'traffic-bucket' });
@@ -146,7 +152,12 @@ describe('WorkerLink: traffic', () => {
   it('the console gets the primary’s merged view when it answers', async () => {
     const { worker, lastId, reply } = sharing(1);
     const view = worker.traffic();
-    const merged: TrafficView = { now: 1, buckets: [], scope: { kind: 'workers', workers: 3, missing: [] } };
+    const merged: TrafficView = {
+      now: 1,
+      buckets: [],
+      scope: { kind: 'workers', workers: 3, missing: [] },
+      processes: [],
+    };
     reply({ id: lastId(), value: merged });
     expect(await view).toEqual(merged);
   });
@@ -158,6 +169,7 @@ describe('WorkerLink: traffic', () => {
     worker.sweep();
     const own = await view;
     expect(own.scope).toEqual({ kind: 'worker', worker: 2 });
+    expect(own.processes).toEqual([{ worker: 2, pid: process.pid, ...LOAD }]);
     expect(own.buckets.at(-1)!.counts.latency.public[0]).toBe(4);
     expect(await unanswered('traffic')).toBe(1);
   });

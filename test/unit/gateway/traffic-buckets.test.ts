@@ -191,6 +191,7 @@ describe('trafficReport', () => {
         now: T + I + 2_500,
         buckets: [bucket(T, 20, { denied: 2 }), bucket(T + I, 5, { token: 5 })],
         scope: { kind: 'workers', workers: 2, missing: [1] },
+        processes: [],
       },
       { intervalMs: I },
     );
@@ -207,7 +208,7 @@ describe('trafficReport', () => {
 
   it('gives a bucket read just after its start at least one second, so its rate stays finite', () => {
     const report = trafficReport(
-      { now: T + 3, buckets: [bucket(T, 1)], scope: { kind: 'process' } },
+      { now: T + 3, buckets: [bucket(T, 1)], scope: { kind: 'process' }, processes: [] },
       { intervalMs: I },
     );
     expect(report.intervals[0]).toMatchObject({ end: T + 1_000, seconds: 1 });
