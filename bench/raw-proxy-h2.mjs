@@ -1,7 +1,7 @@
 // The h2 ceiling for a Node gateway: the core http2 stream API ('stream' events, stream.respond) and an
 // undici Pool.request piped to the stream, nothing else (/work/shared/bench/node-proxy-h2.mjs, MODE=stream).
 // Forwards the same three headers as that reference: Host from :authority, X-Forwarded-For and -Proto.
-// Env: PORT, UPSTREAM, CERT, KEY.
+// Env: PORT, UPSTREAM, CERT, KEY, POOL_CONNECTIONS (default 128: mailgate's default pool, as raw-proxy.mjs).
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { Pool } from 'undici';
@@ -15,7 +15,11 @@ const HOP = new Set([
   'trailer',
   'upgrade',
 ]);
-const pool = new Pool(process.env.UPSTREAM, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
+const pool = new Pool(process.env.UPSTREAM, {
+  connections: Number(process.env.POOL_CONNECTIONS ?? 128),
+  pipelining: 1,
+  keepAliveTimeout: 60_000,
+});
 const server = http2.createSecureServer({
   cert: readFileSync(process.env.CERT),
   key: readFileSync(process.env.KEY),

@@ -6,7 +6,8 @@
 // HTTP/1.1 and h2) over the same route set to auth: public. Also 2 workers against 1 process, and the
 // token route with its limits in Redis (redis-server, when installed) against the local limiter.
 //
-// Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 5), IDLE_SETTLE_MS (default 30000),
+// Env: DURATION (s, default 8), CONNS (default 32), ROUNDS (default 5), ROUND_WARMUP (s of unmeasured load
+// before each alternated round, default 1; 0 measures from idle), IDLE_SETTLE_MS (default 30000),
 // INVALID_TOKENS (default 100000), KEEP=1 keeps the temp dir.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ const DURATION = Number(process.env.DURATION ?? 8);
 const CONNS = Number(process.env.CONNS ?? 32);
 const INVALID_TOKENS = Number(process.env.INVALID_TOKENS ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUND_WARMUP = Number(process.env.ROUND_WARMUP ?? 1);
 const IDLE_SETTLE_MS = Number(process.env.IDLE_SETTLE_MS ?? 30_000);
 const root = mkdtempSync(join(tmpdir(), 'mailgate-bench-'));
 const dataDir = join(root, 'data');
@@ -181,13 +183,23 @@ function median(runs) {
 }
 
 /**
- * Measures each contender ({ pid, run }) once per round, in turn, for ROUNDS rounds, and returns the
- * median of each: alternating keeps a disturbance on the machine from deciding a comparison.
+ * Measures each contender ({ pid, run(seconds) }) once per round, in turn, for ROUNDS rounds, and returns the
+ * median of each: alternating keeps a disturbance on the machine from deciding a comparison. Each round
+ * starts with ROUND_WARMUP seconds of the same load, unmeasured: a contender that sat idle while the others
+ * ran has had its young generation shrunk by V8's memory reducer, and the first second after idle measures
+ * that regrowth, not the proxy (the same for every contender).
  */
 function alternate(contenders) {
   const runs = contenders.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, { pid, run }] of contenders.entries()) runs[i].push(measured(pid, run, () => {}));
+    for (const [i, { pid, run }] of contenders.entries())
+      runs[i].push(
+        measured(
+          pid,
+          () => run(DURATION),
+          () => ROUND_WARMUP > 0 && run(ROUND_WARMUP),
+        ),
+      );
   }
   return runs.map(median);
 }
@@ -245,13 +257,14 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
     contenders.push({ name: 'h2 nginx http2', pid: nginxH2.pid, url });
   }
   contenders.push({ name: 'h2 mailgate public route', pid: gw.pid, url: `${gwUrl}/` });
-  // Warm-up, which also sizes each contender's runs to about DURATION seconds.
-  for (const contender of contenders) {
-    const warm = h2load(contender.url, CONNS * 10 * 20);
-    contender.requests = Math.max(CONNS * 10 * 20, Math.round(warm.rps * DURATION));
-  }
+  // Warm-up, which also measures each contender's rate: h2load runs a request count (see h2load), sized
+  // from it to about the seconds asked.
+  for (const contender of contenders) contender.rps = h2load(contender.url, CONNS * 10 * 20).rps;
   const medians = alternate(
-    contenders.map(({ pid, url, requests }) => ({ pid, run: () => h2load(url, requests) })),
+    contenders.map(({ pid, url, rps }) => ({
+      pid,
+      run: (seconds) => h2load(url, Math.max(CONNS * 10 * 5, Math.round(rps * seconds))),
+    })),
   );
   for (const [i, { name }] of contenders.entries()) row(`${name} (median of ${ROUNDS})`, medians[i]);
   await stop(rawH2);
@@ -287,10 +300,10 @@ async function benchWorkers({ gw, gwUrl, config, bearer }) {
   );
   wrk(`${url}/`, { seconds: 3 });
   const [onePublic, twoPublic, oneToken, twoToken] = alternate([
-    { pid: gw.pid, run: () => wrk(`${gwUrl}/`) },
-    { pid: cluster.pid, run: () => wrk(`${url}/`) },
-    { pid: gw.pid, run: () => wrk(`${gwUrl}/send`, { header: bearer }) },
-    { pid: cluster.pid, run: () => wrk(`${url}/send`, { header: bearer }) },
+    { pid: gw.pid, run: (seconds) => wrk(`${gwUrl}/`, { seconds }) },
+    { pid: cluster.pid, run: (seconds) => wrk(`${url}/`, { seconds }) },
+    { pid: gw.pid, run: (seconds) => wrk(`${gwUrl}/send`, { header: bearer, seconds }) },
+    { pid: cluster.pid, run: (seconds) => wrk(`${url}/send`, { header: bearer, seconds }) },
   ]);
   row('1 process: public route', onePublic);
   row('2 workers: public route', twoPublic);
@@ -331,8 +344,8 @@ async function benchRedis({ gw, gwUrl, config, bearer }) {
   wrk(`${url}/send`, { header: bearer, seconds: 2 });
   wrk(`${gwUrl}/send`, { header: bearer, seconds: 2 });
   const [local, redis] = alternate([
-    { pid: gw.pid, run: () => wrk(`${gwUrl}/send`, { header: bearer }) },
-    { pid: node.pid, run: () => wrk(`${url}/send`, { header: bearer }) },
+    { pid: gw.pid, run: (seconds) => wrk(`${gwUrl}/send`, { header: bearer, seconds }) },
+    { pid: node.pid, run: (seconds) => wrk(`${url}/send`, { header: bearer, seconds }) },
   ]);
   row('token route, local limiter', local);
   row('token route, Redis limiter', redis);
@@ -480,9 +493,9 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   // The headline comparison alternates the proxies (all idle on core 0 when not measured) and keeps the
   // median of each, so a disturbance on the machine does not decide it.
   const [rawMedian, rawFwdMedian, gwMedian] = alternate([
-    { pid: raw.pid, run: () => wrk(rawUrl) },
-    { pid: rawFwd.pid, run: () => wrk(rawFwdUrl) },
-    { pid: gw.pid, run: () => wrk(`${gwUrl}/`) },
+    { pid: raw.pid, run: (seconds) => wrk(rawUrl, { seconds }) },
+    { pid: rawFwd.pid, run: (seconds) => wrk(rawFwdUrl, { seconds }) },
+    { pid: gw.pid, run: (seconds) => wrk(`${gwUrl}/`, { seconds }) },
   ]);
   row(`raw node:https + undici (median of ${ROUNDS})`, rawMedian, { idleRssMb: rawIdle });
   row(`raw + forwarding headers (median of ${ROUNDS})`, rawFwdMedian);
@@ -497,7 +510,7 @@ http { access_log off; upstream app { server 127.0.0.1:${upstreamPort}; keepaliv
   // same requests, load generator and connections, so the difference is the guard's.
   const compare = (...contenders) => {
     for (const [, run] of contenders) run(2);
-    const medians = alternate(contenders.map(([, run]) => ({ pid: gw.pid, run: () => run(DURATION) })));
+    const medians = alternate(contenders.map(([, run]) => ({ pid: gw.pid, run })));
     for (const [i, [name]] of contenders.entries()) row(name, medians[i]);
   };
   compare(
