@@ -193,7 +193,7 @@ export class GatewayMetrics {
     });
     this.clientAddresses = new Gauge({
       name: 'mailgate_client_addresses',
-      help: 'Addresses the per-address limits hold: with an open connection (connections), with a request bucket (buckets).',
+      help: 'Clients (addresses; IPv6 by prefix) the per-address limits hold: with an open connection (connections), with a request bucket (buckets).',
       labelNames: ['table'],
       registers,
       collect() {
