@@ -179,7 +179,10 @@ function measured(pid, measure, warm) {
 function median(runs) {
   const mid = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const numeric = Object.keys(runs[0]).filter((key) => typeof runs[0][key] === 'number');
-  return Object.fromEntries(numeric.map((key) => [key, mid(runs.map((run) => run[key]))]));
+  const result = Object.fromEntries(numeric.map((key) => [key, mid(runs.map((run) => run[key]))]));
+  // Each round's req/s, in order: how much the median hides, and per-round ratios between contenders.
+  if (runs.length > 1) result.roundsRps = runs.map((run) => run.rps);
+  return result;
 }
 
 /**
@@ -213,8 +216,11 @@ function row(name, result, extra = {}) {
     result.meanMs !== undefined
       ? `mean ${r(result.meanMs, 2)} ms`
       : `p50 ${r(result.p50ms, 2)} ms  p99 ${r(result.p99ms, 2)} ms`;
+  const spread = result.roundsRps
+    ? `  rounds ${r(Math.min(...result.roundsRps))}-${r(Math.max(...result.roundsRps))}`
+    : '';
   log(
-    `${name.padEnd(36)} ${r(result.rps).padStart(7)} req/s  ${latency}  cpu ${r(result.cpuUsPerReq, 1)} µs/req${failed ? `  (${failed} not 200!)` : ''}`,
+    `${name.padEnd(36)} ${r(result.rps).padStart(7)} req/s  ${latency}  cpu ${r(result.cpuUsPerReq, 1)} µs/req${spread}${failed ? `  (${failed} not 200!)` : ''}`,
   );
 }
 
@@ -574,6 +580,11 @@ end\n`,
   const ratio = (a, b) => (find(a) && find(b) ? find(a).rps / find(b).rps : Number.NaN);
   // CPU per request: what the proxy itself costs, whatever the load generator's share of the machine.
   const cpuRatio = (a, b) => (find(a) && find(b) ? find(a).cpuUsPerReq / find(b).cpuUsPerReq : Number.NaN);
+  // Round by round (each pair measured minutes apart at most): the spread behind a median ratio.
+  const roundRatios = (a, b) =>
+    find(a)?.roundsRps && find(b)?.roundsRps
+      ? find(a).roundsRps.map((rps, i) => rps / find(b).roundsRps[i])
+      : [];
   const H1_PUBLIC = `mailgate public route (median of ${ROUNDS})`;
   const H1_RAW = `raw node:https + undici (median of ${ROUNDS})`;
   const H2_PUBLIC = `h2 mailgate public route (median of ${ROUNDS})`;
@@ -585,6 +596,11 @@ end\n`,
     mailgateIdleRssMb: gwIdle,
     invalidTokens: { sent, rssBeforeMb: before, rssAfterEachThirdMb: batches, rssAfterMb: after },
     workers,
+    // req/s of the pair's rounds, round by round (the headline ratios are of the medians).
+    roundRatios: {
+      publicVsRawNode: roundRatios(H1_PUBLIC, H1_RAW),
+      h2PublicVsRawNodeH2: roundRatios(H2_PUBLIC, H2_RAW),
+    },
     ratios: {
       publicVsRawNode: ratio(H1_PUBLIC, H1_RAW),
       publicP99VsRawNode: find(H1_PUBLIC).p99ms / find(H1_RAW).p99ms,
@@ -622,6 +638,13 @@ end\n`,
       Object.entries(summary.ratios)
         .map(([k, v]) => `${k} ${v.toFixed(2)}`)
         .join(', '),
+  );
+  log(
+    'round by round (req/s): ' +
+      Object.entries(summary.roundRatios)
+        .map(([k, v]) => `${k} ${v.map((x) => x.toFixed(2)).join(' ')}`)
+        .join(', ') +
+      ` (after ${ROUND_WARMUP} s of warm-up each)`,
   );
   log(
     'ratios (CPU µs per request): ' +
