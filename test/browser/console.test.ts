@@ -189,6 +189,11 @@ describe('admin console in Chromium with a client certificate', () => {
     expect(transferred).toBeGreaterThan(1_000);
     expect(transferred).toBeLessThan(200 * 1024);
     expect(await page.textContent('main')).toContain('Requests per second');
+    expect(await page.textContent('main')).toContain('Latency, 95th percentile');
+    // One process lists itself (under workers: the primary and each worker).
+    expect(await page.locator('section[aria-label="Processes"] td', { hasText: /^gateway$/ }).count()).toBe(
+      1,
+    );
     expect(await page.locator('td', { hasText: `127.0.0.1:${gw.port}` }).count()).toBe(1);
     // The script replaces the live part every 5 s: it marks the region when it did.
     await page.waitForSelector('[data-live][data-updated]', { timeout: 20_000 });

@@ -2,6 +2,7 @@ import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { Client } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { TrafficReport } from '../../admin/api/traffic.js';
 import { issueClientCertificate } from '../../certs/issue-client.js';
 import { createTestCa, type TestCa } from '../helpers/ca-fixture.js';
 import { runCli } from '../helpers/cli.js';
@@ -139,6 +140,23 @@ describe('admin-plane policy over real TLS', () => {
     expect(metrics.body).toContain('mailgate_auth_denied_total{plane="admin",reason="no_certificate"}');
     const api = await rawGet(gw.port, '/_mailgate/admin/api/status', {}, tlsFor(creds.viewer));
     expect(api.status).toBe(200);
+  });
+
+  it('one process: /traffic counts what /metrics counts, scoped to this process, without IPC', async () => {
+    for (let i = 0; i < 3; i++) expect((await rawGet(gw.port, '/', {}, tlsFor(undefined))).status).toBe(200);
+    const metrics = await rawGet(gw.port, '/_mailgate/metrics', {}, tlsFor(creds.viewer));
+    let publicServed = 0;
+    for (const match of metrics.body.matchAll(
+      /^mailgate_http_requests_total\{[^}]*plane="public"[^}]*\} (\d+)$/gm,
+    ))
+      publicServed += Number(match[1]);
+    expect(publicServed).toBeGreaterThanOrEqual(3);
+    const response = await rawGet(gw.port, '/_mailgate/admin/api/traffic', {}, tlsFor(creds.viewer));
+    expect(response.status).toBe(200);
+    const report = JSON.parse(response.body) as TrafficReport;
+    expect(report.scope).toEqual({ kind: 'process' });
+    expect(report.totals.requests.public).toBe(publicServed);
+    expect(report.processes.map(({ worker, pid }) => [worker, pid])).toEqual([[null, process.pid]]);
   });
 
   it('the admin API enforces roles over real TLS: a viewer may read but not issue', async () => {
