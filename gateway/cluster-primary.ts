@@ -141,8 +141,9 @@ class Primary {
   #nextCollection = 1;
   /** Every worker's closed traffic buckets, summed: a worker's past stays after it died. */
   readonly #traffic = new TrafficStore();
-  /** The last merged traffic view and until when it is served again (Infinity while it is being made). */
-  #trafficView: { until: number; view: Promise<TrafficView> } | undefined;
+  /** The last merged traffic view, and until when it is served again (Infinity while it is being made). */
+  #trafficView: Promise<TrafficView> | undefined;
+  #trafficViewUntil = 0;
   #ticketKeys: Buffer = randomBytes(48);
   #freshTimer: NodeJS.Timeout | undefined;
   /** The newest CRL a worker reported; -1 until the first report. */
@@ -338,15 +339,23 @@ class Primary {
   }
 
   /**
-   * Asks every ready worker with `message` and resolves with what came within `timeoutMs`; the workers that
-   * did not answer (or were not ready) are named missing.
+   * Asks every ready worker with `message` and resolves with `conclude` of what came within `timeoutMs`; the
+   * workers that did not answer (or were not ready) are named missing. `conclude` runs in the tick of the
+   * last answer (or of the deadline), before any other message: the IPC messages of one read are all
+   * emitted before a promise job, so a worker's next message (its closed traffic bucket) would otherwise
+   * land between the last answer and what is made of the answers.
    */
-  #collect(kind: Collection['kind'], message: (id: number) => PrimaryMessage, timeoutMs: number) {
+  #collect<T>(
+    kind: Collection['kind'],
+    message: (id: number) => PrimaryMessage,
+    timeoutMs: number,
+    conclude: (collected: Collected) => T,
+  ): Promise<T> {
     const id = this.#nextCollection++;
     const asked = this.#slots.flatMap((slot) =>
       slot.ready && slot.worker?.isConnected() ? [{ slot, worker: slot.worker }] : [],
     );
-    return new Promise<Collected>((resolve) => {
+    return new Promise<T>((resolve, reject) => {
       const collection: Collection = {
         kind,
         answers: new Map(),
@@ -357,7 +366,11 @@ class Primary {
           const missing = this.#slots
             .map((slot) => slot.index)
             .filter((index) => !collection.answers.has(index));
-          resolve({ answers: collection.answers, missing });
+          try {
+            resolve(conclude({ answers: collection.answers, missing }));
+          } catch (error) {
+            reject(error);
+          }
         },
       };
       const timer = setTimeout(collection.finish, timeoutMs);
@@ -372,33 +385,35 @@ class Primary {
    * for now), merged; served again for TRAFFIC_VIEW_CACHE_MS, and shared by requests while it is made.
    */
   #trafficViewShared(): Promise<TrafficView> {
-    const cached = this.#trafficView;
-    if (cached && cached.until > Date.now()) return cached.view;
-    const entry = {
-      until: Number.POSITIVE_INFINITY,
-      view: this.#collect('traffic', (id) => ({ t: 'collect-traffic', id }), TRAFFIC_COLLECT_TIMEOUT_MS).then(
-        ({ answers, missing }) => {
-          entry.until = Date.now() + TRAFFIC_VIEW_CACHE_MS;
-          const answered = [...answers]
-            .sort(([a], [b]) => a - b)
-            .map(([, answer]) => answer as TrafficAnswer);
-          const filling = answered.flatMap(({ bucket }) => (bucket ? [bucket] : []));
-          const primary: ProcessFigures = {
-            worker: null,
-            pid: process.pid,
-            ...processLoad({ connections: 0, inFlight: 0 }),
-          };
-          return this.#traffic.view(
-            Date.now(),
-            filling,
-            { kind: 'workers', workers: this.#slots.length, missing },
-            [primary, ...answered.map(({ figures }) => figures)],
-          );
-        },
-      ),
+    if (this.#trafficView && this.#trafficViewUntil > Date.now()) return this.#trafficView;
+    this.#trafficViewUntil = Number.POSITIVE_INFINITY;
+    this.#trafficView = this.#collect(
+      'traffic',
+      (id) => ({ t: 'collect-traffic', id }),
+      TRAFFIC_COLLECT_TIMEOUT_MS,
+      (collected) => {
+        this.#trafficViewUntil = Date.now() + TRAFFIC_VIEW_CACHE_MS;
+        return this.#mergedTraffic(collected);
+      },
+    );
+    return this.#trafficView;
+  }
+
+  /** The held buckets with the answered filling ones, and every process's figures, the primary first. */
+  #mergedTraffic({ answers, missing }: Collected): TrafficView {
+    const answered = [...answers].sort(([a], [b]) => a - b).map(([, answer]) => answer as TrafficAnswer);
+    const filling = answered.flatMap(({ bucket }) => (bucket ? [bucket] : []));
+    const primary: ProcessFigures = {
+      worker: null,
+      pid: process.pid,
+      ...processLoad({ connections: 0, inFlight: 0 }),
     };
-    this.#trafficView = entry;
-    return entry.view;
+    return this.#traffic.view(
+      Date.now(),
+      filling,
+      { kind: 'workers', workers: this.#slots.length, missing },
+      [primary, ...answered.map(({ figures }) => figures)],
+    );
   }
 
   /**
@@ -442,6 +457,7 @@ class Primary {
       'metrics',
       (id) => ({ t: 'collect-metrics', id }),
       COLLECT_TIMEOUT_MS,
+      (collected) => collected,
     );
     const results = [...answers.values()] as ProcessMetrics[];
     results.push(await this.#registry.getMetricsAsJSON());

@@ -225,4 +225,44 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
     }, 15_000);
     expect(serve.child.exitCode).toBeNull();
   });
+
+  it('counts a worker once when its answer and its closed bucket reach the primary in one read', async () => {
+    const session = h2connect(`https://127.0.0.1:${adminPort}`, { ...admin, rejectUnauthorized: false });
+    onCleanup(() => session.close());
+    session.on('error', () => {});
+    const h2Get = (path: string) => h2Exchange(session, { ':path': path });
+    const serving = await servedOf(await h2Get('/whoami'));
+    const otherIndex = 1 - serving.worker;
+    const other = workerPids().find((pid) => pid !== serving.pid)!;
+    const primary = serve.child.pid!;
+    // A fresh bucket in which the other worker serves public requests: its filling bucket holds them.
+    await clockReaches(bucketStart(Date.now()) + TRAFFIC_INTERVAL_MS + 100);
+    const boundary = bucketStart(Date.now()) + TRAFFIC_INTERVAL_MS;
+    const servedByOther = servedBy.get(otherIndex) ?? 0;
+    while ((servedBy.get(otherIndex) ?? 0) === servedByOther) await sendPublic(2);
+    // The console asks while the other worker is stopped: the primary's collection waits for it (1 s).
+    process.kill(other, 'SIGSTOP');
+    onCleanup(() => process.kill(other, 'SIGCONT'));
+    await clockReaches(boundary - 700);
+    const asked = h2Get(TRAFFIC_PATH);
+    // It answers with its filling bucket while the primary is stopped; at the boundary its timer sends
+    // the same counts closed. The primary then reads both in one go, within its collection's second.
+    await clockReaches(boundary - 500);
+    process.kill(primary, 'SIGSTOP');
+    onCleanup(() => process.kill(primary, 'SIGCONT'));
+    process.kill(other, 'SIGCONT');
+    await clockReaches(boundary + 100);
+    process.kill(primary, 'SIGCONT');
+    const response = await asked;
+    expect(response.status).toBe(200);
+    const report = JSON.parse(response.body) as TrafficReport;
+    // Never more than was sent (a worker that missed the collection leaves its filling bucket out).
+    expect(report.totals.requests.public).toBeLessThanOrEqual(sent);
+    await eventually(async () => {
+      const read = JSON.parse((await h2Get(TRAFFIC_PATH)).body) as TrafficReport;
+      expect(read.scope).toEqual({ kind: 'workers', workers: WORKERS, missing: [] });
+      expect(read.totals.requests.public).toBe(sent);
+    }, 15_000);
+    expect(serve.child.exitCode).toBeNull();
+  });
 });
