@@ -51,6 +51,7 @@ export function limitKey(address: string, ipv6Prefix: number): string {
   // IPv4, the common case: one scan for a colon.
   if (address.indexOf(':') === -1) return address;
   const zone = address.indexOf('%');
+  if (zone !== -1 && !isZoneId(address, zone + 1)) return address;
   if (!parseIpv6(address, zone === -1 ? address.length : zone)) return address;
   if (groups[0] === 0 && groups[1] === 0 && groups[2] === 0 && groups[3] === 0 && groups[4] === 0) {
     if (groups[5] === 0xffff) return embeddedIpv4();
@@ -77,6 +78,20 @@ function embeddedIpv4(): string {
   return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
+/**
+ * Whether `text` from `start` is a zone id as net.isIP takes one: at least one of `0-9 A-Z a-z - . :`.
+ * It names an interface, not a client, and is left out of the key; any other text makes no address.
+ */
+function isZoneId(text: string, start: number): boolean {
+  if (start === text.length) return false;
+  for (let i = start; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const lower = code | 0x20;
+    if (!((code >= 45 && code <= 58 && code !== 47) || (lower >= 97 && lower <= 122))) return false;
+  }
+  return true;
+}
+
 /** The value of a hex digit's char code, or -1. */
 function hexValue(code: number): number {
   if (code >= 48 && code <= 57) return code - 48;
@@ -86,7 +101,8 @@ function hexValue(code: number): number {
 
 /**
  * Reads `text` up to `end` into `groups`: hex groups of one to four digits (any case), at most one `::`,
- * an IPv4 tail in dotted decimal. False, with `groups` in any state, when it is not an IPv6 address.
+ * an IPv4 tail in dotted decimal without leading zeros. False, with `groups` in any state, when it is not
+ * an IPv6 address.
  */
 function parseIpv6(text: string, end: number): boolean {
   let count = 0;
@@ -144,7 +160,8 @@ function parseIpv4Tail(text: string, start: number, end: number, at: number): bo
       address = address * 256 + value;
       value = 0;
       digits = 0;
-    } else if (code >= 48 && code <= 57 && digits < 3) {
+    } else if (code >= 48 && code <= 57 && digits < 3 && !(digits === 1 && value === 0)) {
+      // No leading zero: `010` is 8 to inet_aton's octal and no address to net.isIP or URL.
       value = value * 10 + code - 48;
       digits++;
     } else return false;

@@ -84,6 +84,11 @@ describe('limitKey', () => {
     '::ffff:1.2.3.4:1',
     '1.2.3.4::',
     '::1.2.3.04x',
+    // Not addresses to net.isIP or URL: a leading zero (octal to inet_aton), an empty or spaced zone id.
+    '::ffff:010.0.0.1',
+    '::ffff:10.0.0.01',
+    '::1%',
+    '::1%eth 0',
     '[2001:db8::1]',
     '2001:db8::1/64',
     '%eth0',
@@ -121,6 +126,32 @@ describe('limitKey', () => {
         } else expect(key).toBe(expected);
         // Keys are fixed points: keying a key's address again gives the key.
         expect(limitKey(key, 128)).toBe(key);
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it('reads as an address exactly what net.isIP calls IPv6, keyed as WHATWG URL writes it (mutated addresses)', () => {
+    // Edits that make an address of another spelling, or text that only looks like one.
+    const pieces = [...'.:0fFg% ', '', '::', '00', '01', '256', '1.2.3.4', '%eth0', '%a%b', '%a b'];
+    const insert = fc.constantFrom(...pieces);
+    const edit = fc.tuple(fc.nat(), insert, fc.boolean());
+    fc.assert(
+      fc.property(fc.ipV6(), fc.array(edit, { maxLength: 3 }), (address, edits) => {
+        let text = address;
+        for (const [at, inserted, replaces] of edits) {
+          const i = at % (text.length + 1);
+          text = text.slice(0, i) + inserted + text.slice(i + (replaces ? 1 : 0));
+        }
+        const key = limitKey(text, 128);
+        if (isIP(text) !== 6) {
+          expect(key).toBe(text);
+          return;
+        }
+        const expected = urlCanonical(text.split('%')[0]!);
+        if (key.includes('.'))
+          expect(expected.startsWith('::ffff:') || expected.startsWith('64:ff9b::')).toBe(true);
+        else expect(key).toBe(expected);
       }),
       { numRuns: 5_000 },
     );
