@@ -234,3 +234,55 @@ describe('the default per-client share of a pool', () => {
     expect(echo.received.filter((r) => r.url === '/one-too-many')).toEqual([]);
   });
 });
+
+describe('limits.upstreamQueueSize', () => {
+  let queued: TestGateway;
+  beforeAll(async () => {
+    queued = await startTestGateway({
+      upstreams: { app: { url: echo.url, connections: 2 } },
+      routes: [{ path: '/', upstream: 'app', auth: 'public' }],
+      limits: {
+        upstreamRequestsPerClient: '100%',
+        upstreamQueueSize: 2,
+        upstreamQueueTimeoutMs: QUEUE_TIMEOUT_MS,
+        clientRequestsPerMinute: 0,
+      },
+    });
+  });
+  afterAll(() => queued?.close());
+
+  /** mailgate_upstream_waiting_requests of the upstream, as scraped. */
+  async function waiting(): Promise<number> {
+    const text = await queued.gateway.metrics.registry.metrics();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('mailgate_upstream_waiting_requests{upstream="app"}'));
+    return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+  }
+
+  it('past the queue a request gets 503 at once, and the ones answered after the queue timeout still count until undici lets go of them', async () => {
+    const session = h2Session('127.0.0.8', queued);
+    const held = await hang(session, 2);
+    expect(await waiting()).toBe(0);
+    // Two requests wait for a connection, from two addresses each under its share.
+    const first = rawGet(queued.port, '/queued-1', {}, fromAddress('127.0.0.9'));
+    const second = rawGet(queued.port, '/queued-2', {}, fromAddress('127.0.0.10'));
+    await eventually(async () => (await waiting()) === 2);
+    expectUpstreamBusy(await rawGet(queued.port, '/queue-full', {}, fromAddress('127.0.0.11')));
+    const lines = await queued.logLines('upstream_queue_full');
+    expect(lines.find((l) => l.path === '/queue-full')).toMatchObject({ denied: 'upstream_queue_full' });
+    // Both get their 503 at the queue timeout, but undici holds them until a connection frees: still full.
+    expectUpstreamBusy(await first);
+    expectUpstreamBusy(await second);
+    expect(await waiting()).toBe(2);
+    expectUpstreamBusy(await rawGet(queued.port, '/still-full', {}, fromAddress('127.0.0.12')));
+    // The pool frees: undici lets both go without sending them, and the upstream is served again.
+    for (const stream of held) stream.close(h2.NGHTTP2_CANCEL);
+    session.close();
+    await eventually(async () => (await waiting()) === 0);
+    expect((await rawGet(queued.port, '/after-queue-full')).status).toBe(200);
+    const received = echo.received.map((r) => r.url);
+    for (const path of ['/queued-1', '/queued-2', '/queue-full', '/still-full'])
+      expect(received).not.toContain(path);
+  });
+});
