@@ -275,7 +275,6 @@ export class Gateway {
       ),
     };
     const upstreams = new Upstreams(config.upstreams, config.limits);
-    this.metrics.watchUpstreams(upstreams);
     // The admin API and console, their dependencies (hono's API routes, zod schemas, certificate issuance)
     // and their store connection are loaded on the first admin request: an idle gateway holds none of them.
     const apiOptions = () => ({

@@ -5,7 +5,6 @@ import { METHODS } from 'node:http';
 import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client';
 import type { AddressLimitCounts, AddressLimits } from './address-limits.js';
 import type { RequestRecord } from './request-record.js';
-import type { Upstreams } from './upstreams.js';
 
 /** The methods Node's HTTP/1.1 parser accepts (WebDAV and CalDAV included), by index; others count as OTHER. */
 const METHOD_INDEX = new Map(METHODS.map((method, index) => [method, index]));
@@ -92,11 +91,8 @@ export class GatewayMetrics {
   readonly tlsReloads: Counter<'outcome'>;
   readonly clientLimited: Counter<'limit'>;
   readonly clientAddresses: Gauge<'table'>;
-  readonly upstreamWaiting: Gauge<'upstream'>;
   /** The per-address limits, read at scrape time (see watchAddressLimits). */
   #addressLimits: AddressLimits | undefined;
-  /** The current upstreams, read at scrape time (see watchUpstreams). */
-  #upstreams: Upstreams | undefined;
 
   /**
    * Requests counted since the last scrape: route, then method, status and plane packed into one number.
@@ -207,18 +203,6 @@ export class GatewayMetrics {
         this.set({ table: 'buckets' }, sizes.buckets);
       },
     });
-    this.upstreamWaiting = new Gauge({
-      name: 'mailgate_upstream_waiting_requests',
-      help: 'Requests waiting for a connection to the upstream, those answered 503 after limits.upstreamQueueTimeoutMs that undici still holds included; at limits.upstreamQueueSize more get 503 at once.',
-      labelNames: ['upstream'],
-      registers,
-      collect() {
-        const upstreams = metrics.#upstreams;
-        if (!upstreams) return;
-        this.reset();
-        for (const [upstream, waiting] of upstreams.waitingCounts()) this.set({ upstream }, waiting);
-      },
-    });
     this.tlsReloads = new Counter({
       name: 'mailgate_tls_reloads_total',
       help: 'TLS context reloads (certificate files or CRL changed), by outcome.',
@@ -230,10 +214,5 @@ export class GatewayMetrics {
   /** Reports `limits` (it keeps plain numbers) as mailgate_client_limited_total and mailgate_client_addresses. */
   watchAddressLimits(limits: AddressLimits): void {
     this.#addressLimits = limits;
-  }
-
-  /** Reports the current `upstreams` (replaced on reload) as mailgate_upstream_waiting_requests. */
-  watchUpstreams(upstreams: Upstreams): void {
-    this.#upstreams = upstreams;
   }
 }

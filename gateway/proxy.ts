@@ -173,8 +173,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   readonly #queuedAt: number;
   /** The outcome was reported (a queue timeout reports before undici lets go of the request). */
   #settled = false;
-  /** Counted in the upstream's `waiting` until it has a connection or ends (see waitForConnection). */
-  #waiting = false;
 
   constructor(
     exchange: Exchange,
@@ -239,20 +237,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
     this.#abort?.(this.#expired);
   }
 
-  /** Handed to the pool: counted among the upstream's requests waiting for a connection until it has one. */
-  waitForConnection(): void {
-    this.#waiting = true;
-    this.#request.upstream.waiting++;
-  }
-
-  #stopWaiting(): void {
-    if (!this.#waiting) return;
-    this.#waiting = false;
-    this.#request.upstream.waiting--;
-  }
-
   onConnect(abort: (reason?: Error) => void): void {
-    this.#stopWaiting();
     this.#abort = abort;
     // undici has made its own copy of the request head by now (its Request is built before it connects).
     this.#request.headers = HEADERS_SENT;
@@ -326,7 +311,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   }
 
   onComplete(_trailers: unknown): void {
-    this.#stopWaiting();
     clearTimeout(this.#timer);
     this.#relayed = true;
     this.#exchange.end();
@@ -335,7 +319,6 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
 
   /** The exchange failed (undici's report, or a throw while dispatching). */
   onError(error: unknown): void {
-    this.#stopWaiting();
     clearTimeout(this.#timer);
     this.#settle(this.#clientGone ? 'aborted' : classifyUpstreamError(error), error);
   }
@@ -386,7 +369,6 @@ export function proxyRequest(
       return;
     }
     request.body = body;
-    relay.waitForConnection();
     request.upstream.pool.dispatch(request as Dispatcher.DispatchOptions, relay);
   } catch (error) {
     // undici reports its own failures through the handler; anything thrown here ends the exchange the same way.

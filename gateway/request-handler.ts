@@ -162,12 +162,6 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
       this.#sendError(exchange, record, 'upstream_busy', decision.responseHeaders);
       return;
     }
-    // Whoever asks: the queue's memory is bounded even by clients that each stay under their share.
-    if (upstream.waiting >= upstream.queueSize) {
-      record.denied = 'upstream_queue_full';
-      this.#sendError(exchange, record, 'upstream_busy', decision.responseHeaders);
-      return;
-    }
     let path = target.path;
     const strippedPrefix = route.stripPrefix ? route.prefix : '';
     if (strippedPrefix !== '') path = pathAfterPrefix(path, strippedPrefix);

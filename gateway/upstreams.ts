@@ -7,10 +7,7 @@ import { ClosedError } from '../lib/errors.js';
 import { DEFAULT_LIMITS } from './config/defaults.js';
 import type { LimitsConfig, UpstreamConfig } from './config/schema.js';
 
-export type UpstreamFairness = Pick<
-  LimitsConfig,
-  'upstreamQueueTimeoutMs' | 'upstreamQueueSize' | 'upstreamRequestsPerClient'
->;
+export type UpstreamFairness = Pick<LimitsConfig, 'upstreamQueueTimeoutMs' | 'upstreamRequestsPerClient'>;
 
 // undici's index also loads fetch, WebSocket, EventSource, the cache and the mock agents: ~4 MB of heap
 // and ~6 MB of RSS that a gateway never uses. Pool alone is all we need (undici is pinned to an exact version).
@@ -27,13 +24,6 @@ export interface Upstream {
   rewriteDestination: boolean;
   /** How long a request may wait for a free connection before it is answered 503, ms. */
   queueTimeoutMs: number;
-  /** Most requests waiting for a connection (config `limits.upstreamQueueSize`); more are answered 503 at once. */
-  queueSize: number;
-  /**
-   * Requests handed to the pool that have no connection yet (the relay counts them out at onConnect or at
-   * their end): undici's queue, the ones already answered after the queue timeout included.
-   */
-  waiting: number;
   /** Most requests one client address may have in flight here. */
   requestsPerClient: number;
   /** Requests in flight per client limit key (entries removed at zero), for limits.upstreamRequestsPerClient. */
@@ -56,12 +46,11 @@ export class Upstreams {
   readonly #byName = new Map<string, Upstream>();
   #closed = false;
 
-  /** @param fairness config `limits.upstreamQueueTimeoutMs`, `upstreamQueueSize` and `upstreamRequestsPerClient` */
+  /** @param fairness config `limits.upstreamQueueTimeoutMs` and `limits.upstreamRequestsPerClient` */
   constructor(
     configs: Record<string, UpstreamConfig>,
     {
       upstreamQueueTimeoutMs: queueTimeoutMs,
-      upstreamQueueSize: queueSize,
       upstreamRequestsPerClient: requestsPerClient,
     }: UpstreamFairness = DEFAULT_LIMITS,
   ) {
@@ -85,8 +74,6 @@ export class Upstreams {
         origin,
         rewriteDestination: config.rewriteDestination,
         queueTimeoutMs,
-        queueSize,
-        waiting: 0,
         requestsPerClient: requestsPerClientOf(requestsPerClient, config.connections),
         inflightByClient: new Map(),
       });
@@ -101,11 +88,6 @@ export class Upstreams {
 
   names(): string[] {
     return [...this.#byName.keys()];
-  }
-
-  /** Each upstream's requests waiting for a connection (read at scrape time, after close() too). */
-  waitingCounts(): Array<[name: string, waiting: number]> {
-    return [...this.#byName.values()].map((upstream) => [upstream.name, upstream.waiting]);
   }
 
   /** Lets in-flight requests finish, then closes the connections. Idempotent. */

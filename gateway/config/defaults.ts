@@ -68,13 +68,6 @@ export const DEFAULT_H2_MAX_SESSION_MEMORY_MIB = 10;
 export const DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT = '75%';
 /** A request waiting this long for an upstream connection is answered 503 rather than left hanging. */
 export const DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS = 10_000;
-/**
- * Requests one upstream may have waiting for a connection (nginx's upstream `queue`, HAProxy's maxqueue).
- * A request answered 503 after the queue timeout still waits in undici's queue, holding its exchange, until
- * a connection frees: against an upstream that hangs, only this bounds that memory. 1,024 waiting on a
- * pool of 128 is several seconds of work for any upstream that answers at all.
- */
-export const DEFAULT_UPSTREAM_QUEUE_SIZE = 1_024;
 /** The `limits` section when it is absent. */
 export const DEFAULT_LIMITS = {
   handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -92,7 +85,6 @@ export const DEFAULT_LIMITS = {
   h2MaxSessionMemoryMiB: DEFAULT_H2_MAX_SESSION_MEMORY_MIB,
   upstreamRequestsPerClient: DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT,
   upstreamQueueTimeoutMs: DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS,
-  upstreamQueueSize: DEFAULT_UPSTREAM_QUEUE_SIZE,
 } as const;
 
 /**

@@ -32,7 +32,6 @@ import {
   DEFAULT_TOKEN_AUDIENCE,
   DEFAULT_TOKEN_CLOCK_TOLERANCE_S,
   DEFAULT_UPSTREAM_CONNECTIONS,
-  DEFAULT_UPSTREAM_QUEUE_SIZE,
   DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS,
   DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
@@ -212,11 +211,6 @@ const limits = z.strictObject({
   upstreamRequestsPerClient: requestsPerClient.default(DEFAULT_UPSTREAM_REQUESTS_PER_CLIENT),
   /** ms a request may wait for a free upstream connection (all in use); past it 503 upstream_busy. */
   upstreamQueueTimeoutMs: wholeNumber(100, 600_000).default(DEFAULT_UPSTREAM_QUEUE_TIMEOUT_MS),
-  /**
-   * Requests one upstream may have waiting for a free connection, those already answered 503 after the
-   * queue timeout included (undici lets go of them only when a connection frees); more get 503 at once.
-   */
-  upstreamQueueSize: wholeNumber(1, 100_000).default(DEFAULT_UPSTREAM_QUEUE_SIZE),
 });
 
 const HSTS_PROBLEM = 'must be true, false or a mapping of maxAge, includeSubDomains and preload';

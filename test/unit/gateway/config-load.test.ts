@@ -264,7 +264,6 @@ workers: auto
       "must be a share of the upstream's connections from 1% to 100% or a whole number from 1 to 100000",
     ],
     ['upstreamQueueTimeoutMs', 100, 600_000],
-    ['upstreamQueueSize', 1, 100_000],
   ];
 
   it('knows the bounds of every limits key', () => {
