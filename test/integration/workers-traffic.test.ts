@@ -103,12 +103,16 @@ async function traffic(): Promise<TrafficReport> {
 }
 
 /**
- * A traffic read every worker answered, passing `check`: on a loaded machine a worker may miss the
- * primary's 1 s collection deadline (then it is named missing, which the last test pins); read again.
+ * A traffic read every worker answered (through `reader`, by default a new admin connection), passing
+ * `check`: on a loaded machine a worker may miss the primary's 1 s collection deadline (then it is named
+ * missing, which the stopped-worker test pins); read again.
  */
-function wholeTraffic(check: (report: TrafficReport) => void = () => {}): Promise<TrafficReport> {
+function wholeTraffic(
+  check: (report: TrafficReport) => void = () => {},
+  reader: () => Promise<TrafficReport> = traffic,
+): Promise<TrafficReport> {
   return eventually(async () => {
-    const read = await traffic();
+    const read = await reader();
     expect(read.scope).toEqual({ kind: 'workers', workers: WORKERS, missing: [] });
     check(read);
     return read;
@@ -131,6 +135,20 @@ const intervalsPublic = (report: TrafficReport) =>
 function workerPids(): number[] {
   const out = spawnSync('pgrep', ['-P', String(serve.child.pid)], { encoding: 'utf8' }).stdout;
   return out.split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * An admin h2 session (closed by cleanup), the worker it reached, and the other worker's pid: one worker
+ * serves the console's questions while the other is stopped or raced.
+ */
+async function adminOnOneWorker() {
+  const session = h2connect(`https://127.0.0.1:${adminPort}`, { ...admin, rejectUnauthorized: false });
+  onCleanup(() => session.close());
+  session.on('error', () => {});
+  const h2Get = (path: string) => h2Exchange(session, { ':path': path });
+  const serving = await servedOf(await h2Get('/whoami'));
+  const other = workerPids().find((pid) => pid !== serving.pid)!;
+  return { h2Get, serving, other };
 }
 
 // One gateway for the file, in order: a worker is killed, then another stopped, on the way.
@@ -194,13 +212,8 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
   });
 
   it('answers without a worker that does not answer (stopped), naming it, and the primary stays up', async () => {
-    const session = h2connect(`https://127.0.0.1:${adminPort}`, { ...admin, rejectUnauthorized: false });
-    onCleanup(() => session.close());
-    session.on('error', () => {});
-    const h2Get = (path: string) => h2Exchange(session, { ':path': path });
     // Which worker this connection reached; the other one is stopped.
-    const serving = await servedOf(await h2Get('/whoami'));
-    const stopped = workerPids().find((pid) => pid !== serving.pid)!;
+    const { h2Get, serving, other: stopped } = await adminOnOneWorker();
     process.kill(stopped, 'SIGSTOP');
     onCleanup(() => process.kill(stopped, 'SIGCONT'));
     const stoppedIndex = 1 - serving.worker;
@@ -218,22 +231,16 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
     expect(live.body).toContain(`Worker ${stoppedIndex} did not answer in time`);
     expect(report.processes.map((p) => p.worker)).toEqual([null, serving.worker]);
     process.kill(stopped, 'SIGCONT');
-    await eventually(async () => {
-      const read = JSON.parse((await h2Get(TRAFFIC_PATH)).body) as TrafficReport;
-      expect(read.scope).toEqual({ kind: 'workers', workers: WORKERS, missing: [] });
-      expect(read.totals.requests.public).toBe(sent);
-    }, 15_000);
+    await wholeTraffic(
+      (read) => expect(read.totals.requests.public).toBe(sent),
+      async () => JSON.parse((await h2Get(TRAFFIC_PATH)).body) as TrafficReport,
+    );
     expect(serve.child.exitCode).toBeNull();
   });
 
   it('counts a worker once when its answer and its closed bucket reach the primary in one read', async () => {
-    const session = h2connect(`https://127.0.0.1:${adminPort}`, { ...admin, rejectUnauthorized: false });
-    onCleanup(() => session.close());
-    session.on('error', () => {});
-    const h2Get = (path: string) => h2Exchange(session, { ':path': path });
-    const serving = await servedOf(await h2Get('/whoami'));
+    const { h2Get, serving, other } = await adminOnOneWorker();
     const otherIndex = 1 - serving.worker;
-    const other = workerPids().find((pid) => pid !== serving.pid)!;
     const primary = serve.child.pid!;
     // A fresh bucket in which the other worker serves public requests: its filling bucket holds them.
     await clockReaches(bucketStart(Date.now()) + TRAFFIC_INTERVAL_MS + 100);
@@ -258,11 +265,10 @@ describe('serve --workers 2: the console shows the whole gateway', { shuffle: fa
     const report = JSON.parse(response.body) as TrafficReport;
     // Never more than was sent (a worker that missed the collection leaves its filling bucket out).
     expect(report.totals.requests.public).toBeLessThanOrEqual(sent);
-    await eventually(async () => {
-      const read = JSON.parse((await h2Get(TRAFFIC_PATH)).body) as TrafficReport;
-      expect(read.scope).toEqual({ kind: 'workers', workers: WORKERS, missing: [] });
-      expect(read.totals.requests.public).toBe(sent);
-    }, 15_000);
+    await wholeTraffic(
+      (read) => expect(read.totals.requests.public).toBe(sent),
+      async () => JSON.parse((await h2Get(TRAFFIC_PATH)).body) as TrafficReport,
+    );
     expect(serve.child.exitCode).toBeNull();
   });
 });
