@@ -100,6 +100,12 @@ export interface ProxySettledListener {
     failure: UpstreamFailure | undefined,
     error: unknown,
   ): void;
+  /**
+   * undici let go of the request (its onComplete or onError), once, at or after proxySettled: a request
+   * whose client left, or that was answered 503 at the queue timeout, waits in the pool's queue until a
+   * connection frees, and it is still the client's until then.
+   */
+  proxyReleased(exchange: Exchange, request: ProxyRequest): void;
 }
 
 /** Updated while the response streams, so the access line (written on 'close') sees the final count. */
@@ -173,6 +179,7 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
   readonly #queuedAt: number;
   /** The outcome was reported (a queue timeout reports before undici lets go of the request). */
   #settled = false;
+  #released = false;
 
   constructor(
     exchange: Exchange,
@@ -315,12 +322,41 @@ class ResponseRelay implements Dispatcher.DispatchHandler, ClientCloseListener {
     this.#relayed = true;
     this.#exchange.end();
     this.#settle(undefined, undefined);
+    this.#release();
   }
 
   /** The exchange failed (undici's report, or a throw while dispatching). */
   onError(error: unknown): void {
     clearTimeout(this.#timer);
     this.#settle(this.#clientGone ? 'aborted' : classifyUpstreamError(error), error);
+    this.#release();
+  }
+
+  /** Hands the request to its upstream, unless its client already left (a reset before it was sent). */
+  dispatch(): void {
+    if (this.#clientGone) {
+      this.#release();
+      return;
+    }
+    const request = this.#request;
+    try {
+      const { body } = request;
+      if (request.expectsContinue && body) {
+        const { upstream, method, path, headers } = request;
+        dispatchExpectingContinue({ origin: upstream.origin, method, path, headers, body }, this);
+      } else {
+        request.upstream.pool.dispatch(request as Dispatcher.DispatchOptions, this);
+      }
+    } catch (error) {
+      // undici reports its own failures through the handler; anything thrown here ends the exchange the same way.
+      this.onError(error);
+    }
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#listener.proxyReleased(this.#exchange, this.#request);
   }
 
   #settle(failure: UpstreamFailure | undefined, error: unknown): void {
@@ -359,19 +395,39 @@ export function proxyRequest(
       body = limited;
     }
   }
+  request.body = body;
   const relay = new ResponseRelay(exchange, request, counter, body !== null, limited, listener);
   exchange.relay = relay;
-  try {
-    if (request.expectsContinue && body !== null) {
-      const { origin } = request.upstream;
-      const { method, path, headers } = request;
-      dispatchExpectingContinue({ origin, method, path, headers, body }, relay);
-      return;
-    }
-    request.body = body;
-    request.upstream.pool.dispatch(request as Dispatcher.DispatchOptions, relay);
-  } catch (error) {
-    // undici reports its own failures through the handler; anything thrown here ends the exchange the same way.
-    relay.onError(error);
+  if (exchange.session === undefined) {
+    relay.dispatch();
+    return;
   }
+  // A reset or a session's end may fail the body before undici, which listens to it, has it (an 'error'
+  // without a listener ends the process: hostile-corpus' stream window overflow).
+  body?.on('error', ignoreBodyError);
+  dispatchAfterRead(relay);
+}
+
+/** The relay hears of a failed body through undici, or the client's close before the dispatch. */
+function ignoreBodyError(): void {}
+
+/** h2 relays waiting for the end of the read that carried their HEADERS (see dispatchAfterRead). */
+let afterRead: ResponseRelay[] = [];
+
+/**
+ * Node hands each h2 stream to the gateway before it parses the next frame of the same read, and undici
+ * writes a request at once to an idle pooled connection: a rapid-reset client's HEADERS + RST_STREAM pairs
+ * would each reach the upstream before their reset is seen. Dispatching once the read is processed (one
+ * setImmediate for all the streams it carried) lets those resets land first, and such a request is never
+ * sent.
+ */
+function dispatchAfterRead(relay: ResponseRelay): void {
+  if (afterRead.length === 0) setImmediate(dispatchAfterReads);
+  afterRead.push(relay);
+}
+
+function dispatchAfterReads(): void {
+  const relays = afterRead;
+  afterRead = [];
+  for (const relay of relays) relay.dispatch();
 }

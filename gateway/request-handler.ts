@@ -173,7 +173,8 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
         upstreamOrigin: upstream.origin,
         strippedPrefix,
       });
-    // Counted until proxySettled, which the relay calls exactly once.
+    // Counted until proxyReleased, which the relay calls exactly once: requests the client gave up on while
+    // they wait for a connection stay its own, so resets and queue timeouts cannot grow the pool's queue.
     upstream.inflightByClient.set(client, inflight + 1);
     proxyRequest(
       exchange,
@@ -194,7 +195,7 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
     exchange.headersForwarded();
   }
 
-  /** The relay is done: the error response and metrics of a failure, and the client's in-flight count. */
+  /** The relay is done: the error response and metrics of a failure. */
   proxySettled(
     exchange: Exchange,
     request: ProxyRequest,
@@ -212,12 +213,15 @@ class RequestPipeline implements ExchangeObserver, ProxySettledListener {
       }
     } catch (thrown) {
       this.#internalError(exchange, record, thrown);
-    } finally {
-      const client = record.limitKey;
-      const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
-      if (left === 0) upstream.inflightByClient.delete(client);
-      else upstream.inflightByClient.set(client, left);
     }
+  }
+
+  /** undici let go of the request: the client's in-flight count. */
+  proxyReleased(exchange: Exchange, { upstream }: ProxyRequest): void {
+    const client = exchange.record!.limitKey;
+    const left = (upstream.inflightByClient.get(client) ?? 1) - 1;
+    if (left === 0) upstream.inflightByClient.delete(client);
+    else upstream.inflightByClient.set(client, left);
   }
 
   #sendError(exchange: Exchange, record: RequestRecord, code: GatewayErrorCode, extra?: OutgoingHttpHeaders) {

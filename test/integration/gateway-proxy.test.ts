@@ -5,6 +5,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, readFrames } from '../helpers/raw-h2.js';
 
 let echo: EchoUpstream;
 let gw: TestGateway;
@@ -50,6 +51,12 @@ async function statusNotForwarded(send: () => Promise<{ status: number }>): Prom
   expect(echo.received.length).toBe(before);
   return status;
 }
+
+/** The pseudo-headers of a POST of a body of unannounced length. */
+const postHeaders = (path: string): Array<[string, string]> => [
+  [':method', 'POST'],
+  ...getHeaders(path).slice(1),
+];
 
 describe('path bypass attempts never reach an admin upstream path through a public route', () => {
   const http1Targets = [
@@ -319,6 +326,30 @@ describe('protocols', () => {
     expect(seen.body).toBe('h2-body');
     expect(seen.headers.host).toBe('localhost');
     expect(response.headers.connection).toBeUndefined();
+  });
+
+  // One write carries the stream's HEADERS and DATA: the body is over its limit before the request is
+  // dispatched (h2 dispatches once the read is processed).
+  it('h2: an upload over maxBodyBytes sent with its HEADERS in one write gets 413, nothing forwarded', async () => {
+    const path = '/upload/h2-one-write';
+    const socket = await openRawH2(gw.port);
+    socket.on('error', () => {});
+    const answered = new Promise<void>((resolve) =>
+      readFrames(socket, (received) => {
+        if (received.type === FRAME.HEADERS && received.streamId === 1) resolve();
+      }),
+    );
+    socket.write(
+      Buffer.concat([
+        frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(postHeaders(path))),
+        frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.alloc(2048, 'z')),
+      ]),
+    );
+    await answered;
+    const [line] = (await gw.logLines(path)).filter((l) => l.path === path);
+    expect(line).toMatchObject({ status: 413, failure: 'too_large' });
+    expect(echo.received.filter((r) => r.url === path)).toEqual([]);
+    socket.destroy();
   });
 
   it('h2: an upload the upstream does not answer in time gets 504, not a reset', async () => {

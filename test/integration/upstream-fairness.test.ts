@@ -208,6 +208,36 @@ describe('bounded h2 and fair pools', () => {
     await eventually(async () => (await rawGet(gw.port, '/after-queue')).status === 200);
     expect(echo.received.filter((r) => r.url === '/queued')).toEqual([]);
   });
+
+  it('requests an address gave up on while they wait for a connection stay in its share until undici lets go of them', async () => {
+    // Two addresses, two requests each: the whole pool of four.
+    const sessions = [h2Session('127.0.0.3'), h2Session('127.0.0.4')];
+    const held = [...(await hang(sessions[0]!, 2)), ...(await hang(sessions[1]!, 2))];
+    const leaver = fromAddress('127.0.0.8');
+    // One request reset while it waits for a connection, one answered 503 at the queue timeout: both still
+    // wait in the pool's queue, and the address's share of two is used up by them.
+    const session = h2Session('127.0.0.8');
+    const reset = session.request({ ':path': '/gave-up', ':authority': 'localhost' });
+    reset.on('error', () => {});
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    reset.close(h2.NGHTTP2_CANCEL);
+    expect((await gw.logLines('/gave-up')).find((l) => l.path === '/gave-up')).toMatchObject({ status: 499 });
+    expectUpstreamBusy(await h2Request(gw.port, { ':path': '/timed-out' }, leaver));
+    const timedOut = await gw.logLines('/timed-out');
+    expect(timedOut.find((l) => l.path === '/timed-out')).toMatchObject({ failure: 'queue_timeout' });
+    // A third is refused at once, never queued: resets and timeouts cannot grow the queue.
+    const started = Date.now();
+    expectUpstreamBusy(await h2Request(gw.port, { ':path': '/over-share' }, leaver));
+    expect(Date.now() - started).toBeLessThan(QUEUE_TIMEOUT_MS);
+    const lines = await gw.logLines('/over-share');
+    expect(lines.find((l) => l.path === '/over-share')).toMatchObject({ denied: 'client_inflight' });
+    // Freed, the pool cancels the abandoned two before a byte is written and the address is served again.
+    for (const stream of held) stream.close(h2.NGHTTP2_CANCEL);
+    for (const holder of [...sessions, session]) holder.close();
+    await eventually(async () => (await h2Request(gw.port, { ':path': '/back' }, leaver)).status === 200);
+    const abandoned = ['/gave-up', '/timed-out', '/over-share'];
+    expect(echo.received.filter((r) => abandoned.includes(r.url))).toEqual([]);
+  });
 });
 
 describe('the default per-client share of a pool', () => {
