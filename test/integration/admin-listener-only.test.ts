@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from 'node:tls';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import {
   ADMIN_PLANE,
   type EchoGateway,
@@ -18,6 +19,9 @@ beforeAll(async () => {
   gw = await startEchoGateway({ ...ADMIN_PLANE, admin: { ...ADMIN_PLANE.admin, listenerOnly: true } });
   adminPort = gw.gateway.addresses.admin!.port;
   adminTls = (await issueTestCertificate(gw, 'alice', 'admin')).tls;
+  // The admin guard knows a certificate once its change watch (a 200 ms poll) has loaded it from the store:
+  // on a loaded machine the first test may be over sooner.
+  await eventually(async () => (await get(adminPort, '/_mailgate/admin/api/certificates')).status !== 403);
 });
 
 const get = (port: number, path: string) =>
