@@ -67,6 +67,11 @@ export function getHeaders(path = '/', extra: Array<[string, string]> = []): Arr
   return [[':method', 'GET'], [':scheme', 'https'], [':authority', 'localhost'], [':path', path], ...extra];
 }
 
+/** The pseudo-headers of a POST on the gateway (its body's length unannounced unless `extra` says it). */
+export function postHeaders(path = '/', extra: Array<[string, string]> = []): Array<[string, string]> {
+  return [[':method', 'POST'], ...getHeaders(path, extra).slice(1)];
+}
+
 export function settings(entries: Array<[number, number]>): Buffer {
   const payload = Buffer.alloc(entries.length * 6);
   entries.forEach(([id, value], i) => {

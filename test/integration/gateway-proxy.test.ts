@@ -5,7 +5,7 @@ import WebSocket, { type ClientOptions } from 'ws';
 import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.js';
 import { eventually } from '../helpers/eventually.js';
 import { h2Request, rawGet, rawRequest, startTestGateway, type TestGateway } from '../helpers/gateway.js';
-import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, readFrames } from '../helpers/raw-h2.js';
+import { FLAG, FRAME, frame, headerBlock, openRawH2, postHeaders, readFrames } from '../helpers/raw-h2.js';
 
 let echo: EchoUpstream;
 let gw: TestGateway;
@@ -51,12 +51,6 @@ async function statusNotForwarded(send: () => Promise<{ status: number }>): Prom
   expect(echo.received.length).toBe(before);
   return status;
 }
-
-/** The pseudo-headers of a POST of a body of unannounced length. */
-const postHeaders = (path: string): Array<[string, string]> => [
-  [':method', 'POST'],
-  ...getHeaders(path).slice(1),
-];
 
 describe('path bypass attempts never reach an admin upstream path through a public route', () => {
   const http1Targets = [

@@ -14,6 +14,7 @@ import {
   frame,
   getHeaders,
   headerBlock,
+  postHeaders,
   type RawH2Outcome,
   sendRawH2,
   settings,
@@ -213,10 +214,7 @@ const GET = (stream: number, path = '/raw', extra: Array<[string, string]> = [])
   frame(FRAME.HEADERS, FLAG.END_HEADERS | FLAG.END_STREAM, stream, headerBlock(getHeaders(path, extra)));
 /** A POST to /cut on stream 1 declaring `contentLength` and sending `body` in one DATA frame that ends it. */
 const POST_CUT = (contentLength: string, body: string) => [
-  HEADERS(
-    [[':method', 'POST'], ...getHeaders('/cut').slice(1), ['content-length', contentLength]],
-    FLAG.END_HEADERS,
-  ),
+  HEADERS(postHeaders('/cut', [['content-length', contentLength]]), FLAG.END_HEADERS),
   frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.from(body)),
 ];
 const RST = (stream: number) => frame(FRAME.RST_STREAM, 0, stream, u32(8));

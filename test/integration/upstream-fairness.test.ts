@@ -15,7 +15,7 @@ import {
   startTestGateway,
   type TestGateway,
 } from '../helpers/gateway.js';
-import { FLAG, FRAME, frame, getHeaders, headerBlock, openRawH2, u32 } from '../helpers/raw-h2.js';
+import { FLAG, FRAME, frame, headerBlock, openRawH2, postHeaders, u32 } from '../helpers/raw-h2.js';
 
 const CONNECTIONS = 4;
 /** limits.upstreamRequestsPerClient: half of the four connections. */
@@ -118,8 +118,7 @@ describe('client aborts end the upstream request', () => {
       const socket = await openRawH2(gw.port);
       socket.on('error', () => {});
       const path = `/cut-h2-${name}`;
-      const headers = [[':method', 'POST'], ...getHeaders(path).slice(1)] as Array<[string, string]>;
-      socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(headers)));
+      socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(postHeaders(path))));
       socket.write(frame(FRAME.DATA, 0, 1, Buffer.from('first part of the body;')));
       // Let the first part travel through the gateway to the upstream, then reset the stream.
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -140,8 +139,7 @@ describe('client aborts end the upstream request', () => {
     socket.on('error', () => {});
     const cancelled = echo.hangsCancelled();
     const before = echo.received.filter((r) => r.url === '/hang').length;
-    const headers = [[':method', 'POST'], ...getHeaders('/hang').slice(1)] as Array<[string, string]>;
-    socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(headers)));
+    socket.write(frame(FRAME.HEADERS, FLAG.END_HEADERS, 1, headerBlock(postHeaders('/hang'))));
     socket.write(frame(FRAME.DATA, FLAG.END_STREAM, 1, Buffer.from('the whole body')));
     // The body is complete at the protocol level: the upstream gets all of it and starts to answer.
     await eventually(() => echo.received.filter((r) => r.url === '/hang').length === before + 1);
