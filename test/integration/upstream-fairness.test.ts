@@ -9,6 +9,7 @@ import { type EchoUpstream, startEchoUpstream } from '../helpers/echo-upstream.j
 import { eventually } from '../helpers/eventually.js';
 import {
   fromAddress,
+  h2Exchange,
   h2Request,
   openRawH1,
   rawGet,
@@ -92,6 +93,11 @@ describe('client aborts end the upstream request', () => {
     await eventually(() => echo.hangsCancelled() === cancelled + 1);
     await eventually(() => echo.socketsIn('close-wait') === 0);
     expect((await h2Request(gw.port, { ':path': '/after-reset' })).status).toBe(200);
+    // The session that reset (its requests now wait for the end of their read) goes on being served,
+    // uploads included.
+    const after = await h2Exchange(session, { ':path': '/same-session', ':method': 'POST' }, 'still here');
+    expect(after.status).toBe(200);
+    expect(echo.received.filter((r) => r.url === '/same-session').map((r) => r.body)).toEqual(['still here']);
     session.close();
   });
 
